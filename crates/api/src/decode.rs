@@ -1,0 +1,502 @@
+//! Request bodies to typed inputs: parse, check against the model's constraints, deserialize.
+//!
+//! [`decode_input`] does what AWS does before an operation runs:
+//!
+//! 1. An empty body is `{}`. A body that is not JSON (or not UTF-8), or whose top level is not
+//!    an object, is a `SerializationException`.
+//! 2. The JSON is walked against the operation's input shape from the generated schema
+//!    ([`crate::schema`]). A member of the wrong JSON type (a string where a structure is
+//!    expected, a number where a string is, ...) is a `SerializationException` naming the member,
+//!    and stops the walk. JSON `null` is the same as an absent member, and members the model does
+//!    not know are ignored.
+//! 3. Every constraint violation is collected into one `ValidationException` in AWS's wording:
+//!    `2 validation errors detected: Value 'abc' at 'keyAttributes.keyUsage' failed to satisfy
+//!    constraint: Member must satisfy enum value set: [...]; Value null at 'exportable' failed to
+//!    satisfy constraint: Member must not be null`.
+//! 4. The checked JSON (nulls and unknown members dropped) is deserialized into the operation's
+//!    input type.
+//!
+//! Paths follow AWS: member names with a lower-case first letter, joined with `.`, and list
+//! entries as `<list>.<N>.member` counting from 1 (`tags.1.member.key`). Constraints on the
+//! entries of a list of strings are reported once for the whole list (`Member must satisfy
+//! constraint: [...]`), and on the keys and values of a map once per aspect (`Map keys must
+//! satisfy constraint: [...]`, `Map value must satisfy constraint: [...]`), as AWS does; the
+//! brackets list every constraint of the entry shape. A union must have exactly one member
+//! set. Values of sensitive shapes, and of collections or structures holding one, are never
+//! echoed (`Value at 'x' ...`); other echoed values are cut to 256 characters. String lengths
+//! count Unicode scalar values.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::schema::{Length, ListRules, MapRules, Member, Pattern, Shape, ShapeKind};
+use crate::{ApiError, ErrorCode, Input, Operation, SHAPES};
+
+/// The longest value echoed in a validation message, in characters.
+const MAX_ECHO_CHARS: usize = 256;
+
+/// How deep [`conceals`] looks into nested shapes before it plays safe.
+const MAX_SHAPE_DEPTH: usize = 32;
+
+/// Every pattern of the schema, compiled once.
+static REGEXES: LazyLock<HashMap<&'static str, Regex>> = LazyLock::new(|| {
+    SHAPES
+        .iter()
+        .filter_map(|shape| match &shape.kind {
+            ShapeKind::String(rules) => rules.pattern.as_ref(),
+            _ => None,
+        })
+        .map(|pattern| {
+            let regex = Regex::new(pattern.regex).expect("every model pattern compiles (tested)");
+            (pattern.regex, regex)
+        })
+        .collect()
+});
+
+/// Decodes and validates the body of a request for `op`.
+///
+/// Errors are `SerializationException` (not JSON, not an object, a member of the wrong JSON
+/// type) or `ValidationException` (every violated constraint, in one message).
+pub fn decode_input(op: Operation, body: &[u8]) -> Result<Input, ApiError> {
+    let value = parse_body(body)?;
+    let mut checker = Checker::default();
+    let clean = checker.check(op.input_shape(), &value, "")?;
+    if let Some(message) = checker.message() {
+        return Err(ApiError::validation(message));
+    }
+    Input::from_value(op, clean).map_err(|_| {
+        serialization(format!(
+            "The request body does not match the input of {}",
+            op.name()
+        ))
+    })
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| serialization(format!("The request body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(serialization(format!(
+            "The request body must be a JSON object, found {}",
+            json_kind(&value)
+        )));
+    }
+    Ok(value)
+}
+
+/// Walks a JSON value against a shape, collecting constraint violations.
+#[derive(Default)]
+struct Checker {
+    violations: Vec<String>,
+}
+
+impl Checker {
+    /// The `ValidationException` message, if anything was violated.
+    fn message(&self) -> Option<String> {
+        match self.violations.len() {
+            0 => None,
+            1 => Some(format!(
+                "1 validation error detected: {}",
+                self.violations[0]
+            )),
+            n => Some(format!(
+                "{n} validation errors detected: {}",
+                self.violations.join("; ")
+            )),
+        }
+    }
+
+    /// Checks `value` against `shape` at `path`; returns the value with nulls and unknown
+    /// members dropped, or the `SerializationException` of a JSON type mismatch.
+    fn check(
+        &mut self,
+        shape: &'static Shape,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ApiError> {
+        match &shape.kind {
+            ShapeKind::Structure(members) => self.structure(members, false, value, path),
+            ShapeKind::Union(members) => self.structure(members, true, value, path),
+            ShapeKind::List(rules) => self.list(shape, rules, value, path),
+            ShapeKind::Map(rules) => self.map(shape, rules, value, path),
+            _ => {
+                let (clean, broken) = scalar(shape, value, path)?;
+                for rule in broken {
+                    self.violate(shape, Some(&clean), path, &rule);
+                }
+                Ok(clean)
+            }
+        }
+    }
+
+    fn structure(
+        &mut self,
+        members: &'static [Member],
+        union: bool,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ApiError> {
+        let Some(object) = value.as_object() else {
+            return Err(type_error(path, "an object", value));
+        };
+        let mut clean = Map::new();
+        for member in members {
+            let child = join(path, &member.path_name());
+            match object.get(member.name) {
+                None | Some(Value::Null) => {
+                    if member.required {
+                        self.violate(member.shape, None, &child, "Member must not be null");
+                    }
+                }
+                Some(value) => {
+                    let value = self.check(member.shape, value, &child)?;
+                    clean.insert(member.name.to_owned(), value);
+                }
+            }
+        }
+        if union && clean.len() != 1 {
+            self.violations.push(format!(
+                "Value at '{path}' failed to satisfy constraint: Union must have exactly one \
+                 member set, found {}",
+                clean.len()
+            ));
+        }
+        Ok(Value::Object(clean))
+    }
+
+    fn list(
+        &mut self,
+        shape: &'static Shape,
+        rules: &ListRules,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ApiError> {
+        let Some(items) = value.as_array() else {
+            return Err(type_error(path, "an array", value));
+        };
+        self.length(shape, &rules.length, items.len(), value, path);
+        let mut clean = Vec::with_capacity(items.len());
+        let mut entries_broken = false;
+        for (index, item) in items.iter().enumerate() {
+            let child = format!("{path}.{}.member", index + 1);
+            if item.is_null() {
+                self.violate(rules.member, None, &child, "Member must not be null");
+            } else if is_scalar(rules.member) {
+                let (item, broken) = scalar(rules.member, item, &child)?;
+                entries_broken |= !broken.is_empty();
+                clean.push(item);
+            } else {
+                clean.push(self.check(rules.member, item, &child)?);
+            }
+        }
+        if entries_broken {
+            let rule = format!(
+                "Member must satisfy constraint: [{}]",
+                all_rules(rules.member)
+            );
+            self.violate(shape, Some(value), path, &rule);
+        }
+        Ok(Value::Array(clean))
+    }
+
+    fn map(
+        &mut self,
+        shape: &'static Shape,
+        rules: &MapRules,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ApiError> {
+        let Some(entries) = value.as_object() else {
+            return Err(type_error(path, "an object", value));
+        };
+        self.length(shape, &rules.length, entries.len(), value, path);
+        let mut clean = Map::new();
+        let (mut keys_broken, mut values_broken) = (false, false);
+        for (key, item) in entries {
+            let child = if conceals(rules.key, 0) {
+                path.to_owned()
+            } else {
+                format!("{path}.{key}")
+            };
+            let (_, broken) = scalar(rules.key, &Value::String(key.clone()), &child)?;
+            keys_broken |= !broken.is_empty();
+            if item.is_null() {
+                values_broken = true;
+            } else if is_scalar(rules.value) {
+                let (item, broken) = scalar(rules.value, item, &child)?;
+                values_broken |= !broken.is_empty();
+                clean.insert(key.clone(), item);
+            } else {
+                clean.insert(key.clone(), self.check(rules.value, item, &child)?);
+            }
+        }
+        if keys_broken {
+            let rule = format!(
+                "Map keys must satisfy constraint: [{}]",
+                all_rules(rules.key)
+            );
+            self.violate(shape, Some(value), path, &rule);
+        }
+        if values_broken {
+            let rule = format!(
+                "Map value must satisfy constraint: [{}]",
+                all_rules(rules.value)
+            );
+            self.violate(shape, Some(value), path, &rule);
+        }
+        Ok(Value::Object(clean))
+    }
+
+    /// Checks the number of entries of a list or map.
+    fn length(&mut self, shape: &Shape, length: &Length, len: usize, value: &Value, path: &str) {
+        for rule in length_rules(length, Some(len as u64)) {
+            self.violate(shape, Some(value), path, &rule);
+        }
+    }
+
+    /// Records that `value` (None: null) of `shape` at `path` breaks `rule`.
+    fn violate(&mut self, shape: &Shape, value: Option<&Value>, path: &str, rule: &str) {
+        let subject = match value {
+            None => "Value null".to_owned(),
+            Some(_) if conceals(shape, 0) => "Value".to_owned(),
+            Some(value) => format!("Value '{}'", echo(value)),
+        };
+        self.violations.push(format!(
+            "{subject} at '{path}' failed to satisfy constraint: {rule}"
+        ));
+    }
+}
+
+/// Whether `shape` is a string, number, boolean or timestamp.
+fn is_scalar(shape: &Shape) -> bool {
+    !matches!(
+        shape.kind,
+        ShapeKind::Structure(_) | ShapeKind::Union(_) | ShapeKind::List(_) | ShapeKind::Map(_)
+    )
+}
+
+/// Checks the JSON type of a scalar value and returns it (integers normalized) with the
+/// constraints it breaks.
+fn scalar(shape: &Shape, value: &Value, path: &str) -> Result<(Value, Vec<String>), ApiError> {
+    match &shape.kind {
+        ShapeKind::String(rules) => {
+            let Some(text) = value.as_str() else {
+                return Err(type_error(path, "a string", value));
+            };
+            let mut broken = length_rules(&rules.length, Some(text.chars().count() as u64));
+            if let Some(pattern) = &rules.pattern
+                && !matches(pattern, text)
+            {
+                broken.push(pattern_rule(pattern));
+            }
+            if !rules.values.is_empty() && !rules.values.contains(&text) {
+                broken.push(enum_rule(rules.values));
+            }
+            Ok((value.clone(), broken))
+        }
+        ShapeKind::Integer(range) => {
+            let Some(number) = integer(value) else {
+                return Err(type_error(path, "an integer", value));
+            };
+            let broken = range_rules(range.min, range.max, Some(number));
+            if broken.is_empty() && i32::try_from(number).is_err() {
+                return Err(type_error(path, "a 32-bit integer", value));
+            }
+            Ok((Value::from(number), broken))
+        }
+        ShapeKind::Boolean if value.is_boolean() => Ok((value.clone(), Vec::new())),
+        ShapeKind::Boolean => Err(type_error(path, "a boolean", value)),
+        ShapeKind::Timestamp if value.is_number() => Ok((value.clone(), Vec::new())),
+        ShapeKind::Timestamp => Err(type_error(path, "a number of epoch seconds", value)),
+        ShapeKind::Structure(_) | ShapeKind::Union(_) | ShapeKind::List(_) | ShapeKind::Map(_) => {
+            Err(type_error(path, "a scalar", value))
+        }
+    }
+}
+
+/// Every constraint of a scalar shape, as listed in the brackets of an aggregated message.
+fn all_rules(shape: &Shape) -> String {
+    let rules = match &shape.kind {
+        ShapeKind::String(rules) => {
+            let mut all = length_rules(&rules.length, None);
+            all.extend(rules.pattern.as_ref().map(pattern_rule));
+            if !rules.values.is_empty() {
+                all.push(enum_rule(rules.values));
+            }
+            all
+        }
+        ShapeKind::Integer(range) => range_rules(range.min, range.max, None),
+        _ => Vec::new(),
+    };
+    rules.join(", ")
+}
+
+/// The length constraints that `len` breaks, or all of them when `len` is None.
+fn length_rules(length: &Length, len: Option<u64>) -> Vec<String> {
+    let mut rules = Vec::new();
+    if let Some(max) = length.max
+        && len.is_none_or(|len| len > max)
+    {
+        rules.push(format!(
+            "Member must have length less than or equal to {max}"
+        ));
+    }
+    if let Some(min) = length.min
+        && len.is_none_or(|len| len < min)
+    {
+        rules.push(format!(
+            "Member must have length greater than or equal to {min}"
+        ));
+    }
+    rules
+}
+
+/// The range constraints that `number` breaks, or all of them when `number` is None.
+fn range_rules(min: Option<i64>, max: Option<i64>, number: Option<i64>) -> Vec<String> {
+    let mut rules = Vec::new();
+    if let Some(max) = max
+        && number.is_none_or(|n| n > max)
+    {
+        rules.push(format!(
+            "Member must have value less than or equal to {max}"
+        ));
+    }
+    if let Some(min) = min
+        && number.is_none_or(|n| n < min)
+    {
+        rules.push(format!(
+            "Member must have value greater than or equal to {min}"
+        ));
+    }
+    rules
+}
+
+fn pattern_rule(pattern: &Pattern) -> String {
+    format!(
+        "Member must satisfy regular expression pattern: {}",
+        pattern.source
+    )
+}
+
+fn enum_rule(values: &[&str]) -> String {
+    format!(
+        "Member must satisfy enum value set: [{}]",
+        values.join(", ")
+    )
+}
+
+fn matches(pattern: &Pattern, text: &str) -> bool {
+    REGEXES
+        .get(pattern.regex)
+        .is_some_and(|regex| regex.is_match(text))
+}
+
+/// A JSON number without a fraction, as i64.
+fn integer(value: &Value) -> Option<i64> {
+    let number = value.as_number()?;
+    number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
+            .map(|f| f as i64)
+    })
+}
+
+/// Whether values of `shape` must never be echoed: the shape is sensitive, or holds a
+/// sensitive shape.
+fn conceals(shape: &Shape, depth: usize) -> bool {
+    if shape.sensitive || depth > MAX_SHAPE_DEPTH {
+        return true;
+    }
+    match &shape.kind {
+        ShapeKind::Structure(members) | ShapeKind::Union(members) => members
+            .iter()
+            .any(|member| conceals(member.shape, depth + 1)),
+        ShapeKind::List(rules) => conceals(rules.member, depth + 1),
+        ShapeKind::Map(rules) => conceals(rules.key, depth + 1) || conceals(rules.value, depth + 1),
+        _ => false,
+    }
+}
+
+/// A value as validation messages show it (strings bare, lists `[a, b]`, objects `{k=v}`), cut
+/// to [`MAX_ECHO_CHARS`].
+fn echo(value: &Value) -> String {
+    let mut text = String::new();
+    render(value, &mut text);
+    if text.chars().count() > MAX_ECHO_CHARS {
+        text = text.chars().take(MAX_ECHO_CHARS - 3).collect();
+        text.push_str("...");
+    }
+    text
+}
+
+fn render(value: &Value, out: &mut String) {
+    // Stop early on huge values: only the first MAX_ECHO_CHARS characters are kept anyway.
+    if out.len() > MAX_ECHO_CHARS * 4 {
+        return;
+    }
+    match value {
+        Value::String(text) => out.push_str(text),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                render(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(entries) => {
+            out.push('{');
+            for (index, (key, item)) in entries.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{key}=");
+                render(item, out);
+            }
+            out.push('}');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn type_error(path: &str, expected: &str, found: &Value) -> ApiError {
+    serialization(format!(
+        "Expected {expected} at '{path}', found {}",
+        json_kind(found)
+    ))
+}
+
+fn serialization(message: String) -> ApiError {
+    ApiError::new(ErrorCode::SerializationException, message)
+}

@@ -1,0 +1,171 @@
+//! The configuration file (TOML) and how it combines with flags and environment variables: a flag
+//! or its environment variable wins over the file, and the file over the built-in default.
+//!
+//! ```toml
+//! listen = "127.0.0.1:9120"
+//! data_dir = "./paycrypt-data"
+//! master_key_file = "/etc/paycrypt/master.key"
+//!
+//! [limits]
+//! keys_per_region = 2000
+//! aliases_per_region = 2000
+//! tags_per_key = 200
+//!
+//! [[accounts]]
+//! id = "111122223333"
+//! credentials = [{ access_key_id = "test", secret_access_key = "test" }]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use paycrypt_server::AccessKey;
+use paycrypt_service::Limits;
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9120";
+pub const DEFAULT_DATA_DIR: &str = "./paycrypt-data";
+pub const DEFAULT_ACCOUNT: &str = "111122223333";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    pub accounts: Option<Vec<AccountConfig>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub keys_per_region: Option<u32>,
+    pub aliases_per_region: Option<u32>,
+    pub tags_per_key: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub id: String,
+    pub credentials: Vec<CredentialConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for CredentialConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialConfig")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    pub fn limits(&self) -> Limits {
+        let default = Limits::default();
+        Limits {
+            max_keys: self.limits.keys_per_region.unwrap_or(default.max_keys),
+            max_aliases: self
+                .limits
+                .aliases_per_region
+                .unwrap_or(default.max_aliases),
+            max_tags: self.limits.tags_per_key.unwrap_or(default.max_tags),
+        }
+    }
+
+    /// The access keys of every configured account; without accounts, the one default account
+    /// with access key `test` and secret `test`.
+    pub fn access_keys(&self) -> anyhow::Result<Vec<AccessKey>> {
+        let Some(accounts) = &self.accounts else {
+            return Ok(vec![AccessKey {
+                account: DEFAULT_ACCOUNT.into(),
+                access_key_id: "test".into(),
+                secret_access_key: "test".into(),
+            }]);
+        };
+        let mut keys: Vec<AccessKey> = Vec::new();
+        for account in accounts {
+            if account.id.len() != 12 || !account.id.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("account id {:?} is not 12 digits", account.id);
+            }
+            for credential in &account.credentials {
+                if keys
+                    .iter()
+                    .any(|k| k.access_key_id == credential.access_key_id)
+                {
+                    bail!(
+                        "access key id {:?} is configured more than once",
+                        credential.access_key_id
+                    );
+                }
+                keys.push(AccessKey {
+                    account: account.id.clone(),
+                    access_key_id: credential.access_key_id.clone(),
+                    secret_access_key: credential.secret_access_key.clone(),
+                });
+            }
+        }
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let config: FileConfig = toml::from_str(
+            r#"
+            listen = "127.0.0.1:0"
+            [limits]
+            keys_per_region = 5
+            [[accounts]]
+            id = "111122223333"
+            credentials = [{ access_key_id = "test", secret_access_key = "test" }]
+            [[accounts]]
+            id = "444455556666"
+            credentials = [{ access_key_id = "b1", secret_access_key = "s1" }, { access_key_id = "b2", secret_access_key = "s2" }]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.limits().max_keys, 5);
+        assert_eq!(config.limits().max_tags, 200);
+        let keys = config.access_keys().unwrap();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[2].account, "444455556666");
+        assert!(!format!("{:?}", config).contains("s1"));
+    }
+
+    #[test]
+    fn refuses_typos_and_bad_accounts() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let bad: FileConfig = toml::from_str(
+            "[[accounts]]\nid = \"12\"\ncredentials = [{ access_key_id = \"a\", secret_access_key = \"b\" }]",
+        )
+        .unwrap();
+        assert!(bad.access_keys().is_err());
+    }
+
+    #[test]
+    fn default_account_without_config() {
+        let keys = FileConfig::default().access_keys().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].account, DEFAULT_ACCOUNT);
+        assert_eq!(keys[0].access_key_id, "test");
+    }
+}

@@ -1,0 +1,111 @@
+//! `paycrypt serve`: resolves flags, environment and config file, opens the store and the master
+//! key, and serves until SIGTERM or Ctrl-C, finishing requests in flight.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use paycrypt_server::{AppState, Credentials};
+use paycrypt_service::{Sealer, Service, SystemClock};
+use paycrypt_store::SqliteStore;
+use tokio::net::TcpListener;
+
+use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig};
+use crate::master_key;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:9120]
+    #[arg(long, env = "PAYCRYPT_LISTEN")]
+    listen: Option<String>,
+    /// Directory of the database and, by default, the master key [default: ./paycrypt-data]
+    #[arg(long, env = "PAYCRYPT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file
+    #[arg(long, env = "PAYCRYPT_CONFIG")]
+    config: Option<PathBuf>,
+    /// File holding the master key as 64 hex characters [default: <data-dir>/master.key]
+    #[arg(long, env = "PAYCRYPT_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAYCRYPT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let listen = args
+        .listen
+        .or(file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let master_key_file = args.master_key_file.or(file.master_key_file.clone());
+    let credentials = Credentials::new(file.access_keys()?);
+
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let master_key = master_key::load_or_create(master_key_file.as_deref(), &data_dir)?;
+    let store = SqliteStore::open(&data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    let service = Service::new(Arc::new(store), Sealer::new(&master_key), file.limits()).await?;
+    drop(master_key);
+
+    let listener = TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!(data_dir = %data_dir.display(), "store opened");
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "paycrypt listening on http://{address}")?;
+    stdout.flush()?;
+
+    let state = AppState {
+        service: Arc::new(service),
+        credentials: Arc::new(credentials),
+        clock: Arc::new(SystemClock),
+    };
+    paycrypt_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,130 @@
+//! The request pipeline for `POST /`: bounded body, SigV4, `X-Amz-Target` routing, decoding,
+//! the service call, and the response with its request id.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use paycrypt_api::{ApiError, ErrorCode, Operation, decode_input};
+use paycrypt_service::Context;
+
+use crate::wire_error::{JSON_CONTENT_TYPE, auth_error_code, error_response};
+use crate::{AppState, MAX_BODY_BYTES};
+
+const SERVICE: &str = "payment-cryptography";
+const TARGET_PREFIX: &str = "PaymentCryptographyControlPlane.";
+
+/// The AWS region shape ARNs accept (`us-east-1`, `ap-southeast-2`, ...).
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() == 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && (1..=16).contains(&parts[1].len())
+        && parts[1].bytes().all(|b| b.is_ascii_lowercase())
+        && !parts[2].is_empty()
+        && parts[2].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(Operation::from_name)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownOperationException,
+                format!("Operation '{target}' is not known to PaymentCryptographyControlPlane."),
+            )
+        })
+}
+
+async fn process(
+    state: &AppState,
+    request: Request<Body>,
+    request_id: &str,
+) -> Result<(Operation, Vec<u8>), ApiError> {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        ApiError::validation(format!(
+            "The request body is larger than the {MAX_BODY_BYTES}-byte limit."
+        ))
+    })?;
+    let now = state.clock.now();
+    let system_now =
+        UNIX_EPOCH + Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(0));
+    let signed = paycrypt_sigv4::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: &body,
+    };
+    let verified = paycrypt_sigv4::verify(&signed, state.credentials.as_ref(), system_now, SERVICE)
+        .map_err(|e| ApiError::new(auth_error_code(e.code()), e.to_string()))?;
+    if !is_region(&verified.region) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignatureException,
+            format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                verified.region
+            ),
+        ));
+    }
+    let op = operation(&parts.headers)?;
+    let input = decode_input(op, &body)?;
+    let ctx = Context {
+        account: verified.principal,
+        region: verified.region,
+        request_id: request_id.to_string(),
+        now,
+    };
+    let output = state.service.handle(&ctx, input).await?;
+    Ok((op, output))
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+/// `POST /`: one API call.
+pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let response = match process(&state, request, &request_id).await {
+        Ok((op, body)) => {
+            tracing::info!(request_id, operation = op.name(), status = 200, "request");
+            let mut response = (StatusCode::OK, body).into_response();
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static(JSON_CONTENT_TYPE));
+            response
+        }
+        Err(error) => {
+            if error.code == ErrorCode::InternalServerException {
+                tracing::error!(request_id, "internal error: {}", error.message);
+            } else {
+                tracing::info!(request_id, error = error.code.as_str(), "request refused");
+            }
+            error_response(&error)
+        }
+    };
+    with_request_id(response, &request_id)
+}
+
+/// Anything but `POST /` and `GET /health`.
+pub async fn not_routed(method: Method) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let error = ApiError::new(
+        ErrorCode::UnknownOperationException,
+        format!("{method} requests are not part of this API; send POST / with X-Amz-Target."),
+    );
+    with_request_id(error_response(&error), &request_id)
+}

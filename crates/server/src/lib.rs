@@ -1,0 +1,51 @@
+//! The HTTP face of paycrypt: AWS JSON 1.0 over `POST /`, SigV4 on every request, routing by
+//! `X-Amz-Target`, and `GET /health`.
+//!
+//! A request flows once through: read the body (bounded) -> authenticate -> route by target ->
+//! decode and validate into an [`paycrypt_api::Input`] -> [`paycrypt_service::Service`] -> JSON.
+//! Every response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and an AWS-style body.
+
+mod credentials;
+mod dispatch;
+mod wire_error;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use paycrypt_service::{Clock, Service};
+use tokio::net::TcpListener;
+
+pub use credentials::{AccessKey, Credentials};
+
+/// Largest request body accepted, in bytes. Every input the model allows fits well inside it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub credentials: Arc<Credentials>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The routes: the API at `POST /` and the health check.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", post(dispatch::handle))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(dispatch::not_routed)
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

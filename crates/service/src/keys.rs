@@ -1,0 +1,431 @@
+//! The key lifecycle: CreateKey, GetKey, ListKeys, DeleteKey, RestoreKey, StartKeyUsage and
+//! StopKeyUsage, plus what every other operation uses to find a key by identifier and to finish
+//! deletions whose window has passed.
+
+use paycrypt_api::{
+    ApiError, CreateKeyInput, CreateKeyOutput, DeleteKeyInput, DeleteKeyOutput, GetKeyInput,
+    GetKeyOutput, Key, KeyOrigin, KeyState, KeySummary, ListKeysInput, ListKeysOutput,
+    RestoreKeyInput, RestoreKeyOutput, StartKeyUsageInput, StartKeyUsageOutput, StopKeyUsageInput,
+    StopKeyUsageOutput, Timestamp,
+};
+use paycrypt_keyblock::keygen::{self, KeyPair};
+use paycrypt_keyblock::{SecretBytes, SystemRng, kcv};
+use paycrypt_store::{KeyRecord, StoredKey};
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{self, KcvMethod, Material};
+use crate::{Context, Service, ids, paging, store_error, tags};
+
+const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
+const DEFAULT_DELETE_DAYS: i32 = 7;
+
+/// What the service keeps about a key besides its sealed material: the key as the API describes
+/// it, and for key pairs the public key (SubjectPublicKeyInfo DER, hex).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KeyDocument {
+    pub key: Key,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// A key read from the store, ready to inspect or change.
+pub(crate) struct LoadedKey {
+    pub id: String,
+    pub doc: KeyDocument,
+    pub sealed_material: Option<Vec<u8>>,
+}
+
+/// What a key identifier names.
+enum Target {
+    Key(String),
+    Alias(String),
+}
+
+pub(crate) fn key_arn(ctx: &Context, key_id: &str) -> String {
+    format!(
+        "arn:aws:payment-cryptography:{}:{}:key/{key_id}",
+        ctx.region, ctx.account
+    )
+}
+
+pub(crate) fn not_found(identifier: &str) -> ApiError {
+    ApiError::not_found(
+        format!("Key {identifier} is not found."),
+        identifier.to_string(),
+    )
+}
+
+/// Splits an identifier (key ARN, alias ARN or `alias/name`) into what it names. An ARN of
+/// another account or region names nothing here.
+fn parse_identifier(ctx: &Context, identifier: &str) -> Result<Target, ApiError> {
+    if identifier.starts_with("alias/") {
+        return Ok(Target::Alias(identifier.to_string()));
+    }
+    let prefix = format!(
+        "arn:aws:payment-cryptography:{}:{}:",
+        ctx.region, ctx.account
+    );
+    let resource = identifier
+        .strip_prefix(&prefix)
+        .ok_or_else(|| not_found(identifier))?;
+    if let Some(id) = resource.strip_prefix("key/") {
+        Ok(Target::Key(id.to_string()))
+    } else if resource.starts_with("alias/") {
+        Ok(Target::Alias(resource.to_string()))
+    } else {
+        Err(not_found(identifier))
+    }
+}
+
+/// The key id a key ARN names in the caller's scope (tag operations take key ARNs only).
+pub(crate) fn key_id_of_arn(ctx: &Context, arn: &str) -> Result<String, ApiError> {
+    match parse_identifier(ctx, arn)? {
+        Target::Key(id) => Ok(id),
+        Target::Alias(_) => Err(ApiError::validation(format!(
+            "{arn} is not a key ARN; this operation takes the ARN of a key."
+        ))),
+    }
+}
+
+fn millis_of(ts: Timestamp) -> i64 {
+    ts.as_millis()
+}
+
+impl LoadedKey {
+    fn from_stored(stored: StoredKey) -> Result<Self, ApiError> {
+        let doc: KeyDocument = serde_json::from_str(&stored.record.metadata).map_err(|e| {
+            tracing::error!(key_id = %stored.record.key_id, "unreadable key document: {e}");
+            ApiError::internal("The key could not be read.")
+        })?;
+        Ok(Self {
+            id: stored.record.key_id,
+            doc,
+            sealed_material: stored.record.sealed_material,
+        })
+    }
+
+    fn record(&self) -> Result<KeyRecord, ApiError> {
+        let metadata = serde_json::to_string(&self.doc)
+            .map_err(|e| ApiError::internal(format!("The key could not be stored: {e}")))?;
+        Ok(KeyRecord {
+            key_id: self.id.clone(),
+            state: self.doc.key.key_state.as_str().to_string(),
+            delete_pending_ms: self.doc.key.delete_pending_timestamp.map(millis_of),
+            metadata,
+            sealed_material: self.sealed_material.clone(),
+        })
+    }
+
+    /// Refuses the operation unless the key is in `CREATE_COMPLETE`.
+    pub fn require_complete(&self) -> Result<(), ApiError> {
+        if self.doc.key.key_state == KeyState::CreateComplete {
+            Ok(())
+        } else {
+            Err(ApiError::validation(format!(
+                "Key {} is not in CREATE_COMPLETE state.",
+                self.doc.key.key_arn
+            )))
+        }
+    }
+}
+
+fn summary(key: &Key) -> KeySummary {
+    KeySummary {
+        key_arn: key.key_arn.clone(),
+        key_state: key.key_state,
+        key_attributes: key.key_attributes.clone(),
+        key_check_value: key.key_check_value.clone(),
+        exportable: key.exportable,
+        enabled: key.enabled,
+        multi_region_key_type: key.multi_region_key_type,
+        primary_region: key.primary_region.clone(),
+    }
+}
+
+/// The key check value of key material, as uppercase hex.
+pub(crate) fn check_value(
+    method: KcvMethod,
+    secret: &SecretBytes,
+    public_key: Option<&[u8]>,
+) -> Result<String, ApiError> {
+    let fail = |e: paycrypt_keyblock::Error| {
+        ApiError::internal(format!("The key check value could not be computed: {e}"))
+    };
+    let bytes: Vec<u8> = match method {
+        KcvMethod::AnsiX924 => kcv::ansi_x9_24(secret.expose()).map_err(fail)?.to_vec(),
+        KcvMethod::Cmac(cipher) => kcv::cmac(cipher, secret.expose()).map_err(fail)?.to_vec(),
+        KcvMethod::Hmac(hash) => kcv::hmac(hash, secret.expose()).to_vec(),
+        KcvMethod::Sha1PublicKey => kcv::sha1_public_key(public_key.unwrap_or_default()).to_vec(),
+    };
+    Ok(hex::encode_upper(bytes))
+}
+
+/// Fresh key material for `material`: the secret (raw symmetric key or PKCS#8 private key) and,
+/// for key pairs, the public key. Key pair generation runs off the async runtime.
+async fn generate(material: Material) -> Result<(SecretBytes, Option<Vec<u8>>), ApiError> {
+    match material {
+        Material::Symmetric(alg) => Ok((keygen::generate_symmetric(alg, &mut SystemRng), None)),
+        Material::Asymmetric(alg) => {
+            let pair = tokio::task::spawn_blocking(move || keygen::generate_key_pair(alg))
+                .await
+                .map_err(|e| ApiError::internal(format!("Key generation stopped: {e}")))?
+                .map_err(|e| ApiError::internal(format!("Key generation failed: {e}")))?;
+            let KeyPair {
+                private_pkcs8_der,
+                public_spki_der,
+            } = pair;
+            Ok((private_pkcs8_der, Some(public_spki_der)))
+        }
+    }
+}
+
+impl Service {
+    /// Finds the key an identifier (key ARN, alias ARN or `alias/name`) names in the caller's
+    /// account and region.
+    pub(crate) async fn resolve_key(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+    ) -> Result<LoadedKey, ApiError> {
+        let key_id = match parse_identifier(ctx, identifier)? {
+            Target::Key(id) => id,
+            Target::Alias(name) => self
+                .store
+                .get_alias(&ctx.scope(), &name)
+                .await
+                .map_err(store_error)?
+                .and_then(|alias| alias.key_id)
+                .ok_or_else(|| not_found(identifier))?,
+        };
+        self.load_key(ctx, &key_id)
+            .await?
+            .ok_or_else(|| not_found(identifier))
+    }
+
+    pub(crate) async fn load_key(
+        &self,
+        ctx: &Context,
+        key_id: &str,
+    ) -> Result<Option<LoadedKey>, ApiError> {
+        self.store
+            .get_key(&ctx.scope(), key_id)
+            .await
+            .map_err(store_error)?
+            .map(LoadedKey::from_stored)
+            .transpose()
+    }
+
+    async fn save_key(&self, ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
+        self.store
+            .update_key(&ctx.scope(), &key.record()?)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Completes every deletion in the caller's scope whose window has passed: the key reads
+    /// DELETE_COMPLETE, its material is destroyed and its aliases are removed.
+    pub(crate) async fn complete_due_deletions(&self, ctx: &Context) -> Result<(), ApiError> {
+        let scope = ctx.scope();
+        let due = self
+            .store
+            .due_deletions(&scope, ctx.now.as_millis())
+            .await
+            .map_err(store_error)?;
+        for stored in due {
+            let mut key = LoadedKey::from_stored(stored)?;
+            key.doc.key.key_state = KeyState::DeleteComplete;
+            key.doc.key.delete_timestamp = key.doc.key.delete_pending_timestamp;
+            key.doc.key.enabled = false;
+            key.sealed_material = None;
+            self.store
+                .complete_deletion(&scope, &key.record()?)
+                .await
+                .map_err(store_error)?;
+            tracing::info!(key_id = %key.id, "key deletion completed; material destroyed");
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn create_key(
+        &self,
+        ctx: &Context,
+        input: CreateKeyInput,
+    ) -> Result<CreateKeyOutput, ApiError> {
+        let attributes = input.key_attributes;
+        attributes::check_create(&attributes)?;
+        if input.replication_regions.is_some() {
+            return Err(ApiError::validation(
+                "ReplicationRegions is not supported by paycrypt yet.",
+            ));
+        }
+        let is_agreement_key =
+            attributes.key_usage.as_str() == "TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT";
+        if input.derive_key_usage.is_some() && !is_agreement_key {
+            return Err(ApiError::validation(
+                "DeriveKeyUsage applies only to TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT keys.",
+            ));
+        }
+        let kcv_algorithm = input
+            .key_check_value_algorithm
+            .unwrap_or_else(|| attributes::default_kcv_algorithm(attributes.key_algorithm));
+        let method = attributes::kcv_method(attributes.key_algorithm, kcv_algorithm)?;
+        let tags = tags::checked_tags(input.tags.unwrap_or_default(), self.limits.max_tags)?;
+
+        let (secret, public_key) = generate(attributes::material(attributes.key_algorithm)).await?;
+        let key_check_value = check_value(method, &secret, public_key.as_deref())?;
+        let id = ids::random_lower_alphanumeric(16);
+        let arn = key_arn(ctx, &id);
+        let enabled = input.enabled.unwrap_or(true);
+        let key = Key {
+            key_arn: arn.clone(),
+            key_attributes: attributes,
+            key_check_value,
+            key_check_value_algorithm: kcv_algorithm,
+            enabled,
+            exportable: input.exportable,
+            key_state: KeyState::CreateComplete,
+            key_origin: KeyOrigin::AwsPaymentCryptography,
+            create_timestamp: ctx.now,
+            usage_start_timestamp: enabled.then_some(ctx.now),
+            usage_stop_timestamp: None,
+            delete_pending_timestamp: None,
+            delete_timestamp: None,
+            derive_key_usage: input.derive_key_usage,
+            multi_region_key_type: None,
+            primary_region: None,
+            replication_status: None,
+            using_default_replication_regions: None,
+            mpa_status: None,
+        };
+        let loaded = LoadedKey {
+            id,
+            doc: KeyDocument {
+                key,
+                public_key: public_key.map(hex::encode),
+            },
+            sealed_material: Some(self.sealer.seal(arn.as_bytes(), secret.expose())),
+        };
+        self.store
+            .insert_key(&ctx.scope(), &loaded.record()?, &tags, self.limits.max_keys)
+            .await
+            .map_err(|e| match e {
+                paycrypt_store::StoreError::QuotaExceeded => ApiError::quota(format!(
+                    "This account has reached its limit of {} keys in {}.",
+                    self.limits.max_keys, ctx.region
+                )),
+                other => store_error(other),
+            })?;
+        tracing::info!(key_arn = %arn, "key created");
+        Ok(CreateKeyOutput {
+            key: loaded.doc.key,
+        })
+    }
+
+    pub(crate) async fn get_key(
+        &self,
+        ctx: &Context,
+        input: GetKeyInput,
+    ) -> Result<GetKeyOutput, ApiError> {
+        let key = self.resolve_key(ctx, &input.key_identifier).await?;
+        Ok(GetKeyOutput { key: key.doc.key })
+    }
+
+    pub(crate) async fn list_keys(
+        &self,
+        ctx: &Context,
+        input: ListKeysInput,
+    ) -> Result<ListKeysOutput, ApiError> {
+        let limit = paging::page_size(input.max_results);
+        let after = paging::sequence(input.next_token.as_deref())?;
+        let state = input.key_state.map(|s| s.as_str());
+        let mut rows = self
+            .store
+            .list_keys(&ctx.scope(), state, after, limit + 1)
+            .await
+            .map_err(store_error)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_token = more
+            .then(|| rows.last().map(|k| paging::next_token(&k.seq.to_string())))
+            .flatten();
+        let keys = rows
+            .into_iter()
+            .map(|stored| LoadedKey::from_stored(stored).map(|k| summary(&k.doc.key)))
+            .collect::<Result<_, _>>()?;
+        Ok(ListKeysOutput { keys, next_token })
+    }
+
+    pub(crate) async fn delete_key(
+        &self,
+        ctx: &Context,
+        input: DeleteKeyInput,
+    ) -> Result<DeleteKeyOutput, ApiError> {
+        let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
+        key.require_complete()?;
+        let days = input.delete_key_in_days.unwrap_or(DEFAULT_DELETE_DAYS);
+        let k = &mut key.doc.key;
+        k.key_state = KeyState::DeletePending;
+        k.enabled = false;
+        k.usage_stop_timestamp = Some(ctx.now);
+        k.delete_pending_timestamp = Some(Timestamp::from_millis(
+            ctx.now.as_millis() + i64::from(days) * DAY_MILLIS,
+        ));
+        self.save_key(ctx, &key).await?;
+        tracing::info!(key_id = %key.id, days, "key scheduled for deletion");
+        Ok(DeleteKeyOutput { key: key.doc.key })
+    }
+
+    pub(crate) async fn restore_key(
+        &self,
+        ctx: &Context,
+        input: RestoreKeyInput,
+    ) -> Result<RestoreKeyOutput, ApiError> {
+        let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
+        if key.doc.key.key_state != KeyState::DeletePending {
+            return Err(ApiError::validation(format!(
+                "Key {} is not in DELETE_PENDING state.",
+                key.doc.key.key_arn
+            )));
+        }
+        key.doc.key.key_state = KeyState::CreateComplete;
+        key.doc.key.delete_pending_timestamp = None;
+        self.save_key(ctx, &key).await?;
+        Ok(RestoreKeyOutput { key: key.doc.key })
+    }
+
+    pub(crate) async fn start_key_usage(
+        &self,
+        ctx: &Context,
+        input: StartKeyUsageInput,
+    ) -> Result<StartKeyUsageOutput, ApiError> {
+        let key = self.set_usage(ctx, &input.key_identifier, true).await?;
+        Ok(StartKeyUsageOutput { key })
+    }
+
+    pub(crate) async fn stop_key_usage(
+        &self,
+        ctx: &Context,
+        input: StopKeyUsageInput,
+    ) -> Result<StopKeyUsageOutput, ApiError> {
+        let key = self.set_usage(ctx, &input.key_identifier, false).await?;
+        Ok(StopKeyUsageOutput { key })
+    }
+
+    async fn set_usage(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        enabled: bool,
+    ) -> Result<Key, ApiError> {
+        let mut key = self.resolve_key(ctx, identifier).await?;
+        key.require_complete()?;
+        key.doc.key.enabled = enabled;
+        if enabled {
+            key.doc.key.usage_start_timestamp = Some(ctx.now);
+        } else {
+            key.doc.key.usage_stop_timestamp = Some(ctx.now);
+        }
+        self.save_key(ctx, &key).await?;
+        Ok(key.doc.key)
+    }
+}

@@ -1,0 +1,139 @@
+//! The paycrypt domain: accounts and regions, keys and their lifecycle, aliases and tags.
+//!
+//! The service knows nothing of HTTP. The server hands it a [`Context`] (who is asking, in which
+//! region, at what time) and a decoded, validated [`paycrypt_api::Input`]; it answers with the
+//! operation's output as JSON or an [`ApiError`]. It reaches storage only through
+//! [`paycrypt_store::Store`], seals key material with [`Sealer`] before it gets there, and opens it
+//! only inside the operation that needs it. One file per operation family.
+
+mod aliases;
+mod attributes;
+mod clock;
+mod ids;
+mod keys;
+mod paging;
+mod sealing;
+mod tags;
+
+use std::sync::Arc;
+
+use paycrypt_api::{ApiError, Input, Timestamp};
+use paycrypt_store::{Scope, Store, StoreError};
+use serde::Serialize;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use sealing::{SealError, Sealer};
+
+/// Who is asking, where, and when: built by the server for each request.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub account: String,
+    pub region: String,
+    pub request_id: String,
+    pub now: Timestamp,
+}
+
+impl Context {
+    fn scope(&self) -> Scope {
+        Scope {
+            account: self.account.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// Per account and region limits (AWS's defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_keys: u32,
+    pub max_aliases: u32,
+    pub max_tags: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_keys: 2000,
+            max_aliases: 2000,
+            max_tags: 200,
+        }
+    }
+}
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "the master key does not match the one this data was written with; start paycrypt with the original master key"
+    )]
+    WrongMasterKey,
+    #[error("the store could not be read: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The operations, over a store and a master key.
+pub struct Service {
+    store: Arc<dyn Store>,
+    sealer: Sealer,
+    limits: Limits,
+}
+
+/// The store failed: the details go to the operator's log, the client gets a generic error.
+fn store_error(e: StoreError) -> ApiError {
+    tracing::error!("store failure: {e}");
+    ApiError::internal("The request could not be completed because of an internal error.")
+}
+
+fn to_json<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(output).map_err(|e| ApiError::internal(format!("Encoding failed: {e}")))
+}
+
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+impl Service {
+    /// A service over `store`, refusing to start when `sealer`'s master key is not the one the
+    /// store's data was sealed with.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        sealer: Sealer,
+        limits: Limits,
+    ) -> Result<Self, StartError> {
+        let stored = store
+            .init_setting(MASTER_KEY_CHECK, &sealer.check_value())
+            .await?;
+        if !sealer.matches_check(&stored) {
+            return Err(StartError::WrongMasterKey);
+        }
+        Ok(Self {
+            store,
+            sealer,
+            limits,
+        })
+    }
+
+    /// Runs one operation and returns its output as the JSON body of the response.
+    pub async fn handle(&self, ctx: &Context, input: Input) -> Result<Vec<u8>, ApiError> {
+        self.complete_due_deletions(ctx).await?;
+        match input {
+            Input::CreateKey(i) => to_json(&self.create_key(ctx, i).await?),
+            Input::GetKey(i) => to_json(&self.get_key(ctx, i).await?),
+            Input::ListKeys(i) => to_json(&self.list_keys(ctx, i).await?),
+            Input::DeleteKey(i) => to_json(&self.delete_key(ctx, i).await?),
+            Input::RestoreKey(i) => to_json(&self.restore_key(ctx, i).await?),
+            Input::StartKeyUsage(i) => to_json(&self.start_key_usage(ctx, i).await?),
+            Input::StopKeyUsage(i) => to_json(&self.stop_key_usage(ctx, i).await?),
+            Input::CreateAlias(i) => to_json(&self.create_alias(ctx, i).await?),
+            Input::GetAlias(i) => to_json(&self.get_alias(ctx, i).await?),
+            Input::ListAliases(i) => to_json(&self.list_aliases(ctx, i).await?),
+            Input::UpdateAlias(i) => to_json(&self.update_alias(ctx, i).await?),
+            Input::DeleteAlias(i) => to_json(&self.delete_alias(ctx, i).await?),
+            Input::TagResource(i) => to_json(&self.tag_resource(ctx, i).await?),
+            Input::UntagResource(i) => to_json(&self.untag_resource(ctx, i).await?),
+            Input::ListTagsForResource(i) => to_json(&self.list_tags_for_resource(ctx, i).await?),
+            other => Err(ApiError::validation(format!(
+                "{} is not implemented by paycrypt yet.",
+                other.operation().name()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Durable storage for paycrypt: the `Store` trait the service talks to, the records it keeps, and
+//! the implementations behind it (SQLite, the embedded default).
+//!
+//! The store knows nothing of payment cryptography. A key is a row with the few columns queries need
+//! (state, deletion deadline, an insertion sequence for stable pagination), an opaque JSON document
+//! the service owns, and key material that arrives already sealed. Every method is scoped to one
+//! account and region, so no lookup can reach another account's rows. A method returns only after
+//! its write is durable.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+/// The account and region every record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+/// A key as stored: columns for queries plus the service's own JSON document.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub key_id: String,
+    /// The key state as the API spells it (`CREATE_COMPLETE`, `DELETE_PENDING`, ...).
+    pub state: String,
+    /// When a pending deletion completes, in milliseconds since the epoch.
+    pub delete_pending_ms: Option<i64>,
+    /// The service's description of the key (attributes, timestamps, KCV), as JSON.
+    pub metadata: String,
+    /// Key material sealed by the service; `None` once destroyed.
+    pub sealed_material: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("key_id", &self.key_id)
+            .field("state", &self.state)
+            .field("delete_pending_ms", &self.delete_pending_ms)
+            .field("has_material", &self.sealed_material.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored key with its insertion sequence, the pagination cursor of ListKeys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub seq: i64,
+    pub record: KeyRecord,
+}
+
+/// An alias and the key it points to, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    pub seq: i64,
+    pub name: String,
+    pub key_id: Option<String>,
+}
+
+/// One tag of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique name is taken (an alias).
+    #[error("already exists")]
+    Conflict,
+    /// The write would pass the given limit.
+    #[error("limit exceeded")]
+    QuotaExceeded,
+    /// The row to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database failed; the message is for the operator's log, never for clients.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What the service needs from a database. Implementations make each call atomic and durable.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Inserts a key and its tags, unless the scope already holds `max_keys` keys that are not
+    /// `DELETE_COMPLETE`. Returns the key's sequence number.
+    async fn insert_key(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        tags: &[Tag],
+        max_keys: u32,
+    ) -> StoreResult<i64>;
+    async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>>;
+    /// Replaces the state, deadline, metadata and material of an existing key.
+    async fn update_key(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()>;
+    /// Keys in insertion order after `after_seq`, optionally only those in `state`.
+    async fn list_keys(
+        &self,
+        scope: &Scope,
+        state: Option<&str>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredKey>>;
+    /// Keys whose pending deletion is due at `now_ms`.
+    async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>>;
+    /// Completes a deletion in one transaction: stores the key as given (without material) and
+    /// removes the aliases that pointed to it.
+    async fn complete_deletion(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()>;
+
+    /// Creates an alias unless the name is taken (`Conflict`) or the scope holds `max_aliases`.
+    async fn create_alias(
+        &self,
+        scope: &Scope,
+        name: &str,
+        key_id: Option<&str>,
+        max_aliases: u32,
+    ) -> StoreResult<AliasRecord>;
+    async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>>;
+    /// Points an existing alias at a key, or detaches it.
+    async fn update_alias(
+        &self,
+        scope: &Scope,
+        name: &str,
+        key_id: Option<&str>,
+    ) -> StoreResult<AliasRecord>;
+    async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()>;
+    /// Aliases in creation order after `after_seq`, optionally only those pointing to `key_id`.
+    async fn list_aliases(
+        &self,
+        scope: &Scope,
+        key_id: Option<&str>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AliasRecord>>;
+
+    /// Adds or overwrites tags on a key unless it would then carry more than `max_tags`.
+    async fn put_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        tags: &[Tag],
+        max_tags: u32,
+    ) -> StoreResult<()>;
+    async fn remove_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()>;
+    /// Tags of a key in tag-key order, after the tag key `after`.
+    async fn list_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Tag>>;
+
+    /// Deployment-wide settings (such as the master-key check value): stores `value` under `name`
+    /// unless a value is there already, and returns the value that is stored afterwards.
+    async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+}

@@ -1,0 +1,542 @@
+//! The embedded SQLite store: one database file in the data directory, in WAL mode with
+//! `synchronous=FULL`, so a write is on disk before the call returns. Writes go through a pool of
+//! one connection (SQLite has one writer at a time anyway, and queueing here avoids busy errors);
+//! reads use their own pool and run beside the writer.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::{AliasRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag};
+
+/// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE keys (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        delete_pending_ms INTEGER,
+        metadata TEXT NOT NULL,
+        sealed_material BLOB,
+        UNIQUE (account, region, key_id)
+    );
+    CREATE INDEX keys_by_state ON keys (account, region, state, seq);
+    CREATE TABLE aliases (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        key_id TEXT,
+        UNIQUE (account, region, name)
+    );
+    CREATE INDEX aliases_by_key ON aliases (account, region, key_id, seq);
+    CREATE TABLE tags (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (account, region, key_id, tag_key)
+    );
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );",
+)];
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn key_from_row(row: &SqliteRow) -> StoredKey {
+    StoredKey {
+        seq: row.get("seq"),
+        record: KeyRecord {
+            key_id: row.get("key_id"),
+            state: row.get("state"),
+            delete_pending_ms: row.get("delete_pending_ms"),
+            metadata: row.get("metadata"),
+            sealed_material: row.get("sealed_material"),
+        },
+    }
+}
+
+fn alias_from_row(row: &SqliteRow) -> AliasRecord {
+    AliasRecord {
+        seq: row.get("seq"),
+        name: row.get("name"),
+        key_id: row.get("key_id"),
+    }
+}
+
+/// A static `SELECT` of every key column, followed by the rest of the query.
+macro_rules! select_keys {
+    ($rest:literal) => {
+        concat!(
+            "SELECT seq, key_id, state, delete_pending_ms, metadata, sealed_material FROM keys ",
+            $rest
+        )
+    };
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `paycrypt.db` in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> StoreResult<Self> {
+        let path = data_dir.join("paycrypt.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(backend)?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(backend)?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer.begin().await.map_err(backend)
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        .execute(pool)
+        .await
+        .map_err(backend)?;
+    for (version, sql) in MIGRATIONS {
+        let mut tx = pool.begin().await.map_err(backend)?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if applied.is_none() {
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_key(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        tags: &[Tag],
+        max_keys: u32,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM keys WHERE account = ? AND region = ? AND state <> 'DELETE_COMPLETE'",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if count >= i64::from(max_keys) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&key.key_id)
+        .bind(&key.state)
+        .bind(key.delete_pending_ms)
+        .bind(&key.metadata)
+        .bind(&key.sealed_material)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                backend(e)
+            }
+        })?;
+        for tag in tags {
+            upsert_tag(&mut tx, scope, &key.key_id, tag).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(seq)
+    }
+
+    async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
+        let row = sqlx::query(select_keys!(
+            "WHERE account = ? AND region = ? AND key_id = ?"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(key_from_row))
+    }
+
+    async fn update_key(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        write_key(&mut tx, scope, key).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_keys(
+        &self,
+        scope: &Scope,
+        state: Option<&str>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredKey>> {
+        let rows = sqlx::query(select_keys!(
+            "WHERE account = ? AND region = ? AND seq > ?
+             AND (? IS NULL OR state = ?) ORDER BY seq LIMIT ?"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(after_seq.unwrap_or(0))
+        .bind(state)
+        .bind(state)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(key_from_row).collect())
+    }
+
+    async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
+        let rows = sqlx::query(select_keys!(
+            "WHERE account = ? AND region = ?
+             AND state = 'DELETE_PENDING' AND delete_pending_ms <= ? ORDER BY seq"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(now_ms)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(key_from_row).collect())
+    }
+
+    async fn complete_deletion(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        write_key(&mut tx, scope, key).await?;
+        sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND key_id = ?")
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(&key.key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn create_alias(
+        &self,
+        scope: &Scope,
+        name: &str,
+        key_id: Option<&str>,
+        max_aliases: u32,
+    ) -> StoreResult<AliasRecord> {
+        let mut tx = self.begin().await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM aliases WHERE account = ? AND region = ?")
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM aliases WHERE account = ? AND region = ? AND name = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        if count >= i64::from(max_aliases) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let row = sqlx::query(
+            "INSERT INTO aliases (account, region, name, key_id) VALUES (?, ?, ?, ?)
+             RETURNING seq, name, key_id",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                backend(e)
+            }
+        })?;
+        tx.commit().await.map_err(backend)?;
+        Ok(alias_from_row(&row))
+    }
+
+    async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>> {
+        let row = sqlx::query(
+            "SELECT seq, name, key_id FROM aliases WHERE account = ? AND region = ? AND name = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(alias_from_row))
+    }
+
+    async fn update_alias(
+        &self,
+        scope: &Scope,
+        name: &str,
+        key_id: Option<&str>,
+    ) -> StoreResult<AliasRecord> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE aliases SET key_id = ? WHERE account = ? AND region = ? AND name = ?
+             RETURNING seq, name, key_id",
+        )
+        .bind(key_id)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(alias_from_row(&row))
+    }
+
+    async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND name = ?")
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_aliases(
+        &self,
+        scope: &Scope,
+        key_id: Option<&str>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AliasRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, name, key_id FROM aliases WHERE account = ? AND region = ? AND seq > ?
+             AND (? IS NULL OR key_id = ?) ORDER BY seq LIMIT ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(after_seq.unwrap_or(0))
+        .bind(key_id)
+        .bind(key_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(alias_from_row).collect())
+    }
+
+    async fn put_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        tags: &[Tag],
+        max_tags: u32,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for tag in tags {
+            upsert_tag(&mut tx, scope, key_id, tag).await?;
+        }
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tags WHERE account = ? AND region = ? AND key_id = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if count > i64::from(max_tags) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn remove_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for tag_key in tag_keys {
+            sqlx::query(
+                "DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ? AND tag_key = ?",
+            )
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(key_id)
+            .bind(tag_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Tag>> {
+        let rows = sqlx::query(
+            "SELECT tag_key, tag_value FROM tags WHERE account = ? AND region = ? AND key_id = ?
+             AND (? IS NULL OR tag_key > ?) ORDER BY tag_key LIMIT ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .bind(after)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| Tag {
+                key: row.get("tag_key"),
+                value: row.get("tag_value"),
+            })
+            .collect())
+    }
+
+    async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(stored)
+    }
+}
+
+async fn write_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    scope: &Scope,
+    key: &KeyRecord,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE keys SET state = ?, delete_pending_ms = ?, metadata = ?, sealed_material = ?
+         WHERE account = ? AND region = ? AND key_id = ?",
+    )
+    .bind(&key.state)
+    .bind(key.delete_pending_ms)
+    .bind(&key.metadata)
+    .bind(&key.sealed_material)
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(&key.key_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+async fn upsert_tag(
+    tx: &mut Transaction<'static, Sqlite>,
+    scope: &Scope,
+    key_id: &str,
+    tag: &Tag,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tags (account, region, key_id, tag_key, tag_value) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account, region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(key_id)
+    .bind(&tag.key)
+    .bind(&tag.value)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
