@@ -92,4 +92,61 @@ pub enum Error {
     /// RSA-OAEP decryption failed (wrong key, wrong hash, or a corrupted cryptogram).
     #[error("RSA-OAEP decryption failed")]
     DecryptionFailed,
+
+    /// An X.509 certificate could not be parsed or does not hold the kind of key needed.
+    #[error("invalid certificate: {0}")]
+    InvalidCertificate(&'static str),
+
+    /// A TR-34 key block is not DER in the expected layout; the text names the field.
+    #[error("TR-34 key block is malformed: {0}")]
+    Tr34Malformed(&'static str),
+
+    /// A TR-34 key block is well formed but uses an algorithm or option this crate does not
+    /// support (for example OAEP with SHA-1).
+    #[error("TR-34 key block uses an unsupported option: {0}")]
+    Tr34Unsupported(&'static str),
+
+    /// The inputs to build a TR-34 key block are not acceptable (header, nonce, key pair).
+    #[error("TR-34 key block cannot be built: {0}")]
+    Tr34Parameter(&'static str),
+
+    /// A TR-34 key block parsed, but one of the receiving party's checks failed.
+    #[error("TR-34 check failed: {0}")]
+    Tr34CheckFailed(Tr34Check),
+}
+
+/// The receiving party's checks on a TR-34 key block (see [`crate::tr34::open`]), each of
+/// which fails with its own [`Error::Tr34CheckFailed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tr34Check {
+    /// The signature over the signed attributes does not verify under the KDH certificate.
+    Signature,
+    /// The SignerInfo's issuer and serial number are not those of the KDH certificate.
+    SignerIdentity,
+    /// The messageDigest attribute is not the SHA-256 of the enveloped part.
+    MessageDigest,
+    /// The random nonce differs from the expected one, or one is present where none was
+    /// expected (or the reverse).
+    Nonce,
+    /// The RecipientInfo's issuer and serial number are not those of the KRD certificate.
+    RecipientIdentity,
+    /// The KDH identity inside the decrypted content differs from the SignerInfo's.
+    InnerIdentity,
+    /// The key block header inside the decrypted content differs from the signed one.
+    InnerHeader,
+}
+
+impl std::fmt::Display for Tr34Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Signature => "signature does not verify with the KDH certificate",
+            Self::SignerIdentity => "signer is not the KDH certificate",
+            Self::MessageDigest => "messageDigest does not match the enveloped data",
+            Self::Nonce => "random nonce does not match",
+            Self::RecipientIdentity => "recipient is not the KRD certificate",
+            Self::InnerIdentity => "KDH identity inside the envelope differs from the signer",
+            Self::InnerHeader => "key block header inside the envelope differs from the signed one",
+        })
+    }
 }

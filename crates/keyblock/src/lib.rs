@@ -5,15 +5,17 @@
 //! clear keys live in [`SecretBytes`], which is wiped on drop and never printed. No input
 //! makes these functions panic. Two operations take their randomness from the crypto
 //! provider (aws-lc-rs, seeded by the operating system) instead of a parameter: RSA / ECC
-//! key pair generation and the RSA-OAEP seed.
+//! key pair generation and the RSA-OAEP seed (in [`cryptogram`] and [`tr34`]).
 //!
 //! | module | what |
 //! |---|---|
 //! | [`keygen`] | symmetric keys (TDES with odd parity, AES, HMAC) and RSA / ECC key pairs |
 //! | [`kcv`] | key check values: `ANSI_X9_24`, `CMAC`, `HMAC`, `SHA_1` |
 //! | [`tr31`] | TR-31 / ANSI X9.143 key blocks, versions A, B, C, D |
+//! | [`tr34`] | TR-34 key blocks in the AWS layout: build (KDH), open with checks (KRD), inspect |
 //! | [`dukpt`] | DUKPT initial keys: TDES IPEK (X9.24-1), AES initial key (X9.24-3-2017) |
 //! | [`cryptogram`] | RSA-OAEP key cryptograms (SHA-256 / SHA-512) |
+//! | [`ecdh`] | ECDH on P-256 / P-384 / P-521 with the SP 800-56C and X9.63 KDFs |
 //!
 //! # Key generation and key check values
 //! ```
@@ -62,9 +64,36 @@
 //! # Ok::<(), paycrypt_keyblock::Error>(())
 //! ```
 
+//! # TR-34 key block
+//! Reading a block AWS Payment Cryptography produced (the AWS CLI `import-key` example) and
+//! checking its signer; [`tr34`] shows building and opening one.
+//! ```
+//! use paycrypt_keyblock::tr34::{self, Freshness};
+//! let block = hex::decode(include_str!("../tests/fixtures/aws_cli_import_key_tr34.hex").trim()).unwrap();
+//! let kdh_cert = hex::decode(include_str!("../tests/fixtures/aws_cli_import_key_kdh_cert.hex").trim()).unwrap();
+//! let seen = tr34::verify(&block, &kdh_cert)?; // signer, signature, message digest
+//! assert_eq!(seen.header, "D0112C0TC00E0000");
+//! assert_eq!(seen.kdh.serial_hex(), "69E07E9C794C55E30E1956FAE7909BB0");
+//! assert!(matches!(seen.freshness, Freshness::SigningTime(_))); // a one-pass block
+//! # Ok::<(), paycrypt_keyblock::Error>(())
+//! ```
+//!
+//! # ECDH key derivation
+//! ```
+//! use paycrypt_keyblock::ecdh::{self, Kdf, KdfHash, PeerKey};
+//! use paycrypt_keyblock::keygen::{self, AsymmetricAlgorithm};
+//! let ours = keygen::generate_key_pair(AsymmetricAlgorithm::EccNistP384)?;
+//! let theirs = keygen::generate_key_pair(AsymmetricAlgorithm::EccNistP384)?;
+//! let kek = ecdh::derive_key(ours.private_pkcs8_der.expose(), PeerKey::Spki(&theirs.public_spki_der),
+//!                            Kdf::AnsiX963, KdfHash::Sha512, b"shared info", 32)?;
+//! assert_eq!(kek.len(), 32);
+//! # Ok::<(), paycrypt_keyblock::Error>(())
+//! ```
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cert;
 mod error;
 mod rng;
 mod secret;
@@ -72,11 +101,13 @@ mod sym;
 
 pub mod cryptogram;
 pub mod dukpt;
+pub mod ecdh;
 pub mod kcv;
 pub mod keygen;
 pub mod tr31;
+pub mod tr34;
 
-pub use error::Error;
+pub use error::{Error, Tr34Check};
 pub use rand_core;
 pub use rng::SystemRng;
 pub use secret::SecretBytes;

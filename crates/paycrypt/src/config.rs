@@ -10,6 +10,7 @@
 //! keys_per_region = 2000
 //! aliases_per_region = 2000
 //! tags_per_key = 200
+//! requests_per_second = 0   # per account; 0 = unlimited (AWS allows 5)
 //!
 //! [[accounts]]
 //! id = "111122223333"
@@ -44,6 +45,8 @@ pub struct LimitsConfig {
     pub keys_per_region: Option<u32>,
     pub aliases_per_region: Option<u32>,
     pub tags_per_key: Option<u32>,
+    /// Control-plane requests per second per account; absent or 0 means no limit.
+    pub requests_per_second: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use paycrypt_server::{AppState, Credentials};
+use paycrypt_server::{AppState, Credentials, RateLimiter};
 use paycrypt_service::{Sealer, Service, SystemClock};
 use paycrypt_store::SqliteStore;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig};
 use crate::master_key;
@@ -71,6 +72,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let service = Service::new(Arc::new(store), Sealer::new(&master_key), file.limits()).await?;
     drop(master_key);
 
+    // Listen for SIGTERM before announcing readiness, so a stop right after the listening line
+    // is still a clean one.
+    let terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let listener = TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -84,28 +89,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         service: Arc::new(service),
         credentials: Arc::new(credentials),
         clock: Arc::new(SystemClock),
+        rate_limiter: Arc::new(RateLimiter::new(
+            file.limits.requests_per_second.unwrap_or(0),
+        )),
     };
-    paycrypt_server::serve(listener, state, shutdown_signal()).await?;
+    paycrypt_server::serve(listener, state, shutdown_signal(terminate, interrupt)).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+async fn shutdown_signal(mut terminate: Signal, mut interrupt: Signal) {
     tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        _ = terminate.recv() => {},
+        _ = interrupt.recv() => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
 }

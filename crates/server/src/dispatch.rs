@@ -1,13 +1,13 @@
 //! The request pipeline for `POST /`: bounded body, SigV4, `X-Amz-Target` routing, decoding,
 //! the service call, and the response with its request id.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use paycrypt_api::{ApiError, ErrorCode, Operation, decode_input};
+use paycrypt_api::{ApiError, ErrorCode, Operation, Timestamp, decode_input};
 use paycrypt_service::Context;
 
 use crate::wire_error::{JSON_CONTENT_TYPE, auth_error_code, error_response};
@@ -56,8 +56,7 @@ async fn process(
         ))
     })?;
     let now = state.clock.now();
-    let system_now =
-        UNIX_EPOCH + Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(0));
+    let system_now = system_time(now);
     let signed = paycrypt_sigv4::Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -74,6 +73,12 @@ async fn process(
                 "Credential should be scoped to a valid region, not '{}'.",
                 verified.region
             ),
+        ));
+    }
+    if !state.rate_limiter.admit(&verified.principal, now) {
+        return Err(ApiError::new(
+            ErrorCode::ThrottlingException,
+            "Rate exceeded: this account sends more control-plane requests per second than allowed.",
         ));
     }
     let op = operation(&parts.headers)?;
@@ -93,6 +98,19 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
         response.headers_mut().insert("x-amzn-requestid", value);
     }
     response
+}
+
+/// The `Date` header from the service clock, which SDKs use to correct their clock skew.
+fn with_date(mut response: Response, now: Timestamp) -> Response {
+    let date = httpdate::fmt_http_date(system_time(now));
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert("date", value);
+    }
+    response
+}
+
+fn system_time(now: Timestamp) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(0))
 }
 
 /// `POST /`: one API call.
@@ -116,7 +134,7 @@ pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Re
             error_response(&error)
         }
     };
-    with_request_id(response, &request_id)
+    with_date(with_request_id(response, &request_id), state.clock.now())
 }
 
 /// Anything but `POST /` and `GET /health`.

@@ -7,6 +7,7 @@
 
 mod credentials;
 mod dispatch;
+mod throttle;
 mod wire_error;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ use paycrypt_service::{Clock, Service};
 use tokio::net::TcpListener;
 
 pub use credentials::{AccessKey, Credentials};
+pub use throttle::RateLimiter;
 
 /// Largest request body accepted, in bytes. Every input the model allows fits well inside it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -28,12 +30,13 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub credentials: Arc<Credentials>,
     pub clock: Arc<dyn Clock>,
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 /// The routes: the API at `POST /` and the health check.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", post(dispatch::handle))
+        .route("/", post(dispatch::handle).fallback(dispatch::not_routed))
         .route("/health", get(|| async { "ok" }))
         .fallback(dispatch::not_routed)
         .with_state(state)

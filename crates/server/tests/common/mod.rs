@@ -1,0 +1,189 @@
+//! The test harness: a paycrypt server in this process on a free loopback port, over a SQLite
+//! store in a temporary directory, with a clock the test moves, and Rust SDK clients that sign
+//! with that same clock.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials as SdkCredentials;
+use aws_sdk_paymentcryptography::Client;
+use aws_sdk_paymentcryptography::config::{BehaviorVersion, Region};
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+use paycrypt_server::{AccessKey, AppState, Credentials, RateLimiter};
+use paycrypt_service::{Clock, Limits, ManualClock, Sealer, Service, SystemClock};
+use paycrypt_store::{KeyRecord, Scope, SqliteStore, Store};
+use tokio::sync::oneshot;
+
+pub const ACCOUNT: &str = "111122223333";
+pub const OTHER_ACCOUNT: &str = "444455556666";
+pub const REGION: &str = "us-east-1";
+pub const MASTER_KEY: [u8; 32] = [0x5a; 32];
+
+pub struct TestServer {
+    pub endpoint: String,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The SDK's view of the test clock.
+#[derive(Debug)]
+struct SharedClock {
+    clock: Arc<ManualClock>,
+    offset_secs: i64,
+}
+
+impl TimeSource for SharedClock {
+    fn now(&self) -> SystemTime {
+        let millis = self.clock.now().as_millis() + self.offset_secs * 1000;
+        UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap())
+    }
+}
+
+pub async fn start() -> TestServer {
+    start_with(Limits::default()).await
+}
+
+pub async fn start_with(limits: Limits) -> TestServer {
+    start_limited(limits, RateLimiter::unlimited()).await
+}
+
+pub async fn start_limited(limits: Limits, rate_limiter: RateLimiter) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let service = Service::new(Arc::new(store), Sealer::new(&MASTER_KEY), limits)
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let credentials = Credentials::new([
+        AccessKey {
+            account: ACCOUNT.into(),
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+        },
+        AccessKey {
+            account: OTHER_ACCOUNT.into(),
+            access_key_id: "other".into(),
+            secret_access_key: "other-secret".into(),
+        },
+    ]);
+    let state = AppState {
+        service: Arc::new(service),
+        credentials: Arc::new(credentials),
+        clock: clock.clone(),
+        rate_limiter: Arc::new(rate_limiter),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(paycrypt_server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestServer {
+        endpoint,
+        clock,
+        dir,
+        shutdown: Some(tx),
+    }
+}
+
+impl TestServer {
+    /// A client of the default account in us-east-1.
+    pub fn client(&self) -> Client {
+        self.client_as("test", "test", REGION, 0)
+    }
+
+    /// A client signing with the given credentials and region, its clock `offset_secs` away from
+    /// the server's.
+    pub fn client_as(&self, key: &str, secret: &str, region: &str, offset_secs: i64) -> Client {
+        let config = aws_sdk_paymentcryptography::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(region.to_string()))
+            .credentials_provider(SdkCredentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "paycrypt-tests",
+            ))
+            .time_source(SharedTimeSource::new(SharedClock {
+                clock: self.clock.clone(),
+                offset_secs,
+            }))
+            .retry_config(aws_sdk_paymentcryptography::config::retry::RetryConfig::disabled())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Moves the server's (and the clients') clock forward.
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance_millis(days * 24 * 60 * 60 * 1000);
+    }
+
+    /// Opens the store underneath the server, as an auditor would.
+    pub async fn store(&self) -> SqliteStore {
+        SqliteStore::open(self.dir.path()).await.unwrap()
+    }
+
+    /// The stored record of a key of the default account, by ARN.
+    pub async fn stored_key(&self, arn: &str) -> KeyRecord {
+        let id = arn.rsplit('/').next().unwrap();
+        let scope = Scope {
+            account: ACCOUNT.into(),
+            region: REGION.into(),
+        };
+        let stored = self.store().await.get_key(&scope, id).await.unwrap();
+        stored.expect("key stored").record
+    }
+}
+
+/// The error code of a failed SDK call.
+pub fn code<E, R>(
+    result: Result<impl Sized, aws_sdk_paymentcryptography::error::SdkError<E, R>>,
+) -> String
+where
+    E: aws_sdk_paymentcryptography::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => panic!("expected an error, the call succeeded"),
+        Err(e) => e
+            .as_service_error()
+            .and_then(|s| s.code())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("not a service error: {e:?}")),
+    }
+}
+
+/// The error code and message of a failed SDK call.
+pub fn code_and_message<E, R>(
+    result: Result<impl Sized, aws_sdk_paymentcryptography::error::SdkError<E, R>>,
+) -> (String, String)
+where
+    E: aws_sdk_paymentcryptography::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => panic!("expected an error, the call succeeded"),
+        Err(e) => {
+            let service = e
+                .as_service_error()
+                .unwrap_or_else(|| panic!("not a service error: {e:?}"));
+            (
+                service.code().unwrap_or_default().to_string(),
+                service.message().unwrap_or_default().to_string(),
+            )
+        }
+    }
+}

@@ -1,0 +1,481 @@
+"""Fixtures of the compatibility suite: real `paycrypt serve` processes (release build, found via
+PAYCRYPT_BIN), boto3 clients, raw SigV4-signed HTTP, and the AWS CLI.
+
+Every server listens on 127.0.0.1:0 in a fresh data dir; the fixture waits for the
+`listening on http://HOST:PORT` line, and at the end sends SIGTERM and asserts exit status 0.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from unittest import mock
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import pytest
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+PAYCRYPT_BIN = Path(os.environ.get("PAYCRYPT_BIN", REPO / "target" / "release" / "paycrypt"))
+
+DEFAULT_ACCOUNT = "111122223333"
+DEFAULT_ACCESS_KEY = "test"
+DEFAULT_SECRET = "test"
+REGION = "us-east-1"
+SERVICE = "payment-cryptography"
+TARGET_PREFIX = "PaymentCryptographyControlPlane."
+STARTUP_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+
+# Keep the suite independent of whatever AWS configuration the machine has.
+for _name in list(os.environ):
+    if _name.startswith("AWS_ENDPOINT_URL") or _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        del os.environ[_name]
+os.environ["AWS_CONFIG_FILE"] = "/dev/null"
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+# --------------------------------------------------------------------------------------------
+# Server processes
+# --------------------------------------------------------------------------------------------
+
+
+def accounts_config(accounts: dict[str, list[tuple[str, str]]], limits: dict[str, int] | None = None) -> str:
+    """TOML for `--config`: `{account: [(access_key_id, secret), ...]}` plus optional limits."""
+    lines = []
+    if limits:
+        lines.append("[limits]")
+        lines.extend(f"{k} = {v}" for k, v in limits.items())
+        lines.append("")
+    for account, creds in accounts.items():
+        entries = ", ".join(
+            f'{{ access_key_id = "{a}", secret_access_key = "{s}" }}' for a, s in creds
+        )
+        lines.append("[[accounts]]")
+        lines.append(f'id = "{account}"')
+        lines.append(f"credentials = [{entries}]")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _server_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCRYPT_")}
+    env["PAYCRYPT_LOG"] = os.environ.get("PAYCRYPT_LOG", "info")
+    return env
+
+
+@dataclass
+class Server:
+    """One `paycrypt serve` process."""
+
+    data_dir: Path
+    config: Path | None = None
+    master_key_file: Path | None = None
+    proc: subprocess.Popen | None = None
+    endpoint: str = ""
+    log_path: Path | None = None
+    _lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+
+    def command(self, listen: str = "127.0.0.1:0") -> list[str]:
+        cmd = [str(PAYCRYPT_BIN), "serve", "--listen", listen, "--data-dir", str(self.data_dir)]
+        if self.config is not None:
+            cmd += ["--config", str(self.config)]
+        if self.master_key_file is not None:
+            cmd += ["--master-key-file", str(self.master_key_file)]
+        return cmd
+
+    def start(self) -> "Server":
+        if not PAYCRYPT_BIN.is_file():
+            pytest.fail(
+                f"paycrypt binary not found at {PAYCRYPT_BIN}; build it with "
+                "`cargo build --release -p paycrypt` or set PAYCRYPT_BIN"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}.server.{time.monotonic_ns()}.log"
+        log = open(self.log_path, "wb")
+        self._lines = lines = queue.Queue()
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env=_server_env(),
+        )
+        log.close()
+        # the queue is handed over, not looked up on self: a previous process's reader thread must
+        # never feed the lines of this one
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                pytest.fail(f"paycrypt did not print its listening line in time:\n{self.log()}")
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                rc = self.proc.wait(timeout=STOP_TIMEOUT)
+                pytest.fail(f"paycrypt exited with {rc} before listening:\n{self.log()}")
+            marker = "listening on http://"
+            if marker in line:
+                self.endpoint = "http://" + line.split(marker, 1)[1].strip()
+                return self
+
+    @staticmethod
+    def _pump(stream, lines: "queue.Queue[str | None]") -> None:
+        for raw in iter(stream.readline, b""):
+            lines.put(raw.decode("utf-8", "replace"))
+        lines.put(None)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace") if self.log_path else ""
+        except OSError:
+            return ""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> int:
+        """SIGTERM, wait, and return the exit status."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"paycrypt did not stop within {STOP_TIMEOUT}s of SIGTERM")
+
+    def stop_ok(self) -> None:
+        rc = self.stop()
+        assert rc == 0, f"paycrypt exited with {rc} after SIGTERM:\n{self.log()}"
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or shut down."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> "Server":
+        """Start again on the same data dir (a new port)."""
+        assert not self.running
+        return self.start()
+
+
+def run_paycrypt(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(PAYCRYPT_BIN), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_server_env(),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class ServerFactory:
+    def __init__(self, base: Path):
+        self.base = base
+        self.servers: list[Server] = []
+        self.count = 0
+
+    def __call__(
+        self,
+        config: str | None = None,
+        data_dir: Path | None = None,
+        master_key_file: Path | None = None,
+        start: bool = True,
+    ) -> Server:
+        self.count += 1
+        data_dir = data_dir or self.base / f"data{self.count}"
+        config_path = None
+        if config is not None:
+            config_path = self.base / f"config{self.count}.toml"
+            config_path.write_text(config)
+        server = Server(data_dir=data_dir, config=config_path, master_key_file=master_key_file)
+        self.servers.append(server)
+        return server.start() if start else server
+
+    def close(self) -> None:
+        failures = []
+        for server in self.servers:
+            if server.running:
+                rc = server.stop()
+                if rc != 0:
+                    failures.append(f"{server.data_dir}: exit {rc}\n{server.log()}")
+        assert not failures, "paycrypt did not exit 0 on SIGTERM:\n" + "\n".join(failures)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    """Start servers inside one test; each still running at the end gets SIGTERM and must exit 0."""
+    factory = ServerFactory(tmp_path)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(tmp_path_factory) -> Iterator[ServerFactory]:
+    factory = ServerFactory(tmp_path_factory.mktemp("paycrypt"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def server(module_server_factory: ServerFactory) -> Server:
+    """One server per test module, default configuration (account 111122223333, key test/test)."""
+    return module_server_factory()
+
+
+@pytest.fixture(scope="module")
+def endpoint(server: Server) -> str:
+    return server.endpoint
+
+
+# --------------------------------------------------------------------------------------------
+# boto3
+# --------------------------------------------------------------------------------------------
+
+
+def make_client(
+    endpoint: str,
+    access_key: str = DEFAULT_ACCESS_KEY,
+    secret: str = DEFAULT_SECRET,
+    region: str = REGION,
+    validate: bool = True,
+):
+    """A boto3 client for paycrypt; `validate=False` turns off botocore's client-side parameter
+    validation so the server's own validation can be exercised."""
+    session = boto3.session.Session(
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret,
+        region_name=region,
+    )
+    return session.client(
+        SERVICE,
+        endpoint_url=endpoint,
+        config=Config(
+            retries={"max_attempts": 1},
+            connect_timeout=5,
+            read_timeout=60,
+            parameter_validation=validate,
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def client_factory() -> Callable[..., Any]:
+    return make_client
+
+
+@pytest.fixture(scope="module")
+def client(endpoint: str):
+    return make_client(endpoint)
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def error_message(excinfo) -> str:
+    return excinfo.value.response["Error"]["Message"]
+
+
+def key_count(client, **kwargs) -> int:
+    return sum(len(page["Keys"]) for page in client.get_paginator("list_keys").paginate(**kwargs))
+
+
+# --------------------------------------------------------------------------------------------
+# Raw HTTP with SigV4
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def error_type(self) -> str | None:
+        return self.headers.get("x-amzn-errortype")
+
+
+def send_raw(endpoint: str, headers: dict[str, str], body: bytes, method: str = "POST", path: str = "/") -> RawResponse:
+    url = urllib.parse.urlsplit(endpoint)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def sign(
+    endpoint: str,
+    operation: str | None,
+    body: bytes,
+    access_key: str = DEFAULT_ACCESS_KEY,
+    secret: str = DEFAULT_SECRET,
+    region: str = REGION,
+    service: str = SERVICE,
+    target: str | None = None,
+    when=None,
+    token: str | None = None,
+    omit_target: bool = False,
+) -> dict[str, str]:
+    """Headers of a SigV4-signed AWS JSON 1.0 request, signed by botocore's SigV4Auth.
+
+    `when` (a naive UTC datetime) overrides the signing time; `target` overrides X-Amz-Target.
+    """
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": target if target is not None else TARGET_PREFIX + (operation or ""),
+    }
+    if omit_target:
+        del headers["X-Amz-Target"]
+    request = botocore.awsrequest.AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
+    credentials = botocore.credentials.Credentials(access_key, secret, token)
+    auth = botocore.auth.SigV4Auth(credentials, service, region)
+    if when is None:
+        auth.add_auth(request)
+    else:
+        with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+            auth.add_auth(request)
+    prepared = request.prepare()
+    out = dict(prepared.headers.items())
+    out["Host"] = urllib.parse.urlsplit(endpoint).netloc
+    return out
+
+
+def call_raw(endpoint: str, operation: str, payload: Any = None, body: bytes | None = None, **sign_kwargs) -> RawResponse:
+    """Sign and send one request; `body` (bytes) wins over `payload` (JSON-encoded)."""
+    if body is None:
+        body = json.dumps(payload if payload is not None else {}).encode()
+    headers = sign(endpoint, operation, body, **sign_kwargs)
+    return send_raw(endpoint, headers, body)
+
+
+# --------------------------------------------------------------------------------------------
+# AWS CLI
+# --------------------------------------------------------------------------------------------
+
+
+def aws_binary() -> str:
+    candidate = Path(sys.executable).parent / "aws"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("aws")
+    if not found:
+        pytest.skip("the AWS CLI (`aws`, from requirements.txt) is not installed")
+    return found
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout) if self.stdout.strip() else {}
+
+
+class AwsCli:
+    def __init__(self, endpoint: str, access_key: str = DEFAULT_ACCESS_KEY, secret: str = DEFAULT_SECRET, region: str = REGION):
+        self.endpoint = endpoint
+        self.access_key = access_key
+        self.secret = secret
+        self.region = region
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_ACCESS_KEY_ID=self.access_key,
+            AWS_SECRET_ACCESS_KEY=self.secret,
+            AWS_REGION=self.region,
+            AWS_DEFAULT_REGION=self.region,
+            AWS_CONFIG_FILE="/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+            AWS_MAX_ATTEMPTS="1",
+            AWS_PAGER="",
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        return env
+
+    def run(self, *args: str, endpoint_via_env: bool = False, check: bool = True) -> CliResult:
+        cmd = [aws_binary(), "payment-cryptography", *args, "--output", "json"]
+        env = self.env()
+        if endpoint_via_env:
+            env["AWS_ENDPOINT_URL_PAYMENT_CRYPTOGRAPHY"] = self.endpoint
+        else:
+            cmd += ["--endpoint-url", self.endpoint]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+        result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+        if check:
+            assert proc.returncode == 0, f"aws {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}"
+        return result
+
+
+@pytest.fixture(scope="module")
+def aws_cli(endpoint: str) -> AwsCli:
+    return AwsCli(endpoint)
+
+
+# --------------------------------------------------------------------------------------------
+# Key attributes helpers shared by the modules
+# --------------------------------------------------------------------------------------------
+
+ALL_MODES = ("Encrypt", "Decrypt", "Wrap", "Unwrap", "Generate", "Sign", "Verify", "DeriveKey", "NoRestrictions")
+
+
+def modes(*names: str) -> dict[str, bool]:
+    unknown = set(names) - set(ALL_MODES)
+    assert not unknown, unknown
+    return {name: name in names for name in ALL_MODES}
+
+
+def attributes(usage: str, algorithm: str, key_class: str, *mode_names: str) -> dict[str, Any]:
+    return {
+        "KeyUsage": usage,
+        "KeyAlgorithm": algorithm,
+        "KeyClass": key_class,
+        "KeyModesOfUse": modes(*mode_names),
+    }
+
+
+def tdes_key(client, exportable: bool = True, **kwargs) -> dict[str, Any]:
+    """A TR31_K0 TDES_2KEY key with {Encrypt, Decrypt, Wrap, Unwrap}; returns the Key."""
+    return client.create_key(
+        KeyAttributes=attributes(
+            "TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", "SYMMETRIC_KEY", "Encrypt", "Decrypt", "Wrap", "Unwrap"
+        ),
+        Exportable=exportable,
+        **kwargs,
+    )["Key"]
