@@ -5,6 +5,8 @@
 //! listen = "127.0.0.1:9120"
 //! data_dir = "./paycrypt-data"
 //! master_key_file = "/etc/paycrypt/master.key"
+//! token_validity = "7d"              # export/import tokens and their certificates
+//! token_reuse_min_remaining = "1d"   # ReuseLastGeneratedToken needs this much left
 //!
 //! [limits]
 //! keys_per_region = 2000
@@ -34,6 +36,10 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
+    /// How long export and import tokens (and their certificates) are valid, e.g. `7d`.
+    pub token_validity: Option<String>,
+    /// The least validity a token must have left for ReuseLastGeneratedToken to return it.
+    pub token_reuse_min_remaining: Option<String>,
     #[serde(default)]
     pub limits: LimitsConfig,
     pub accounts: Option<Vec<AccountConfig>>,
@@ -69,6 +75,33 @@ impl std::fmt::Debug for CredentialConfig {
             .field("access_key_id", &self.access_key_id)
             .finish_non_exhaustive()
     }
+}
+
+/// Parses a duration such as `7d`, `36h`, `15m` or `3s` into milliseconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "duration {text:?} must be a whole number with a unit (s, m, h or d), e.g. 7d"
+        )
+    })?;
+    let unit_millis = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("duration {text:?} must end in s, m, h or d, e.g. 7d"),
+    };
+    if number <= 0 {
+        bail!("duration {text:?} must be positive");
+    }
+    number
+        .checked_mul(unit_millis)
+        .ok_or_else(|| anyhow::anyhow!("duration {text:?} is too long"))
 }
 
 impl FileConfig {
@@ -162,6 +195,17 @@ mod tests {
         )
         .unwrap();
         assert!(bad.access_keys().is_err());
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("7d").unwrap(), 7 * 86_400_000);
+        assert_eq!(parse_duration("3s").unwrap(), 3_000);
+        assert_eq!(parse_duration("36h").unwrap(), 36 * 3_600_000);
+        assert_eq!(parse_duration("15m").unwrap(), 900_000);
+        for bad in ["", "7", "d", "7w", "-1d", "0s", "1.5d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use paycrypt_server::{AppState, Credentials, RateLimiter};
-use paycrypt_service::{Sealer, Service, SystemClock};
+use paycrypt_service::{Sealer, Service, SystemClock, TokenPolicy};
 use paycrypt_store::SqliteStore;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig};
+use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig, parse_duration};
 use crate::master_key;
 
 #[derive(Args)]
@@ -30,6 +30,12 @@ pub struct ServeArgs {
     /// File holding the master key as 64 hex characters [default: <data-dir>/master.key]
     #[arg(long, env = "PAYCRYPT_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// Validity of export/import tokens and their certificates, e.g. 7d, 30d, 3s [default: 7d]
+    #[arg(long, env = "PAYCRYPT_TOKEN_VALIDITY")]
+    token_validity: Option<String>,
+    /// Least validity a token needs left for ReuseLastGeneratedToken to return it [default: 1d]
+    #[arg(long, env = "PAYCRYPT_TOKEN_REUSE_MIN_REMAINING")]
+    token_reuse_min_remaining: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -62,6 +68,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     let master_key_file = args.master_key_file.or(file.master_key_file.clone());
     let credentials = Credentials::new(file.access_keys()?);
+    let mut token_policy = TokenPolicy::default();
+    if let Some(validity) = args.token_validity.or(file.token_validity.clone()) {
+        token_policy.validity_millis = parse_duration(&validity).context("--token-validity")?;
+    }
+    if let Some(remaining) = args
+        .token_reuse_min_remaining
+        .or(file.token_reuse_min_remaining.clone())
+    {
+        token_policy.reuse_min_remaining_millis =
+            parse_duration(&remaining).context("--token-reuse-min-remaining")?;
+    }
 
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
@@ -69,7 +86,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = SqliteStore::open(&data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
-    let service = Service::new(Arc::new(store), Sealer::new(&master_key), file.limits()).await?;
+    let service = Service::new(
+        Arc::new(store),
+        Sealer::new(&master_key),
+        file.limits(),
+        token_policy,
+    )
+    .await?;
     drop(master_key);
 
     // Listen for SIGTERM before announcing readiness, so a stop right after the listening line

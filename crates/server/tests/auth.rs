@@ -1,5 +1,5 @@
 //! Authentication through the AWS SDK for Rust: unknown access keys, wrong secrets, clock skew in
-//! both directions, and operations paycrypt does not implement yet.
+//! both directions, and the per-account request rate.
 
 mod common;
 
@@ -38,22 +38,6 @@ async fn clock_skew_beyond_five_minutes_is_refused() {
         let client = server.client_as("test", "test", REGION, offset);
         client.list_keys().send().await.unwrap();
     }
-}
-
-#[tokio::test]
-async fn operations_not_built_yet_say_so() {
-    let server = start().await;
-    let client = server.client();
-    let (code, message) = code_and_message(
-        client
-            .get_parameters_for_export()
-            .key_material_type(aws_sdk_paymentcryptography::types::KeyMaterialType::Tr34KeyBlock)
-            .signing_key_algorithm(aws_sdk_paymentcryptography::types::KeyAlgorithm::Rsa2048)
-            .send()
-            .await,
-    );
-    assert_eq!(code, "ValidationException");
-    assert!(message.contains("not implemented"), "{message}");
 }
 
 #[tokio::test]

@@ -26,6 +26,9 @@ pub(crate) struct KeyDocument {
     pub key: Key,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// For imported certificates, the certificate (DER, hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 /// A key read from the store, ready to inspect or change.
@@ -114,6 +117,18 @@ impl LoadedKey {
             metadata,
             sealed_material: self.sealed_material.clone(),
         })
+    }
+
+    /// Refuses to use the key unless it is in `CREATE_COMPLETE` and enabled.
+    pub fn require_usable(&self) -> Result<(), ApiError> {
+        self.require_complete()?;
+        if !self.doc.key.enabled {
+            return Err(ApiError::validation(format!(
+                "Key {} is disabled; StartKeyUsage enables it.",
+                self.doc.key.key_arn
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses the operation unless the key is in `CREATE_COMPLETE`.
@@ -215,6 +230,42 @@ impl Service {
             .transpose()
     }
 
+    /// Stores a new key with its tags, within the key quota.
+    pub(crate) async fn insert_key(
+        &self,
+        ctx: &Context,
+        key: &LoadedKey,
+        tags: &[paycrypt_store::Tag],
+    ) -> Result<(), ApiError> {
+        self.store
+            .insert_key(&ctx.scope(), &key.record()?, tags, self.limits.max_keys)
+            .await
+            .map_err(|e| match e {
+                paycrypt_store::StoreError::QuotaExceeded => ApiError::quota(format!(
+                    "This account has reached its limit of {} keys in {}.",
+                    self.limits.max_keys, ctx.region
+                )),
+                other => store_error(other),
+            })?;
+        Ok(())
+    }
+
+    /// The clear material of a key, opened from its seal for the operation at hand.
+    pub(crate) fn open_material(&self, key: &LoadedKey) -> Result<SecretBytes, ApiError> {
+        let sealed = key.sealed_material.as_deref().ok_or_else(|| {
+            ApiError::validation(format!(
+                "Key {} has no key material to use.",
+                key.doc.key.key_arn
+            ))
+        })?;
+        self.sealer
+            .open(key.doc.key.key_arn.as_bytes(), sealed)
+            .map_err(|e| {
+                tracing::error!(key_arn = %key.doc.key.key_arn, "sealed key material does not open: {e}");
+                ApiError::internal("The key material could not be opened.")
+            })
+    }
+
     async fn save_key(&self, ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
         self.store
             .update_key(&ctx.scope(), &key.record()?)
@@ -302,19 +353,11 @@ impl Service {
             doc: KeyDocument {
                 key,
                 public_key: public_key.map(hex::encode),
+                certificate: None,
             },
             sealed_material: Some(self.sealer.seal(arn.as_bytes(), secret.expose())),
         };
-        self.store
-            .insert_key(&ctx.scope(), &loaded.record()?, &tags, self.limits.max_keys)
-            .await
-            .map_err(|e| match e {
-                paycrypt_store::StoreError::QuotaExceeded => ApiError::quota(format!(
-                    "This account has reached its limit of {} keys in {}.",
-                    self.limits.max_keys, ctx.region
-                )),
-                other => store_error(other),
-            })?;
+        self.insert_key(ctx, &loaded, &tags).await?;
         tracing::info!(key_arn = %arn, "key created");
         Ok(CreateKeyOutput {
             key: loaded.doc.key,

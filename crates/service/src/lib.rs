@@ -8,7 +8,9 @@
 
 mod aliases;
 mod attributes;
+mod certificates;
 mod clock;
+mod exchange;
 mod ids;
 mod keys;
 mod paging;
@@ -22,6 +24,7 @@ use paycrypt_store::{Scope, Store, StoreError};
 use serde::Serialize;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use exchange::TokenPolicy;
 pub use sealing::{SealError, Sealer};
 
 /// Who is asking, where, and when: built by the server for each request.
@@ -76,6 +79,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     sealer: Sealer,
     limits: Limits,
+    token_policy: TokenPolicy,
 }
 
 /// The store failed: the details go to the operator's log, the client gets a generic error.
@@ -97,6 +101,7 @@ impl Service {
         store: Arc<dyn Store>,
         sealer: Sealer,
         limits: Limits,
+        token_policy: TokenPolicy,
     ) -> Result<Self, StartError> {
         let stored = store
             .init_setting(MASTER_KEY_CHECK, &sealer.check_value())
@@ -108,6 +113,7 @@ impl Service {
             store,
             sealer,
             limits,
+            token_policy,
         })
     }
 
@@ -130,6 +136,17 @@ impl Service {
             Input::TagResource(i) => to_json(&self.tag_resource(ctx, i).await?),
             Input::UntagResource(i) => to_json(&self.untag_resource(ctx, i).await?),
             Input::ListTagsForResource(i) => to_json(&self.list_tags_for_resource(ctx, i).await?),
+            Input::GetParametersForExport(i) => {
+                to_json(&self.get_parameters_for_export(ctx, i).await?)
+            }
+            Input::GetParametersForImport(i) => {
+                to_json(&self.get_parameters_for_import(ctx, i).await?)
+            }
+            Input::ExportKey(i) => to_json(&self.export_key(ctx, i).await?),
+            Input::ImportKey(i) => to_json(&self.import_key(ctx, i).await?),
+            Input::GetPublicKeyCertificate(i) => {
+                to_json(&self.get_public_key_certificate(ctx, i).await?)
+            }
             other => Err(ApiError::validation(format!(
                 "{} is not implemented by paycrypt yet.",
                 other.operation().name()

@@ -67,6 +67,44 @@ pub struct Tag {
     pub value: String,
 }
 
+/// The certificate authority of one account and region: its certificate and sealed private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorityRecord {
+    pub certificate: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuthorityRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorityRecord").finish_non_exhaustive()
+    }
+}
+
+/// An import or export token: the key pair and certificate that GetParametersForImport or
+/// GetParametersForExport handed out, valid until `expires_ms`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub token: String,
+    /// `export` or `import`.
+    pub kind: String,
+    pub material_type: String,
+    pub algorithm: String,
+    pub certificate: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("token", &self.token)
+            .field("kind", &self.kind)
+            .field("expires_ms", &self.expires_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique name is taken (an alias).
@@ -162,6 +200,26 @@ pub trait Store: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Tag>>;
+
+    /// Stores the scope's certificate authority unless it has one already, and returns the one
+    /// stored afterwards, so concurrent first uses agree on a single authority.
+    async fn init_authority(
+        &self,
+        scope: &Scope,
+        authority: &AuthorityRecord,
+    ) -> StoreResult<AuthorityRecord>;
+    async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>>;
+
+    async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()>;
+    async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>>;
+    /// The most recently created token of a kind, material type and algorithm.
+    async fn latest_token(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        material_type: &str,
+        algorithm: &str,
+    ) -> StoreResult<Option<TokenRecord>>;
 
     /// Deployment-wide settings (such as the master-key check value): stores `value` under `name`
     /// unless a value is there already, and returns the value that is stored afterwards.

@@ -14,12 +14,16 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::{AliasRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag};
+use crate::{
+    AliasRecord, AuthorityRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag,
+    TokenRecord,
+};
 
 /// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE keys (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE keys (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         account TEXT NOT NULL,
         region TEXT NOT NULL,
@@ -52,7 +56,33 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         name TEXT PRIMARY KEY,
         value BLOB NOT NULL
     );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE authorities (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        certificate BLOB NOT NULL,
+        sealed_private_key BLOB NOT NULL,
+        PRIMARY KEY (account, region)
+    );
+    CREATE TABLE tokens (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        token TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        material_type TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        certificate BLOB NOT NULL,
+        sealed_private_key BLOB NOT NULL,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        UNIQUE (account, region, token)
+    );
+    CREATE INDEX tokens_latest ON tokens (account, region, kind, material_type, algorithm, seq);",
+    ),
+];
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -78,6 +108,30 @@ fn key_from_row(row: &SqliteRow) -> StoredKey {
             sealed_material: row.get("sealed_material"),
         },
     }
+}
+
+fn token_from_row(row: &SqliteRow) -> TokenRecord {
+    TokenRecord {
+        token: row.get("token"),
+        kind: row.get("kind"),
+        material_type: row.get("material_type"),
+        algorithm: row.get("algorithm"),
+        certificate: row.get("certificate"),
+        sealed_private_key: row.get("sealed_private_key"),
+        created_ms: row.get("created_ms"),
+        expires_ms: row.get("expires_ms"),
+    }
+}
+
+/// A static `SELECT` of every token column, followed by the rest of the query.
+macro_rules! select_tokens {
+    ($rest:literal) => {
+        concat!(
+            "SELECT token, kind, material_type, algorithm, certificate, sealed_private_key,
+             created_ms, expires_ms FROM tokens ",
+            $rest
+        )
+    };
 }
 
 fn alias_from_row(row: &SqliteRow) -> AliasRecord {
@@ -473,6 +527,117 @@ impl Store for SqliteStore {
                 value: row.get("tag_value"),
             })
             .collect())
+    }
+
+    async fn init_authority(
+        &self,
+        scope: &Scope,
+        authority: &AuthorityRecord,
+    ) -> StoreResult<AuthorityRecord> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO authorities (account, region, certificate, sealed_private_key)
+             VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO NOTHING",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&authority.certificate)
+        .bind(&authority.sealed_private_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let row = sqlx::query(
+            "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(AuthorityRecord {
+            certificate: row.get("certificate"),
+            sealed_private_key: row.get("sealed_private_key"),
+        })
+    }
+
+    async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>> {
+        let row = sqlx::query(
+            "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(|row| AuthorityRecord {
+            certificate: row.get("certificate"),
+            sealed_private_key: row.get("sealed_private_key"),
+        }))
+    }
+
+    async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
+             certificate, sealed_private_key, created_ms, expires_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&token.token)
+        .bind(&token.kind)
+        .bind(&token.material_type)
+        .bind(&token.algorithm)
+        .bind(&token.certificate)
+        .bind(&token.sealed_private_key)
+        .bind(token.created_ms)
+        .bind(token.expires_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                backend(e)
+            }
+        })?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(select_tokens!(
+            "WHERE account = ? AND region = ? AND token = ?"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(token)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(token_from_row))
+    }
+
+    async fn latest_token(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        material_type: &str,
+        algorithm: &str,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(select_tokens!(
+            "WHERE account = ? AND region = ? AND kind = ? AND material_type = ? AND algorithm = ?
+             ORDER BY seq DESC LIMIT 1"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(kind)
+        .bind(material_type)
+        .bind(algorithm)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(token_from_row))
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {

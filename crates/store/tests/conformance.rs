@@ -1,7 +1,9 @@
 //! The store conformance suite: the behaviour every `Store` implementation must show, run here
 //! against SQLite in a temporary directory.
 
-use paycrypt_store::{KeyRecord, Scope, SqliteStore, Store, StoreError, Tag};
+use paycrypt_store::{
+    AuthorityRecord, KeyRecord, Scope, SqliteStore, Store, StoreError, Tag, TokenRecord,
+};
 
 fn scope(account: &str) -> Scope {
     Scope {
@@ -318,5 +320,91 @@ async fn data_survives_reopen() {
     assert_eq!(
         store.list_tags(&s, "k1", None, 10).await.unwrap(),
         [tag("t", "v")]
+    );
+}
+
+fn authority(tag: u8) -> AuthorityRecord {
+    AuthorityRecord {
+        certificate: vec![tag; 4],
+        sealed_private_key: vec![tag; 8],
+    }
+}
+
+fn token(name: &str, kind: &str, algorithm: &str, created_ms: i64) -> TokenRecord {
+    TokenRecord {
+        token: name.to_string(),
+        kind: kind.to_string(),
+        material_type: "TR34_KEY_BLOCK".to_string(),
+        algorithm: algorithm.to_string(),
+        certificate: vec![1],
+        sealed_private_key: vec![2],
+        created_ms,
+        expires_ms: created_ms + 1000,
+    }
+}
+
+#[tokio::test]
+async fn one_authority_per_scope_first_wins() {
+    let (_dir, store) = open().await;
+    let a = scope("111111111111");
+    let b = scope("222222222222");
+    assert!(store.get_authority(&a).await.unwrap().is_none());
+    assert_eq!(
+        store.init_authority(&a, &authority(1)).await.unwrap(),
+        authority(1)
+    );
+    assert_eq!(
+        store.init_authority(&a, &authority(2)).await.unwrap(),
+        authority(1)
+    );
+    assert_eq!(store.get_authority(&a).await.unwrap(), Some(authority(1)));
+    assert_eq!(
+        store.init_authority(&b, &authority(3)).await.unwrap(),
+        authority(3)
+    );
+}
+
+#[tokio::test]
+async fn tokens_by_name_and_latest_by_kind() {
+    let (_dir, store) = open().await;
+    let s = scope("111122223333");
+    store
+        .insert_token(&s, &token("export-token-a", "export", "RSA_2048", 1))
+        .await
+        .unwrap();
+    store
+        .insert_token(&s, &token("export-token-b", "export", "RSA_2048", 2))
+        .await
+        .unwrap();
+    store
+        .insert_token(&s, &token("import-token-c", "import", "RSA_2048", 3))
+        .await
+        .unwrap();
+    let dup = store
+        .insert_token(&s, &token("export-token-a", "export", "RSA_2048", 4))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict)));
+    assert_eq!(
+        store.get_token(&s, "export-token-a").await.unwrap(),
+        Some(token("export-token-a", "export", "RSA_2048", 1))
+    );
+    let latest = store
+        .latest_token(&s, "export", "TR34_KEY_BLOCK", "RSA_2048")
+        .await
+        .unwrap();
+    assert_eq!(latest.unwrap().token, "export-token-b");
+    assert!(
+        store
+            .latest_token(&s, "export", "TR34_KEY_BLOCK", "RSA_4096")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_token(&scope("999999999999"), "export-token-a")
+            .await
+            .unwrap()
+            .is_none()
     );
 }

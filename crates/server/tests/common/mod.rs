@@ -12,7 +12,7 @@ use aws_sdk_paymentcryptography::Client;
 use aws_sdk_paymentcryptography::config::{BehaviorVersion, Region};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use paycrypt_server::{AccessKey, AppState, Credentials, RateLimiter};
-use paycrypt_service::{Clock, Limits, ManualClock, Sealer, Service, SystemClock};
+use paycrypt_service::{Clock, Limits, ManualClock, Sealer, Service, SystemClock, TokenPolicy};
 use paycrypt_store::{KeyRecord, Scope, SqliteStore, Store};
 use tokio::sync::oneshot;
 
@@ -61,9 +61,14 @@ pub async fn start_with(limits: Limits) -> TestServer {
 pub async fn start_limited(limits: Limits, rate_limiter: RateLimiter) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
-    let service = Service::new(Arc::new(store), Sealer::new(&MASTER_KEY), limits)
-        .await
-        .unwrap();
+    let service = Service::new(
+        Arc::new(store),
+        Sealer::new(&MASTER_KEY),
+        limits,
+        TokenPolicy::default(),
+    )
+    .await
+    .unwrap();
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let credentials = Credentials::new([
         AccessKey {
@@ -124,6 +129,11 @@ impl TestServer {
             .retry_config(aws_sdk_paymentcryptography::config::retry::RetryConfig::disabled())
             .build();
         Client::from_conf(config)
+    }
+
+    /// The server's clock, in Unix seconds.
+    pub fn clock_secs(&self) -> i64 {
+        self.clock.now().as_millis() / 1000
     }
 
     /// Moves the server's (and the clients') clock forward.

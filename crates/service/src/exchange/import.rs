@@ -1,0 +1,359 @@
+//! ImportKey: root and trusted public key certificates, TR-31 blocks under a key encryption key,
+//! TR-34 blocks encrypted to an import token's certificate (paycrypt is the KRD), and RSA-OAEP
+//! key cryptograms. Imported keys have KeyOrigin EXTERNAL and a key check value computed here.
+
+use paycrypt_api::{
+    ApiError, ImportKeyInput, ImportKeyMaterial, ImportKeyOutput, Key, KeyAttributes, KeyClass,
+    KeyOrigin, KeyState, KeyUsage,
+};
+use paycrypt_keyblock::{SecretBytes, cryptogram, tr31, tr34};
+use paycrypt_pki::Certificate;
+
+use super::export::oaep_hash;
+use super::{attributes_from_header, chained_certificate, rsa_strength, strength};
+use crate::attributes::{self, Material};
+use crate::keys::{KeyDocument, LoadedKey, check_value, key_arn};
+use crate::{Context, Service, ids, tags};
+
+/// A key about to be stored by ImportKey.
+struct Imported {
+    attributes: KeyAttributes,
+    exportable: bool,
+    secret: Option<SecretBytes>,
+    public_key: Option<Vec<u8>>,
+    certificate: Option<Vec<u8>>,
+}
+
+fn invalid(member: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::validation(format!("{member} is not valid: {e}"))
+}
+
+/// Attributes an imported certificate may carry: a signature-verification public key.
+fn check_certificate_attributes(
+    attributes: &KeyAttributes,
+    certificate: &Certificate,
+) -> Result<(), ApiError> {
+    if attributes.key_usage != KeyUsage::Tr31S0AsymmetricKeyForDigitalSignature
+        || attributes.key_class != KeyClass::PublicKey
+        || attributes::modes_set(&attributes.key_modes_of_use) != ["Verify"]
+    {
+        return Err(ApiError::validation(
+            "An imported certificate must have KeyUsage TR31_S0_ASYMMETRIC_KEY_FOR_DIGITAL_SIGNATURE, KeyClass PUBLIC_KEY and KeyModesOfUse {Verify}.",
+        ));
+    }
+    let matches = match (
+        certificate.public_key_algorithm(),
+        attributes.key_algorithm.as_str(),
+    ) {
+        (paycrypt_pki::KeyAlgorithm::Rsa { bits }, alg) => alg == format!("RSA_{bits}"),
+        (paycrypt_pki::KeyAlgorithm::Ec { curve }, alg) => {
+            let name = match curve {
+                paycrypt_pki::EcCurve::P256 => "ECC_NIST_P256",
+                paycrypt_pki::EcCurve::P384 => "ECC_NIST_P384",
+                paycrypt_pki::EcCurve::P521 => "ECC_NIST_P521",
+            };
+            alg == name
+        }
+        _ => false,
+    };
+    if !matches {
+        return Err(ApiError::validation(format!(
+            "KeyAlgorithm {} does not match the certificate's public key.",
+            attributes.key_algorithm.as_str()
+        )));
+    }
+    Ok(())
+}
+
+fn parse_certificate(wire: &str, member: &str) -> Result<Certificate, ApiError> {
+    let der = paycrypt_pki::from_wire(wire).map_err(|e| invalid(member, e))?;
+    Certificate::parse(&der).map_err(|e| invalid(member, e))
+}
+
+impl Service {
+    pub(crate) async fn import_key(
+        &self,
+        ctx: &Context,
+        input: ImportKeyInput,
+    ) -> Result<ImportKeyOutput, ApiError> {
+        if input.replication_regions.is_some() {
+            return Err(ApiError::validation(
+                "ReplicationRegions is not supported by paycrypt yet.",
+            ));
+        }
+        let tags = tags::checked_tags(input.tags.unwrap_or_default(), self.limits.max_tags)?;
+        let imported = match input.key_material {
+            ImportKeyMaterial::RootCertificatePublicKey(root) => {
+                let certificate =
+                    parse_certificate(&root.public_key_certificate, "PublicKeyCertificate")?;
+                check_certificate_attributes(&root.key_attributes, &certificate)?;
+                paycrypt_pki::validate_root(&certificate, ctx.now.as_millis() / 1000)
+                    .map_err(|e| invalid("PublicKeyCertificate", e))?;
+                Imported {
+                    attributes: root.key_attributes,
+                    exportable: false,
+                    secret: None,
+                    public_key: Some(certificate.public_key_spki_der().to_vec()),
+                    certificate: Some(certificate.der().to_vec()),
+                }
+            }
+            ImportKeyMaterial::TrustedCertificatePublicKey(trusted) => {
+                let (_, ca) = self
+                    .certificate_authority_key(
+                        ctx,
+                        &trusted.certificate_authority_public_key_identifier,
+                    )
+                    .await?;
+                let certificate = chained_certificate(
+                    &trusted.public_key_certificate,
+                    "PublicKeyCertificate",
+                    &ca,
+                    ctx.now,
+                )?;
+                check_certificate_attributes(&trusted.key_attributes, &certificate)?;
+                Imported {
+                    attributes: trusted.key_attributes,
+                    exportable: false,
+                    secret: None,
+                    public_key: Some(certificate.public_key_spki_der().to_vec()),
+                    certificate: Some(certificate.der().to_vec()),
+                }
+            }
+            ImportKeyMaterial::Tr31KeyBlock(block) => {
+                let kek = self
+                    .resolve_key(ctx, &block.wrapping_key_identifier)
+                    .await?;
+                self.unwrap_tr31(&kek, &block.wrapped_key_block)?
+            }
+            ImportKeyMaterial::Tr34KeyBlock(block) => {
+                let (_, ca) = self
+                    .certificate_authority_key(
+                        ctx,
+                        &block.certificate_authority_public_key_identifier,
+                    )
+                    .await?;
+                let kdh = chained_certificate(
+                    &block.signing_key_certificate,
+                    "SigningKeyCertificate",
+                    &ca,
+                    ctx.now,
+                )?;
+                let token = block.import_token.ok_or_else(|| {
+                    ApiError::validation(
+                        "ImportToken is required: call GetParametersForImport for one.",
+                    )
+                })?;
+                let krd = self
+                    .open_token(ctx, &token, "import", "TR34_KEY_BLOCK")
+                    .await?;
+                let der = hex::decode(&block.wrapped_key_block)
+                    .map_err(|_| ApiError::validation("WrappedKeyBlock must be hexadecimal."))?;
+                let nonce = block
+                    .random_nonce
+                    .as_deref()
+                    .map(hex::decode)
+                    .transpose()
+                    .map_err(|_| ApiError::validation("RandomNonce must be hexadecimal."))?;
+                let opened = tr34::open(
+                    &der,
+                    &krd.record.certificate,
+                    krd.private_key.expose(),
+                    kdh.der(),
+                    nonce.as_deref(),
+                )
+                .map_err(|e| {
+                    ApiError::validation(format!("The TR-34 key block was refused: {e}"))
+                })?;
+                let header = opened.header.as_bytes();
+                if header.len() < 16 {
+                    return Err(ApiError::validation(
+                        "The TR-34 key block header is too short.",
+                    ));
+                }
+                let field = |range: std::ops::Range<usize>| {
+                    String::from_utf8_lossy(&header[range]).into_owned()
+                };
+                let attributes = attributes_from_header(
+                    &field(5..7),
+                    char::from(header[7]),
+                    char::from(header[8]),
+                    opened.key.len(),
+                )?;
+                Imported {
+                    attributes,
+                    exportable: header[11] != b'N',
+                    secret: Some(opened.key),
+                    public_key: None,
+                    certificate: None,
+                }
+            }
+            ImportKeyMaterial::KeyCryptogram(wrapped) => {
+                let krd = self
+                    .open_token(ctx, &wrapped.import_token, "import", "KEY_CRYPTOGRAM")
+                    .await?;
+                let certificate = Certificate::parse(&krd.record.certificate)
+                    .map_err(|e| super::internal("A token certificate is unreadable", e))?;
+                let der = hex::decode(&wrapped.wrapped_key_cryptogram).map_err(|_| {
+                    ApiError::validation("WrappedKeyCryptogram must be hexadecimal.")
+                })?;
+                let secret = cryptogram::unwrap_key(
+                    krd.private_key.expose(),
+                    oaep_hash(wrapped.wrapping_spec),
+                    &der,
+                )
+                .map_err(|e| {
+                    ApiError::validation(format!("The key cryptogram was refused: {e}"))
+                })?;
+                attributes::check_create(&wrapped.key_attributes)?;
+                let expected_len = match attributes::material(wrapped.key_attributes.key_algorithm)
+                {
+                    Material::Symmetric(alg) => alg.key_len(),
+                    Material::Asymmetric(_) => 0,
+                };
+                if secret.len() != expected_len {
+                    return Err(ApiError::validation(format!(
+                        "The key cryptogram holds a {}-byte key, not a {} key.",
+                        secret.len(),
+                        wrapped.key_attributes.key_algorithm.as_str()
+                    )));
+                }
+                if rsa_strength(&certificate)? < strength(wrapped.key_attributes.key_algorithm) {
+                    return Err(ApiError::validation(
+                        "The import token's RSA key is weaker than the key it wraps.",
+                    ));
+                }
+                Imported {
+                    attributes: wrapped.key_attributes,
+                    exportable: wrapped.exportable,
+                    secret: Some(secret),
+                    public_key: None,
+                    certificate: None,
+                }
+            }
+            other => {
+                return Err(ApiError::validation(format!(
+                    "ImportKey with {} is not implemented by paycrypt yet.",
+                    import_member_name(&other)
+                )));
+            }
+        };
+        let key = self
+            .store_imported(
+                ctx,
+                imported,
+                input.key_check_value_algorithm,
+                input.enabled,
+                tags,
+            )
+            .await?;
+        Ok(ImportKeyOutput { key })
+    }
+
+    fn unwrap_tr31(&self, kek: &LoadedKey, block: &str) -> Result<Imported, ApiError> {
+        kek.require_usable()?;
+        let attrs = &kek.doc.key.key_attributes;
+        let modes = &attrs.key_modes_of_use;
+        if !matches!(
+            attrs.key_usage,
+            KeyUsage::Tr31K0KeyEncryptionKey | KeyUsage::Tr31K1KeyBlockProtectionKey
+        ) || !(modes.unwrap || modes.no_restrictions)
+        {
+            return Err(ApiError::validation(format!(
+                "Key {} cannot unwrap keys: a TR-31 wrapping key must be a K0 or K1 key allowed to unwrap.",
+                kek.doc.key.key_arn
+            )));
+        }
+        let kbpk = self.open_material(kek)?;
+        let (header, secret) = tr31::unwrap(kbpk.expose(), block)
+            .map_err(|e| ApiError::validation(format!("The TR-31 key block was refused: {e}")))?;
+        let attributes = attributes_from_header(
+            header.key_usage.as_str(),
+            header.algorithm.as_char(),
+            header.mode_of_use.as_char(),
+            secret.len(),
+        )?;
+        if strength(attrs.key_algorithm) < strength(attributes.key_algorithm) {
+            return Err(ApiError::validation(format!(
+                "The wrapping key is weaker than the {} key in the block.",
+                attributes.key_algorithm.as_str()
+            )));
+        }
+        Ok(Imported {
+            attributes,
+            exportable: header.exportability != tr31::Exportability::NonExportable,
+            secret: Some(secret),
+            public_key: None,
+            certificate: None,
+        })
+    }
+
+    async fn store_imported(
+        &self,
+        ctx: &Context,
+        imported: Imported,
+        kcv_algorithm: Option<paycrypt_api::KeyCheckValueAlgorithm>,
+        enabled: Option<bool>,
+        tags: Vec<paycrypt_store::Tag>,
+    ) -> Result<Key, ApiError> {
+        let algorithm = imported.attributes.key_algorithm;
+        let kcv_algorithm =
+            kcv_algorithm.unwrap_or_else(|| attributes::default_kcv_algorithm(algorithm));
+        let method = attributes::kcv_method(algorithm, kcv_algorithm)?;
+        let empty = SecretBytes::new(Vec::new());
+        let key_check_value = check_value(
+            method,
+            imported.secret.as_ref().unwrap_or(&empty),
+            imported.public_key.as_deref(),
+        )?;
+        let id = ids::random_lower_alphanumeric(16);
+        let arn = key_arn(ctx, &id);
+        let enabled = enabled.unwrap_or(true);
+        let key = Key {
+            key_arn: arn.clone(),
+            key_attributes: imported.attributes,
+            key_check_value,
+            key_check_value_algorithm: kcv_algorithm,
+            enabled,
+            exportable: imported.exportable,
+            key_state: KeyState::CreateComplete,
+            key_origin: KeyOrigin::External,
+            create_timestamp: ctx.now,
+            usage_start_timestamp: enabled.then_some(ctx.now),
+            usage_stop_timestamp: None,
+            delete_pending_timestamp: None,
+            delete_timestamp: None,
+            derive_key_usage: None,
+            multi_region_key_type: None,
+            primary_region: None,
+            replication_status: None,
+            using_default_replication_regions: None,
+            mpa_status: None,
+        };
+        let loaded = LoadedKey {
+            id,
+            doc: KeyDocument {
+                key,
+                public_key: imported.public_key.map(hex::encode),
+                certificate: imported.certificate.map(hex::encode),
+            },
+            sealed_material: imported
+                .secret
+                .map(|secret| self.sealer.seal(arn.as_bytes(), secret.expose())),
+        };
+        self.insert_key(ctx, &loaded, &tags).await?;
+        tracing::info!(key_arn = %arn, "key imported");
+        Ok(loaded.doc.key)
+    }
+}
+
+fn import_member_name(material: &ImportKeyMaterial) -> &'static str {
+    match material {
+        ImportKeyMaterial::RootCertificatePublicKey(_) => "RootCertificatePublicKey",
+        ImportKeyMaterial::TrustedCertificatePublicKey(_) => "TrustedCertificatePublicKey",
+        ImportKeyMaterial::Tr31KeyBlock(_) => "Tr31KeyBlock",
+        ImportKeyMaterial::Tr34KeyBlock(_) => "Tr34KeyBlock",
+        ImportKeyMaterial::KeyCryptogram(_) => "KeyCryptogram",
+        ImportKeyMaterial::DiffieHellmanTr31KeyBlock(_) => "DiffieHellmanTr31KeyBlock",
+        ImportKeyMaterial::As2805KeyCryptogram(_) => "As2805KeyCryptogram",
+    }
+}

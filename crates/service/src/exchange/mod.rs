@@ -1,0 +1,446 @@
+//! Key exchange: what GetParametersForExport/Import, ExportKey, ImportKey and
+//! GetPublicKeyCertificate share. The account certificate authority (one per account and region,
+//! created on first need and sealed like any key), import/export tokens, the mapping between key
+//! attributes and TR-31 style key block headers, and the strength rule for wrapping keys.
+
+mod export;
+mod import;
+mod params;
+
+use paycrypt_api::{ApiError, KeyAlgorithm, KeyAttributes, KeyModesOfUse, KeyUsage, Timestamp};
+use paycrypt_keyblock::SecretBytes;
+use paycrypt_keyblock::keygen::{self, AsymmetricAlgorithm, KeyPair};
+use paycrypt_pki::{Certificate, SubjectFields, ValidityPeriod};
+use paycrypt_store::{AuthorityRecord, TokenRecord};
+
+use crate::keys::LoadedKey;
+use crate::{Context, Service, ids, store_error};
+
+pub use params::TokenPolicy;
+
+const HOUR_SECS: i64 = 60 * 60;
+/// How long the account CA certificate is valid.
+const CA_VALIDITY_SECS: i64 = 20 * 365 * 24 * HOUR_SECS;
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    tracing::error!("{what}: {e}");
+    ApiError::internal(format!("{what}."))
+}
+
+fn random_serial() -> [u8; 16] {
+    let mut serial = [0u8; 16];
+    paycrypt_keyblock::rand_core::Rng::fill_bytes(&mut paycrypt_keyblock::SystemRng, &mut serial);
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01;
+    serial
+}
+
+/// Generates a key pair off the async runtime.
+pub(crate) async fn generate_pair(alg: AsymmetricAlgorithm) -> Result<KeyPair, ApiError> {
+    tokio::task::spawn_blocking(move || keygen::generate_key_pair(alg))
+        .await
+        .map_err(|e| internal("Key generation stopped", e))?
+        .map_err(|e| internal("Key generation failed", e))
+}
+
+/// The account CA, opened for issuing.
+pub(crate) struct Authority {
+    pub certificate: Vec<u8>,
+    pub private_key: SecretBytes,
+}
+
+fn authority_aad(ctx: &Context) -> Vec<u8> {
+    format!("authority:{}:{}", ctx.account, ctx.region).into_bytes()
+}
+
+fn token_aad(ctx: &Context, token: &str) -> Vec<u8> {
+    format!("token:{}:{}:{token}", ctx.account, ctx.region).into_bytes()
+}
+
+/// The subject of certificates issued in an account and region.
+fn subject(ctx: &Context, common_name: &str) -> SubjectFields {
+    SubjectFields {
+        organization: Some(format!("paycrypt account {}", ctx.account)),
+        organizational_unit: Some(ctx.region.clone()),
+        ..SubjectFields::new(common_name)
+    }
+}
+
+/// An issued token, opened.
+pub(crate) struct OpenedToken {
+    pub record: TokenRecord,
+    pub private_key: SecretBytes,
+}
+
+impl Service {
+    /// The CA of the caller's account and region, created on first use (RSA-4096, as AWS's).
+    pub(crate) async fn authority(&self, ctx: &Context) -> Result<Authority, ApiError> {
+        let scope = ctx.scope();
+        let stored = match self
+            .store
+            .get_authority(&scope)
+            .await
+            .map_err(store_error)?
+        {
+            Some(stored) => stored,
+            None => {
+                let pair = generate_pair(AsymmetricAlgorithm::Rsa4096).await?;
+                let now = ctx.now.as_millis() / 1000;
+                let certificate = paycrypt_pki::create_ca(
+                    &pair,
+                    &subject(ctx, "paycrypt account certificate authority"),
+                    ValidityPeriod {
+                        not_before: now - HOUR_SECS,
+                        not_after: now + CA_VALIDITY_SECS,
+                    },
+                    random_serial(),
+                )
+                .map_err(|e| {
+                    internal("The account certificate authority could not be created", e)
+                })?;
+                let record = AuthorityRecord {
+                    certificate,
+                    sealed_private_key: self
+                        .sealer
+                        .seal(&authority_aad(ctx), pair.private_pkcs8_der.expose()),
+                };
+                let stored = self
+                    .store
+                    .init_authority(&scope, &record)
+                    .await
+                    .map_err(store_error)?;
+                tracing::info!(account = %ctx.account, region = %ctx.region, "account certificate authority created");
+                stored
+            }
+        };
+        let private_key = self
+            .sealer
+            .open(&authority_aad(ctx), &stored.sealed_private_key)
+            .map_err(|e| internal("The account certificate authority could not be opened", e))?;
+        Ok(Authority {
+            certificate: stored.certificate,
+            private_key,
+        })
+    }
+
+    /// Issues a certificate from the account CA for `public_spki_der`, valid until
+    /// `not_after_secs` (capped at the CA's own validity).
+    pub(crate) async fn issue_certificate(
+        &self,
+        ctx: &Context,
+        public_spki_der: &[u8],
+        common_name: &str,
+        not_after_secs: i64,
+        usage: paycrypt_pki::LeafUsage,
+    ) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
+        let authority = self.authority(ctx).await?;
+        let ca = Certificate::parse(&authority.certificate)
+            .map_err(|e| internal("The account certificate authority is unreadable", e))?;
+        let now = ctx.now.as_millis() / 1000;
+        let leaf = paycrypt_pki::issue_leaf(
+            &authority.certificate,
+            authority.private_key.expose(),
+            public_spki_der,
+            &subject(ctx, common_name),
+            ValidityPeriod {
+                not_before: (now - HOUR_SECS).max(ca.not_before()),
+                not_after: not_after_secs.min(ca.not_after()),
+            },
+            random_serial(),
+            usage,
+        )
+        .map_err(|e| internal("The certificate could not be issued", e))?;
+        Ok((leaf, authority.certificate))
+    }
+
+    /// Stores a new token with a fresh key pair and its certificate.
+    pub(crate) async fn issue_token(
+        &self,
+        ctx: &Context,
+        kind: &str,
+        material_type: &str,
+        algorithm: KeyAlgorithm,
+        expires: Timestamp,
+    ) -> Result<TokenRecord, ApiError> {
+        let pair = generate_pair(asymmetric(algorithm)?).await?;
+        let token = format!("{kind}-token-{}", ids::random_lower_alphanumeric(16));
+        let usage = if kind == "export" {
+            paycrypt_pki::LeafUsage::Signing
+        } else {
+            paycrypt_pki::LeafUsage::Wrapping
+        };
+        let (certificate, _) = self
+            .issue_certificate(
+                ctx,
+                &pair.public_spki_der,
+                &format!("paycrypt {kind} {token}"),
+                expires.as_millis() / 1000,
+                usage,
+            )
+            .await?;
+        let record = TokenRecord {
+            sealed_private_key: self
+                .sealer
+                .seal(&token_aad(ctx, &token), pair.private_pkcs8_der.expose()),
+            token,
+            kind: kind.to_string(),
+            material_type: material_type.to_string(),
+            algorithm: algorithm.as_str().to_string(),
+            certificate,
+            created_ms: ctx.now.as_millis(),
+            expires_ms: expires.as_millis(),
+        };
+        self.store
+            .insert_token(&ctx.scope(), &record)
+            .await
+            .map_err(store_error)?;
+        Ok(record)
+    }
+
+    /// A token of this account and region, unexpired, of the kind and material type expected.
+    pub(crate) async fn open_token(
+        &self,
+        ctx: &Context,
+        token: &str,
+        kind: &str,
+        material_type: &str,
+    ) -> Result<OpenedToken, ApiError> {
+        let record = self
+            .store
+            .get_token(&ctx.scope(), token)
+            .await
+            .map_err(store_error)?
+            .filter(|r| r.kind == kind)
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "{} {token} is not valid in this account and region.",
+                    token_name(kind)
+                ))
+            })?;
+        if record.expires_ms <= ctx.now.as_millis() {
+            return Err(ApiError::validation(format!(
+                "{} {token} has expired; call GetParametersFor{} for a new one.",
+                token_name(kind),
+                if kind == "export" { "Export" } else { "Import" }
+            )));
+        }
+        if record.material_type != material_type {
+            return Err(ApiError::validation(format!(
+                "{} {token} was issued for {}, not {material_type}.",
+                token_name(kind),
+                record.material_type
+            )));
+        }
+        let private_key = self
+            .sealer
+            .open(&token_aad(ctx, token), &record.sealed_private_key)
+            .map_err(|e| internal("The token could not be opened", e))?;
+        Ok(OpenedToken {
+            record,
+            private_key,
+        })
+    }
+
+    /// The certificate of an imported public key (a root or trusted certificate) named by
+    /// `identifier`, usable as a certificate authority.
+    pub(crate) async fn certificate_authority_key(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+    ) -> Result<(LoadedKey, Certificate), ApiError> {
+        let key = self.resolve_key(ctx, identifier).await?;
+        key.require_usable()?;
+        let certificate = key
+            .doc
+            .certificate
+            .as_deref()
+            .and_then(|hex_der| hex::decode(hex_der).ok())
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "Key {} is not an imported public key certificate.",
+                    key.doc.key.key_arn
+                ))
+            })?;
+        let parsed = Certificate::parse(&certificate)
+            .map_err(|e| internal("A stored certificate is unreadable", e))?;
+        if !parsed.is_ca() {
+            return Err(ApiError::validation(format!(
+                "Key {} is not a certificate authority.",
+                key.doc.key.key_arn
+            )));
+        }
+        Ok((key, parsed))
+    }
+}
+
+/// Parses a caller's certificate (base64 of PEM) and checks it chains to `ca` at `now`.
+pub(crate) fn chained_certificate(
+    wire: &str,
+    member: &str,
+    ca: &Certificate,
+    now: Timestamp,
+) -> Result<Certificate, ApiError> {
+    let der = paycrypt_pki::from_wire(wire)
+        .map_err(|e| ApiError::validation(format!("{member} is not a valid certificate: {e}")))?;
+    let certificate = Certificate::parse(&der)
+        .map_err(|e| ApiError::validation(format!("{member} is not a valid certificate: {e}")))?;
+    paycrypt_pki::validate_chain(&certificate, &[], ca, now.as_millis() / 1000).map_err(|e| {
+        ApiError::validation(format!(
+            "{member} does not chain to the given certificate authority: {e}"
+        ))
+    })?;
+    Ok(certificate)
+}
+
+fn token_name(kind: &str) -> &'static str {
+    if kind == "export" {
+        "ExportToken"
+    } else {
+        "ImportToken"
+    }
+}
+
+pub(crate) fn asymmetric(algorithm: KeyAlgorithm) -> Result<AsymmetricAlgorithm, ApiError> {
+    match crate::attributes::material(algorithm) {
+        crate::attributes::Material::Asymmetric(a) => Ok(a),
+        crate::attributes::Material::Symmetric(_) => Err(ApiError::validation(format!(
+            "{} is not an asymmetric algorithm.",
+            algorithm.as_str()
+        ))),
+    }
+}
+
+/// Security strength in bits (NIST SP 800-57 part 1, table 2) used for the rule that a wrapping
+/// key is at least as strong as the key it wraps.
+pub(crate) fn strength(algorithm: KeyAlgorithm) -> u32 {
+    match algorithm.as_str() {
+        "TDES_2KEY" => 80,
+        "TDES_3KEY" | "RSA_2048" | "HMAC_SHA224" => 112,
+        "AES_128" | "RSA_3072" | "HMAC_SHA256" | "ECC_NIST_P256" => 128,
+        "RSA_4096" => 152,
+        "AES_192" | "HMAC_SHA384" | "ECC_NIST_P384" => 192,
+        _ => 256,
+    }
+}
+
+/// The security strength of an RSA certificate's key.
+pub(crate) fn rsa_strength(certificate: &Certificate) -> Result<u32, ApiError> {
+    match certificate.public_key_algorithm() {
+        paycrypt_pki::KeyAlgorithm::Rsa { bits } if *bits >= 4096 => Ok(152),
+        paycrypt_pki::KeyAlgorithm::Rsa { bits } if *bits >= 3072 => Ok(128),
+        paycrypt_pki::KeyAlgorithm::Rsa { bits } if *bits >= 2048 => Ok(112),
+        _ => Err(ApiError::validation(
+            "The wrapping certificate must hold an RSA key of at least 2048 bits.",
+        )),
+    }
+}
+
+/// The two-character TR-31 key usage of a key usage (`TR31_K0_...` -> `K0`).
+pub(crate) fn usage_code(usage: KeyUsage) -> &'static str {
+    usage.as_str().get(5..7).unwrap_or("")
+}
+
+pub(crate) fn usage_from_code(code: &str) -> Option<KeyUsage> {
+    KeyUsage::ALL
+        .iter()
+        .copied()
+        .find(|u| usage_code(*u) == code)
+}
+
+/// The TR-31 algorithm letter of a key algorithm.
+pub(crate) fn algorithm_letter(algorithm: KeyAlgorithm) -> char {
+    match algorithm.as_str().split('_').next().unwrap_or("") {
+        "TDES" => 'T',
+        "AES" => 'A',
+        "HMAC" => 'H',
+        "RSA" => 'R',
+        _ => 'E',
+    }
+}
+
+/// The key algorithm a header letter and clear key length describe.
+pub(crate) fn algorithm_from_letter(letter: char, key_len: usize) -> Option<KeyAlgorithm> {
+    let name = match (letter, key_len) {
+        ('T', 16) => "TDES_2KEY",
+        ('T', 24) => "TDES_3KEY",
+        ('A', 16) => "AES_128",
+        ('A', 24) => "AES_192",
+        ('A', 32) => "AES_256",
+        ('H', 28) => "HMAC_SHA224",
+        ('H', 32) => "HMAC_SHA256",
+        ('H', 48) => "HMAC_SHA384",
+        ('H', 64) => "HMAC_SHA512",
+        _ => return None,
+    };
+    KeyAlgorithm::ALL
+        .iter()
+        .copied()
+        .find(|a| a.as_str() == name)
+}
+
+/// Modes of use and their TR-31 mode letters.
+const MODE_LETTERS: &[(&[&str], char)] = &[
+    (&["Encrypt", "Decrypt", "Wrap", "Unwrap"], 'B'),
+    (&["Encrypt", "Wrap"], 'E'),
+    (&["Decrypt", "Unwrap"], 'D'),
+    (&["Generate", "Verify"], 'C'),
+    (&["Generate"], 'G'),
+    (&["Verify"], 'V'),
+    (&["Sign"], 'S'),
+    (&["DeriveKey"], 'X'),
+    (&["NoRestrictions"], 'N'),
+];
+
+pub(crate) fn mode_letter(modes: &KeyModesOfUse) -> Option<char> {
+    let set = crate::attributes::modes_set(modes);
+    MODE_LETTERS
+        .iter()
+        .find(|(names, _)| *names == set.as_slice())
+        .map(|(_, letter)| *letter)
+}
+
+pub(crate) fn modes_from_letter(letter: char) -> Option<KeyModesOfUse> {
+    let (names, _) = MODE_LETTERS.iter().find(|(_, l)| *l == letter)?;
+    let on = |n: &str| names.contains(&n);
+    Some(KeyModesOfUse {
+        encrypt: on("Encrypt"),
+        decrypt: on("Decrypt"),
+        wrap: on("Wrap"),
+        unwrap: on("Unwrap"),
+        generate: on("Generate"),
+        sign: on("Sign"),
+        verify: on("Verify"),
+        derive_key: on("DeriveKey"),
+        no_restrictions: on("NoRestrictions"),
+    })
+}
+
+/// Key attributes from the fields of a key block header and the clear key's length.
+pub(crate) fn attributes_from_header(
+    usage: &str,
+    algorithm: char,
+    mode: char,
+    key_len: usize,
+) -> Result<KeyAttributes, ApiError> {
+    let key_usage = usage_from_code(usage).ok_or_else(|| {
+        ApiError::validation(format!(
+            "Key usage {usage} in the key block is not supported."
+        ))
+    })?;
+    let key_algorithm = algorithm_from_letter(algorithm, key_len).ok_or_else(|| {
+        ApiError::validation(format!(
+            "Algorithm {algorithm} with a {key_len}-byte key in the key block is not supported."
+        ))
+    })?;
+    let key_modes_of_use = modes_from_letter(mode).ok_or_else(|| {
+        ApiError::validation(format!(
+            "Mode of use {mode} in the key block is not supported."
+        ))
+    })?;
+    Ok(KeyAttributes {
+        key_usage,
+        key_class: paycrypt_api::KeyClass::SymmetricKey,
+        key_algorithm,
+        key_modes_of_use,
+    })
+}
