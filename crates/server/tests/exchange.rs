@@ -578,3 +578,93 @@ async fn export_tokens_expire_and_can_be_reused() {
         assert!(message.contains(needle), "{message}");
     }
 }
+
+#[tokio::test]
+async fn public_key_certificate_and_signing_request_of_a_key_pair() {
+    use aws_sdk_paymentcryptography::types::{CertificateSubjectType, SigningAlgorithmType};
+    use sha1::Digest;
+    let server = start().await;
+    let client = server.client();
+    let attributes = KeyAttributes::builder()
+        .key_usage(KeyUsage::Tr31S0AsymmetricKeyForDigitalSignature)
+        .key_class(KeyClass::AsymmetricKeyPair)
+        .key_algorithm(KeyAlgorithm::Rsa2048)
+        .key_modes_of_use(KeyModesOfUse::builder().sign(true).build())
+        .build()
+        .unwrap();
+    let key = client
+        .create_key()
+        .key_attributes(attributes)
+        .exportable(false)
+        .send()
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    let got = client
+        .get_public_key_certificate()
+        .key_identifier(&key.key_arn)
+        .send()
+        .await
+        .unwrap();
+    let cert = Certificate::parse(&paycrypt_pki::from_wire(&got.key_certificate).unwrap()).unwrap();
+    let chain =
+        Certificate::parse(&paycrypt_pki::from_wire(&got.key_certificate_chain).unwrap()).unwrap();
+    paycrypt_pki::validate_chain(&cert, &[], &chain, server.clock_secs()).unwrap();
+    let spki = cert.public_key_spki_der();
+    assert_eq!(
+        hex::encode_upper(&sha1::Sha1::digest(spki)[..4]),
+        key.key_check_value
+    );
+
+    let csr = client
+        .get_certificate_signing_request()
+        .key_identifier(&key.key_arn)
+        .signing_algorithm(SigningAlgorithmType::Sha256)
+        .certificate_subject(
+            CertificateSubjectType::builder()
+                .common_name("terminal-signing")
+                .organization("Example Payments")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .certificate_signing_request;
+    let pem = String::from_utf8(base64_decode(&csr)).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64_decode(&body);
+    assert!(
+        der.windows(spki.len()).any(|w| w == spki),
+        "CSR carries the key's public key"
+    );
+    assert!(der.windows(16).any(|w| w == b"terminal-signing"));
+
+    let wrong_hash = client
+        .get_certificate_signing_request()
+        .key_identifier(&key.key_arn)
+        .signing_algorithm(SigningAlgorithmType::Sha512)
+        .certificate_subject(
+            CertificateSubjectType::builder()
+                .common_name("x")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    assert_eq!(code(wrong_hash), "ValidationException");
+    let (kek, _) = create(&client, KeyAlgorithm::Aes128, false).await;
+    let symmetric_cert = client
+        .get_public_key_certificate()
+        .key_identifier(&kek)
+        .send()
+        .await;
+    assert_eq!(code(symmetric_cert), "ValidationException");
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use aws_smithy_types::base64;
+    base64::decode(text).unwrap()
+}

@@ -1,9 +1,14 @@
 //! GetPublicKeyCertificate: a certificate from the account CA for the public half of a key pair
-//! paycrypt generated, with the CA as its chain.
+//! paycrypt generated, with the CA as its chain. GetCertificateSigningRequest: a PKCS#10 request
+//! signed by such a key pair, for a certificate authority outside paycrypt.
 
 use paycrypt_api::{
-    ApiError, GetPublicKeyCertificateInput, GetPublicKeyCertificateOutput, KeyClass,
+    ApiError, GetCertificateSigningRequestInput, GetCertificateSigningRequestOutput,
+    GetPublicKeyCertificateInput, GetPublicKeyCertificateOutput, KeyClass, SigningAlgorithmType,
 };
+use paycrypt_pki::SubjectFields;
+
+use crate::keys::LoadedKey;
 
 use crate::{Context, Service};
 
@@ -17,18 +22,7 @@ impl Service {
         input: GetPublicKeyCertificateInput,
     ) -> Result<GetPublicKeyCertificateOutput, ApiError> {
         let key = self.resolve_key(ctx, &input.key_identifier).await?;
-        key.require_complete()?;
-        let k = &key.doc.key;
-        let public_key = match (&k.key_attributes.key_class, &key.doc.public_key) {
-            (KeyClass::AsymmetricKeyPair, Some(public_key)) => hex::decode(public_key)
-                .map_err(|_| ApiError::internal("A stored public key is unreadable."))?,
-            _ => {
-                return Err(ApiError::validation(format!(
-                    "Key {} is not an ASYMMETRIC_KEY_PAIR key.",
-                    k.key_arn
-                )));
-            }
-        };
+        let public_key = key_pair_public_key(&key)?;
         let (certificate, chain) = self
             .issue_certificate(
                 ctx,
@@ -41,6 +35,64 @@ impl Service {
         Ok(GetPublicKeyCertificateOutput {
             key_certificate: paycrypt_pki::to_wire(&certificate),
             key_certificate_chain: paycrypt_pki::to_wire(&chain),
+        })
+    }
+}
+
+/// The public key (SubjectPublicKeyInfo DER) of a generated key pair that may be used.
+fn key_pair_public_key(key: &LoadedKey) -> Result<Vec<u8>, ApiError> {
+    key.require_complete()?;
+    match (&key.doc.key.key_attributes.key_class, &key.doc.public_key) {
+        (KeyClass::AsymmetricKeyPair, Some(public_key)) => hex::decode(public_key)
+            .map_err(|_| ApiError::internal("A stored public key is unreadable.")),
+        _ => Err(ApiError::validation(format!(
+            "Key {} is not an ASYMMETRIC_KEY_PAIR key.",
+            key.doc.key.key_arn
+        ))),
+    }
+}
+
+impl Service {
+    pub(crate) async fn get_certificate_signing_request(
+        &self,
+        ctx: &Context,
+        input: GetCertificateSigningRequestInput,
+    ) -> Result<GetCertificateSigningRequestOutput, ApiError> {
+        let key = self.resolve_key(ctx, &input.key_identifier).await?;
+        let public_key = key_pair_public_key(&key)?;
+        let algorithm = key.doc.key.key_attributes.key_algorithm.as_str();
+        // paycrypt signs with SHA-256 for RSA keys and with the curve's own hash for ECC keys.
+        let supported = match algorithm {
+            "ECC_NIST_P384" => SigningAlgorithmType::Sha384,
+            "ECC_NIST_P521" => SigningAlgorithmType::Sha512,
+            _ => SigningAlgorithmType::Sha256,
+        };
+        if input.signing_algorithm != supported {
+            return Err(ApiError::validation(format!(
+                "SigningAlgorithm {} is not supported for a {algorithm} key; use {}.",
+                input.signing_algorithm.as_str(),
+                supported.as_str()
+            )));
+        }
+        let subject = input.certificate_subject;
+        let fields = SubjectFields {
+            organization: subject.organization,
+            organizational_unit: subject.organization_unit,
+            country: subject.country,
+            state_or_province: subject.state_or_province,
+            locality: subject.city,
+            email_address: subject.email_address,
+            ..SubjectFields::new(subject.common_name)
+        };
+        let private_key = self.open_material(&key)?;
+        let csr = paycrypt_pki::certificate_signing_request(
+            private_key.expose(),
+            &public_key,
+            &fields,
+        )
+        .map_err(|e| ApiError::validation(format!("CertificateSubject is not valid: {e}")))?;
+        Ok(GetCertificateSigningRequestOutput {
+            certificate_signing_request: paycrypt_pki::csr_to_wire(&csr),
         })
     }
 }

@@ -147,6 +147,9 @@ impl Service {
             Input::GetPublicKeyCertificate(i) => {
                 to_json(&self.get_public_key_certificate(ctx, i).await?)
             }
+            Input::GetCertificateSigningRequest(i) => {
+                to_json(&self.get_certificate_signing_request(ctx, i).await?)
+            }
             other => Err(ApiError::validation(format!(
                 "{} is not implemented by paycrypt yet.",
                 other.operation().name()
