@@ -91,6 +91,8 @@ class Server:
     endpoint: str = ""
     log_path: Path | None = None
     _lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+    # further `paycrypt serve` flags, e.g. ["--token-validity", "3s"]
+    extra_args: list[str] = field(default_factory=list)
 
     def command(self, listen: str = "127.0.0.1:0") -> list[str]:
         cmd = [str(PAYCRYPT_BIN), "serve", "--listen", listen, "--data-dir", str(self.data_dir)]
@@ -98,6 +100,7 @@ class Server:
             cmd += ["--config", str(self.config)]
         if self.master_key_file is not None:
             cmd += ["--master-key-file", str(self.master_key_file)]
+        cmd += self.extra_args
         return cmd
 
     def start(self) -> "Server":
@@ -206,6 +209,7 @@ class ServerFactory:
         data_dir: Path | None = None,
         master_key_file: Path | None = None,
         start: bool = True,
+        extra_args: list[str] | None = None,
     ) -> Server:
         self.count += 1
         data_dir = data_dir or self.base / f"data{self.count}"
@@ -213,7 +217,12 @@ class ServerFactory:
         if config is not None:
             config_path = self.base / f"config{self.count}.toml"
             config_path.write_text(config)
-        server = Server(data_dir=data_dir, config=config_path, master_key_file=master_key_file)
+        server = Server(
+            data_dir=data_dir,
+            config=config_path,
+            master_key_file=master_key_file,
+            extra_args=list(extra_args or []),
+        )
         self.servers.append(server)
         return server.start() if start else server
 

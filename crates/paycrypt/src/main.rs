@@ -1,7 +1,8 @@
 //! The `paycrypt` command: `paycrypt serve` runs the AWS Payment Cryptography control plane on
-//! the embedded SQLite store.
+//! the embedded SQLite store; `paycrypt keyblock` holds offline key block tools.
 
 mod config;
+mod keyblock_cli;
 mod master_key;
 mod serve;
 
@@ -24,12 +25,15 @@ struct Cli {
 enum Command {
     /// Serve the API over HTTP.
     Serve(serve::ServeArgs),
+    /// Offline key block tools: TR-31 wrap / unwrap, inspect, key check values.
+    Keyblock(keyblock_cli::KeyblockArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Keyblock(args) => keyblock_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -668,3 +668,235 @@ fn base64_decode(text: &str) -> Vec<u8> {
     use aws_smithy_types::base64;
     base64::decode(text).unwrap()
 }
+
+#[tokio::test]
+async fn ecdh_moves_a_key_between_accounts_in_a_tr31_block() {
+    use aws_sdk_paymentcryptography::types::{
+        DeriveKeyUsage, DiffieHellmanDerivationData, ExportDiffieHellmanTr31KeyBlock,
+        ImportDiffieHellmanTr31KeyBlock, KeyDerivationFunction, KeyDerivationHashAlgorithm,
+        SymmetricKeyAlgorithm,
+    };
+    let server = start().await;
+    let a = server.client();
+    let b = server.client_as("other", "other-secret", common::REGION, 0);
+
+    // Each side: a K3 key pair and a certificate for it from its own account CA.
+    let mut sides = Vec::new();
+    for client in [&a, &b] {
+        let attributes = KeyAttributes::builder()
+            .key_usage(KeyUsage::Tr31K3AsymmetricKeyForKeyAgreement)
+            .key_class(KeyClass::AsymmetricKeyPair)
+            .key_algorithm(KeyAlgorithm::EccNistP256)
+            .key_modes_of_use(KeyModesOfUse::builder().derive_key(true).build())
+            .build()
+            .unwrap();
+        let key = client
+            .create_key()
+            .key_attributes(attributes)
+            .exportable(false)
+            .derive_key_usage(DeriveKeyUsage::Tr31K1KeyBlockProtectionKey)
+            .send()
+            .await
+            .unwrap()
+            .key
+            .unwrap();
+        let cert = client
+            .get_public_key_certificate()
+            .key_identifier(&key.key_arn)
+            .send()
+            .await
+            .unwrap();
+        sides.push((
+            key.key_arn,
+            cert.key_certificate,
+            cert.key_certificate_chain,
+        ));
+    }
+    let (a_k3, a_cert, a_chain) = &sides[0];
+    let (b_k3, b_cert, b_chain) = &sides[1];
+    let b_ca_in_a = import_root(
+        &a,
+        &paycrypt_pki::from_wire(b_chain).unwrap(),
+        KeyAlgorithm::Rsa4096,
+    )
+    .await;
+    let a_ca_in_b = import_root(
+        &b,
+        &paycrypt_pki::from_wire(a_chain).unwrap(),
+        KeyAlgorithm::Rsa4096,
+    )
+    .await;
+
+    let (key, kcv) = create(&a, KeyAlgorithm::Tdes3Key, true).await;
+    let shared = DiffieHellmanDerivationData::SharedInformation("0A0B0C0D0E0F1011".into());
+    let wrapped = a
+        .export_key()
+        .export_key_identifier(&key)
+        .key_material(ExportKeyMaterial::DiffieHellmanTr31KeyBlock(
+            ExportDiffieHellmanTr31KeyBlock::builder()
+                .private_key_identifier(a_k3)
+                .certificate_authority_public_key_identifier(&b_ca_in_a)
+                .public_key_certificate(b_cert)
+                .derive_key_algorithm(SymmetricKeyAlgorithm::Aes256)
+                .key_derivation_function(KeyDerivationFunction::NistSp800)
+                .key_derivation_hash_algorithm(KeyDerivationHashAlgorithm::Sha256)
+                .derivation_data(shared.clone())
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .wrapped_key
+        .unwrap();
+    assert!(
+        wrapped.key_material.starts_with('D'),
+        "AES-derived KBPK: version D"
+    );
+
+    let import = |kdf: KeyDerivationFunction| {
+        b.import_key()
+            .key_material(ImportKeyMaterial::DiffieHellmanTr31KeyBlock(
+                ImportDiffieHellmanTr31KeyBlock::builder()
+                    .private_key_identifier(b_k3)
+                    .certificate_authority_public_key_identifier(&a_ca_in_b)
+                    .public_key_certificate(a_cert)
+                    .derive_key_algorithm(SymmetricKeyAlgorithm::Aes256)
+                    .key_derivation_function(kdf)
+                    .key_derivation_hash_algorithm(KeyDerivationHashAlgorithm::Sha256)
+                    .derivation_data(shared.clone())
+                    .wrapped_key_block(&wrapped.key_material)
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+    };
+    // Another KDF derives another key, which the block's MAC refuses.
+    assert_eq!(
+        code(import(KeyDerivationFunction::AnsiX963).await),
+        "ValidationException"
+    );
+    let imported = import(KeyDerivationFunction::NistSp800)
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    assert_eq!(imported.key_check_value, kcv);
+    assert_eq!(
+        imported.key_attributes.unwrap().key_algorithm,
+        KeyAlgorithm::Tdes3Key
+    );
+}
+
+/// A generated key pair and the certificate the account CA issues for it.
+async fn key_pair_with_certificate(
+    client: &Client,
+    usage: KeyUsage,
+    modes: KeyModesOfUse,
+) -> (String, String, String) {
+    let attributes = KeyAttributes::builder()
+        .key_usage(usage)
+        .key_class(KeyClass::AsymmetricKeyPair)
+        .key_algorithm(KeyAlgorithm::Rsa2048)
+        .key_modes_of_use(modes)
+        .build()
+        .unwrap();
+    let key = client
+        .create_key()
+        .key_attributes(attributes)
+        .exportable(false)
+        .send()
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    let cert = client
+        .get_public_key_certificate()
+        .key_identifier(&key.key_arn)
+        .send()
+        .await
+        .unwrap();
+    (
+        key.key_arn,
+        cert.key_certificate,
+        cert.key_certificate_chain,
+    )
+}
+
+#[tokio::test]
+async fn tr34_with_account_key_pairs_instead_of_tokens() {
+    let server = start().await;
+    let a = server.client();
+    let b = server.client_as("other", "other-secret", common::REGION, 0);
+    let (signer, signer_cert, a_chain) = key_pair_with_certificate(
+        &a,
+        KeyUsage::Tr31S0AsymmetricKeyForDigitalSignature,
+        KeyModesOfUse::builder().sign(true).build(),
+    )
+    .await;
+    let (receiver, receiver_cert, b_chain) = key_pair_with_certificate(
+        &b,
+        KeyUsage::Tr31K2Tr34AsymmetricKey,
+        modes(false, true, false, true),
+    )
+    .await;
+    let b_ca_in_a = import_root(
+        &a,
+        &paycrypt_pki::from_wire(&b_chain).unwrap(),
+        KeyAlgorithm::Rsa4096,
+    )
+    .await;
+    let a_ca_in_b = import_root(
+        &b,
+        &paycrypt_pki::from_wire(&a_chain).unwrap(),
+        KeyAlgorithm::Rsa4096,
+    )
+    .await;
+
+    let (key, kcv) = create(&a, KeyAlgorithm::Tdes2Key, true).await;
+    let export = |certificate: String| {
+        a.export_key()
+            .export_key_identifier(&key)
+            .key_material(ExportKeyMaterial::Tr34KeyBlock(
+                ExportTr34KeyBlock::builder()
+                    .certificate_authority_public_key_identifier(&b_ca_in_a)
+                    .wrapping_key_certificate(&receiver_cert)
+                    .signing_key_identifier(&signer)
+                    .signing_key_certificate(certificate)
+                    .key_block_format(Tr34KeyBlockFormat::X9Tr342012)
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+    };
+    // A certificate for another key than the signing key is refused.
+    assert_eq!(
+        code(export(receiver_cert.clone()).await),
+        "ValidationException"
+    );
+    let wrapped = export(signer_cert.clone())
+        .await
+        .unwrap()
+        .wrapped_key
+        .unwrap();
+
+    let imported = b
+        .import_key()
+        .key_material(ImportKeyMaterial::Tr34KeyBlock(
+            ImportTr34KeyBlock::builder()
+                .certificate_authority_public_key_identifier(&a_ca_in_b)
+                .signing_key_certificate(&signer_cert)
+                .wrapping_key_identifier(&receiver)
+                .wrapping_key_certificate(&receiver_cert)
+                .wrapped_key_block(&wrapped.key_material)
+                .key_block_format(Tr34KeyBlockFormat::X9Tr342012)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    assert_eq!(imported.key_check_value, kcv);
+}

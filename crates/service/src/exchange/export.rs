@@ -11,6 +11,7 @@ use paycrypt_keyblock::tr31::{self, Exportability, Header, KeyVersion, OptionalB
 use paycrypt_keyblock::tr34::{self, ContentCipher, Freshness, SigningTime};
 use paycrypt_keyblock::{SecretBytes, SystemRng, cryptogram, dukpt};
 
+use super::agreement::Agreement;
 use super::{
     algorithm_letter, chained_certificate, internal, mode_letter, modes_from_letter, rsa_strength,
     strength, usage_code,
@@ -213,14 +214,34 @@ impl Service {
                     ctx.now,
                 )?;
                 require_wrap_strength(rsa_strength(&krd)?, clear.algorithm)?;
-                let token = tr34_input.export_token.ok_or_else(|| {
-                    ApiError::validation(
-                        "ExportToken is required: call GetParametersForExport for one.",
-                    )
-                })?;
-                let signer = self
-                    .open_token(ctx, &token, "export", "TR34_KEY_BLOCK")
-                    .await?;
+                // The Rust SDK sends an empty ExportToken when none is set.
+                let (kdh_certificate, kdh_private_key) = match (
+                    tr34_input.export_token.filter(|t| !t.is_empty()),
+                    tr34_input.signing_key_identifier,
+                    tr34_input.signing_key_certificate,
+                ) {
+                    (Some(token), None, None) => {
+                        let signer = self
+                            .open_token(ctx, &token, "export", "TR34_KEY_BLOCK")
+                            .await?;
+                        (signer.record.certificate, signer.private_key)
+                    }
+                    (None, Some(identifier), Some(certificate)) => {
+                        self.key_pair_with_certificate(
+                            ctx,
+                            &identifier,
+                            &certificate,
+                            "SigningKeyCertificate",
+                            "Sign",
+                        )
+                        .await?
+                    }
+                    _ => {
+                        return Err(ApiError::validation(
+                            "Give either ExportToken (from GetParametersForExport) or SigningKeyIdentifier with SigningKeyCertificate.",
+                        ));
+                    }
+                };
                 let fields = tighten(&clear, tr34_input.key_block_headers.as_ref())?;
                 let freshness = match tr34_input.random_nonce {
                     Some(nonce) => {
@@ -244,8 +265,8 @@ impl Service {
                     &tr34::BuildParams {
                         key: clear.secret.expose(),
                         header: &tr34_header(&fields),
-                        kdh_certificate_der: &signer.record.certificate,
-                        kdh_private_pkcs8_der: signer.private_key.expose(),
+                        kdh_certificate_der: &kdh_certificate,
+                        kdh_private_pkcs8_der: kdh_private_key.expose(),
                         krd_certificate_der: krd.der(),
                         content_cipher,
                         freshness,
@@ -290,6 +311,35 @@ impl Service {
                     hex::encode_upper(wrapped),
                 )
             }
+            ExportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
+                let derived = self
+                    .derive_kbpk(
+                        ctx,
+                        Agreement {
+                            private_key_identifier: &dh.private_key_identifier,
+                            certificate_authority_identifier: &dh
+                                .certificate_authority_public_key_identifier,
+                            public_key_certificate: &dh.public_key_certificate,
+                            derive_key_algorithm: dh.derive_key_algorithm,
+                            kdf: dh.key_derivation_function,
+                            hash: dh.key_derivation_hash_algorithm,
+                            derivation_data: &dh.derivation_data,
+                        },
+                    )
+                    .await?;
+                let block = wrap_tr31_with(
+                    &derived.key,
+                    derived.algorithm,
+                    &clear,
+                    dh.key_block_headers.as_ref(),
+                )?;
+                let private = self.resolve_key(ctx, &dh.private_key_identifier).await?;
+                (
+                    private.doc.key.key_arn,
+                    WrappedKeyMaterialFormat::Tr31KeyBlock,
+                    block,
+                )
+            }
             other => {
                 return Err(ApiError::validation(format!(
                     "ExportKey with {} is not implemented by paycrypt yet.",
@@ -328,13 +378,26 @@ impl Service {
                 kek.doc.key.key_arn
             )));
         }
-        require_wrap_strength(strength(attrs.key_algorithm), clear.algorithm)?;
-        let version = match algorithm_letter(attrs.key_algorithm) {
+        let kbpk = self.open_material(kek)?;
+        wrap_tr31_with(&kbpk, attrs.key_algorithm, clear, headers)
+    }
+}
+
+/// Wraps `clear` in a TR-31 block under a key block protection key of `kbpk_algorithm`:
+/// version B under TDES, D under AES.
+fn wrap_tr31_with(
+    kbpk: &SecretBytes,
+    kbpk_algorithm: KeyAlgorithm,
+    clear: &ClearKey,
+    headers: Option<&KeyBlockHeaders>,
+) -> Result<String, ApiError> {
+    {
+        require_wrap_strength(strength(kbpk_algorithm), clear.algorithm)?;
+        let version = match algorithm_letter(kbpk_algorithm) {
             'T' => tr31::Version::B,
             _ => tr31::Version::D,
         };
         let header = tr31_header(version, &tighten(clear, headers)?)?;
-        let kbpk = self.open_material(kek)?;
         tr31::wrap(
             kbpk.expose(),
             &header,

@@ -9,6 +9,7 @@ use paycrypt_api::{
 use paycrypt_keyblock::{SecretBytes, cryptogram, tr31, tr34};
 use paycrypt_pki::Certificate;
 
+use super::agreement::Agreement;
 use super::export::oaep_hash;
 use super::{attributes_from_header, chained_certificate, rsa_strength, strength};
 use crate::attributes::{self, Material};
@@ -138,14 +139,34 @@ impl Service {
                     &ca,
                     ctx.now,
                 )?;
-                let token = block.import_token.ok_or_else(|| {
-                    ApiError::validation(
-                        "ImportToken is required: call GetParametersForImport for one.",
-                    )
-                })?;
-                let krd = self
-                    .open_token(ctx, &token, "import", "TR34_KEY_BLOCK")
-                    .await?;
+                // SDKs may send an empty ImportToken when none is set.
+                let (krd_certificate, krd_private_key) = match (
+                    block.import_token.filter(|t| !t.is_empty()),
+                    block.wrapping_key_identifier,
+                    block.wrapping_key_certificate,
+                ) {
+                    (Some(token), None, None) => {
+                        let krd = self
+                            .open_token(ctx, &token, "import", "TR34_KEY_BLOCK")
+                            .await?;
+                        (krd.record.certificate, krd.private_key)
+                    }
+                    (None, Some(identifier), Some(certificate)) => {
+                        self.key_pair_with_certificate(
+                            ctx,
+                            &identifier,
+                            &certificate,
+                            "WrappingKeyCertificate",
+                            "Unwrap",
+                        )
+                        .await?
+                    }
+                    _ => {
+                        return Err(ApiError::validation(
+                            "Give either ImportToken (from GetParametersForImport) or WrappingKeyIdentifier with WrappingKeyCertificate.",
+                        ));
+                    }
+                };
                 let der = hex::decode(&block.wrapped_key_block)
                     .map_err(|_| ApiError::validation("WrappedKeyBlock must be hexadecimal."))?;
                 let nonce = block
@@ -156,8 +177,8 @@ impl Service {
                     .map_err(|_| ApiError::validation("RandomNonce must be hexadecimal."))?;
                 let opened = tr34::open(
                     &der,
-                    &krd.record.certificate,
-                    krd.private_key.expose(),
+                    &krd_certificate,
+                    krd_private_key.expose(),
                     kdh.der(),
                     nonce.as_deref(),
                 )
@@ -230,6 +251,24 @@ impl Service {
                     certificate: None,
                 }
             }
+            ImportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
+                let derived = self
+                    .derive_kbpk(
+                        ctx,
+                        Agreement {
+                            private_key_identifier: &dh.private_key_identifier,
+                            certificate_authority_identifier: &dh
+                                .certificate_authority_public_key_identifier,
+                            public_key_certificate: &dh.public_key_certificate,
+                            derive_key_algorithm: dh.derive_key_algorithm,
+                            kdf: dh.key_derivation_function,
+                            hash: dh.key_derivation_hash_algorithm,
+                            derivation_data: &dh.derivation_data,
+                        },
+                    )
+                    .await?;
+                unwrap_tr31_with(&derived.key, derived.algorithm, &dh.wrapped_key_block)?
+            }
             other => {
                 return Err(ApiError::validation(format!(
                     "ImportKey with {} is not implemented by paycrypt yet.",
@@ -264,6 +303,17 @@ impl Service {
             )));
         }
         let kbpk = self.open_material(kek)?;
+        unwrap_tr31_with(&kbpk, attrs.key_algorithm, block)
+    }
+}
+
+/// Unwraps a TR-31 block under a key block protection key of `kbpk_algorithm`.
+fn unwrap_tr31_with(
+    kbpk: &SecretBytes,
+    kbpk_algorithm: paycrypt_api::KeyAlgorithm,
+    block: &str,
+) -> Result<Imported, ApiError> {
+    {
         let (header, secret) = tr31::unwrap(kbpk.expose(), block)
             .map_err(|e| ApiError::validation(format!("The TR-31 key block was refused: {e}")))?;
         let attributes = attributes_from_header(
@@ -272,7 +322,7 @@ impl Service {
             header.mode_of_use.as_char(),
             secret.len(),
         )?;
-        if strength(attrs.key_algorithm) < strength(attributes.key_algorithm) {
+        if strength(kbpk_algorithm) < strength(attributes.key_algorithm) {
             return Err(ApiError::validation(format!(
                 "The wrapping key is weaker than the {} key in the block.",
                 attributes.key_algorithm.as_str()
@@ -286,7 +336,9 @@ impl Service {
             certificate: None,
         })
     }
+}
 
+impl Service {
     async fn store_imported(
         &self,
         ctx: &Context,

@@ -3,6 +3,7 @@
 //! created on first need and sealed like any key), import/export tokens, the mapping between key
 //! attributes and TR-31 style key block headers, and the strength rule for wrapping keys.
 
+mod agreement;
 mod export;
 mod import;
 mod params;
@@ -239,6 +240,54 @@ impl Service {
             record,
             private_key,
         })
+    }
+
+    /// An RSA key pair of the account named by `identifier`, allowed `mode` (`Sign` or `Unwrap`),
+    /// with a caller-given certificate (`member`) for its public key: the certificate DER and the
+    /// opened private key.
+    pub(crate) async fn key_pair_with_certificate(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        certificate_wire: &str,
+        member: &str,
+        mode: &str,
+    ) -> Result<(Vec<u8>, SecretBytes), ApiError> {
+        let key = self.resolve_key(ctx, identifier).await?;
+        key.require_usable()?;
+        let k = &key.doc.key;
+        let modes = crate::attributes::modes_set(&k.key_attributes.key_modes_of_use);
+        let is_rsa_pair = k.key_attributes.key_class == paycrypt_api::KeyClass::AsymmetricKeyPair
+            && algorithm_letter(k.key_attributes.key_algorithm) == 'R';
+        if !is_rsa_pair || !modes.contains(&mode) {
+            return Err(ApiError::validation(format!(
+                "Key {} must be an RSA key pair allowed to {mode}.",
+                k.key_arn
+            )));
+        }
+        let der = paycrypt_pki::from_wire(certificate_wire).map_err(|e| {
+            ApiError::validation(format!("{member} is not a valid certificate: {e}"))
+        })?;
+        let certificate = Certificate::parse(&der).map_err(|e| {
+            ApiError::validation(format!("{member} is not a valid certificate: {e}"))
+        })?;
+        let public_key = key
+            .doc
+            .public_key
+            .as_deref()
+            .and_then(|h| hex::decode(h).ok());
+        if public_key.as_deref() != Some(certificate.public_key_spki_der()) {
+            return Err(ApiError::validation(format!(
+                "{member} is not a certificate for the public key of {}.",
+                k.key_arn
+            )));
+        }
+        if !certificate.is_valid_at(ctx.now.as_millis() / 1000) {
+            return Err(ApiError::validation(format!(
+                "{member} is expired or not yet valid."
+            )));
+        }
+        Ok((der, self.open_material(&key)?))
     }
 
     /// The certificate of an imported public key (a root or trusted certificate) named by

@@ -1,0 +1,109 @@
+//! ECDH key agreement for DiffieHellmanTr31KeyBlock: the shared secret between one of the
+//! account's K3 ECC key pairs and a caller's certificate (which must chain to a CA the account
+//! imported) goes through the NIST SP 800-56C one-step KDF or the ANSI X9.63 KDF to give the key
+//! block protection key that wraps or unwraps a TR-31 block. The derived key is never stored.
+
+use paycrypt_api::{
+    ApiError, DiffieHellmanDerivationData, KeyAlgorithm, KeyDerivationFunction,
+    KeyDerivationHashAlgorithm, KeyUsage, SymmetricKeyAlgorithm,
+};
+use paycrypt_keyblock::SecretBytes;
+use paycrypt_keyblock::ecdh::{self, Kdf, KdfHash, PeerKey};
+
+use super::chained_certificate;
+use crate::attributes::{self, Material};
+use crate::{Context, Service};
+
+/// What the API says about an ECDH derivation.
+pub(crate) struct Agreement<'a> {
+    pub private_key_identifier: &'a str,
+    pub certificate_authority_identifier: &'a str,
+    pub public_key_certificate: &'a str,
+    pub derive_key_algorithm: SymmetricKeyAlgorithm,
+    pub kdf: KeyDerivationFunction,
+    pub hash: KeyDerivationHashAlgorithm,
+    pub derivation_data: &'a DiffieHellmanDerivationData,
+}
+
+/// The derived key block protection key and its algorithm.
+pub(crate) struct DerivedKey {
+    pub algorithm: KeyAlgorithm,
+    pub key: SecretBytes,
+}
+
+impl Service {
+    pub(crate) async fn derive_kbpk(
+        &self,
+        ctx: &Context,
+        agreement: Agreement<'_>,
+    ) -> Result<DerivedKey, ApiError> {
+        let private = self
+            .resolve_key(ctx, agreement.private_key_identifier)
+            .await?;
+        private.require_usable()?;
+        let k = &private.doc.key;
+        if k.key_attributes.key_usage != KeyUsage::Tr31K3AsymmetricKeyForKeyAgreement {
+            return Err(ApiError::validation(format!(
+                "Key {} is not a TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT key.",
+                k.key_arn
+            )));
+        }
+        if let Some(usage) = k.derive_key_usage
+            && !matches!(
+                usage.as_str(),
+                "TR31_K0_KEY_ENCRYPTION_KEY" | "TR31_K1_KEY_BLOCK_PROTECTION_KEY"
+            )
+        {
+            return Err(ApiError::validation(format!(
+                "Key {} derives {} keys, not key block protection keys.",
+                k.key_arn,
+                usage.as_str()
+            )));
+        }
+        let (_, ca) = self
+            .certificate_authority_key(ctx, agreement.certificate_authority_identifier)
+            .await?;
+        let peer = chained_certificate(
+            agreement.public_key_certificate,
+            "PublicKeyCertificate",
+            &ca,
+            ctx.now,
+        )?;
+        let algorithm = KeyAlgorithm::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == agreement.derive_key_algorithm.as_str())
+            .ok_or_else(|| ApiError::validation("DeriveKeyAlgorithm is not supported."))?;
+        let len = match attributes::material(algorithm) {
+            Material::Symmetric(alg) => alg.key_len(),
+            Material::Asymmetric(_) => 0,
+        };
+        let DiffieHellmanDerivationData::SharedInformation(shared) = agreement.derivation_data;
+        let info = hex::decode(shared)
+            .map_err(|_| ApiError::validation("SharedInformation must be hexadecimal."))?;
+        let kdf = match agreement.kdf {
+            KeyDerivationFunction::AnsiX963 => Kdf::AnsiX963,
+            _ => Kdf::NistSp800_56C,
+        };
+        let hash = match agreement.hash {
+            KeyDerivationHashAlgorithm::Sha384 => KdfHash::Sha384,
+            KeyDerivationHashAlgorithm::Sha512 => KdfHash::Sha512,
+            _ => KdfHash::Sha256,
+        };
+        let private_key = self.open_material(&private)?;
+        let key = ecdh::derive_key(
+            private_key.expose(),
+            PeerKey::Certificate(peer.der()),
+            kdf,
+            hash,
+            &info,
+            len,
+        )
+        .map_err(|e| {
+            ApiError::validation(format!(
+                "No key could be agreed with PublicKeyCertificate: {e}"
+            ))
+        })?;
+        Ok(DerivedKey { algorithm, key })
+    }
+}
