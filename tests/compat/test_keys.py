@@ -218,7 +218,9 @@ def test_get_unknown_key_is_not_found_with_resource_id(client):
 
 def test_unimplemented_operation_is_validation_error(client):
     with pytest.raises(ClientError) as e:
-        client.get_public_key_certificate(KeyIdentifier="alias/whatever")
+        client.get_resource_policy(
+            ResourceArn="arn:aws:payment-cryptography:us-east-1:111122223333:key/aaaaaaaaaaaaaaaa"
+        )
     assert error_code(e) == "ValidationException"
     assert "is not implemented by paycrypt yet." in error_message(e)
 

@@ -194,6 +194,44 @@ async fn generate(material: Material) -> Result<(SecretBytes, Option<Vec<u8>>), 
     }
 }
 
+/// What a new key (created or imported) is made of.
+pub(crate) struct NewKey {
+    pub attributes: paycrypt_api::KeyAttributes,
+    pub key_check_value: String,
+    pub kcv_algorithm: paycrypt_api::KeyCheckValueAlgorithm,
+    pub enabled: bool,
+    pub exportable: bool,
+    pub origin: KeyOrigin,
+    pub derive_key_usage: Option<paycrypt_api::DeriveKeyUsage>,
+}
+
+/// A fresh key id and the key as the API describes it, in CREATE_COMPLETE.
+pub(crate) fn new_key(ctx: &Context, new: NewKey) -> (String, Key) {
+    let id = ids::random_lower_alphanumeric(16);
+    let key = Key {
+        key_arn: key_arn(ctx, &id),
+        key_attributes: new.attributes,
+        key_check_value: new.key_check_value,
+        key_check_value_algorithm: new.kcv_algorithm,
+        enabled: new.enabled,
+        exportable: new.exportable,
+        key_state: KeyState::CreateComplete,
+        key_origin: new.origin,
+        create_timestamp: ctx.now,
+        usage_start_timestamp: new.enabled.then_some(ctx.now),
+        usage_stop_timestamp: None,
+        delete_pending_timestamp: None,
+        delete_timestamp: None,
+        derive_key_usage: new.derive_key_usage,
+        multi_region_key_type: None,
+        primary_region: None,
+        replication_status: None,
+        using_default_replication_regions: None,
+        mpa_status: None,
+    };
+    (id, key)
+}
+
 impl Service {
     /// Finds the key an identifier (key ARN, alias ARN or `alias/name`) names in the caller's
     /// account and region.
@@ -324,30 +362,19 @@ impl Service {
 
         let (secret, public_key) = generate(attributes::material(attributes.key_algorithm)).await?;
         let key_check_value = check_value(method, &secret, public_key.as_deref())?;
-        let id = ids::random_lower_alphanumeric(16);
-        let arn = key_arn(ctx, &id);
-        let enabled = input.enabled.unwrap_or(true);
-        let key = Key {
-            key_arn: arn.clone(),
-            key_attributes: attributes,
-            key_check_value,
-            key_check_value_algorithm: kcv_algorithm,
-            enabled,
-            exportable: input.exportable,
-            key_state: KeyState::CreateComplete,
-            key_origin: KeyOrigin::AwsPaymentCryptography,
-            create_timestamp: ctx.now,
-            usage_start_timestamp: enabled.then_some(ctx.now),
-            usage_stop_timestamp: None,
-            delete_pending_timestamp: None,
-            delete_timestamp: None,
-            derive_key_usage: input.derive_key_usage,
-            multi_region_key_type: None,
-            primary_region: None,
-            replication_status: None,
-            using_default_replication_regions: None,
-            mpa_status: None,
-        };
+        let (id, key) = new_key(
+            ctx,
+            NewKey {
+                attributes,
+                key_check_value,
+                kcv_algorithm,
+                enabled: input.enabled.unwrap_or(true),
+                exportable: input.exportable,
+                origin: KeyOrigin::AwsPaymentCryptography,
+                derive_key_usage: input.derive_key_usage,
+            },
+        );
+        let arn = key.key_arn.clone();
         let loaded = LoadedKey {
             id,
             doc: KeyDocument {

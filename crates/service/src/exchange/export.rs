@@ -13,8 +13,8 @@ use paycrypt_keyblock::{SecretBytes, SystemRng, cryptogram, dukpt};
 
 use super::agreement::Agreement;
 use super::{
-    algorithm_letter, chained_certificate, internal, mode_letter, modes_from_letter, rsa_strength,
-    strength, usage_code,
+    Tr34Role, algorithm_letter, chained_certificate, internal, mode_letter, modes_from_letter,
+    rsa_strength, strength, usage_code,
 };
 use crate::attributes::{self, Material};
 use crate::keys::{LoadedKey, check_value};
@@ -214,34 +214,15 @@ impl Service {
                     ctx.now,
                 )?;
                 require_wrap_strength(rsa_strength(&krd)?, clear.algorithm)?;
-                // The Rust SDK sends an empty ExportToken when none is set.
-                let (kdh_certificate, kdh_private_key) = match (
-                    tr34_input.export_token.filter(|t| !t.is_empty()),
-                    tr34_input.signing_key_identifier,
-                    tr34_input.signing_key_certificate,
-                ) {
-                    (Some(token), None, None) => {
-                        let signer = self
-                            .open_token(ctx, &token, "export", "TR34_KEY_BLOCK")
-                            .await?;
-                        (signer.record.certificate, signer.private_key)
-                    }
-                    (None, Some(identifier), Some(certificate)) => {
-                        self.key_pair_with_certificate(
-                            ctx,
-                            &identifier,
-                            &certificate,
-                            "SigningKeyCertificate",
-                            "Sign",
-                        )
-                        .await?
-                    }
-                    _ => {
-                        return Err(ApiError::validation(
-                            "Give either ExportToken (from GetParametersForExport) or SigningKeyIdentifier with SigningKeyCertificate.",
-                        ));
-                    }
-                };
+                let (kdh_certificate, kdh_private_key) = self
+                    .tr34_party(
+                        ctx,
+                        Tr34Role::Signer,
+                        tr34_input.export_token,
+                        tr34_input.signing_key_identifier,
+                        tr34_input.signing_key_certificate,
+                    )
+                    .await?;
                 let fields = tighten(&clear, tr34_input.key_block_headers.as_ref())?;
                 let freshness = match tr34_input.random_nonce {
                     Some(nonce) => {

@@ -4,17 +4,17 @@
 
 use paycrypt_api::{
     ApiError, ImportKeyInput, ImportKeyMaterial, ImportKeyOutput, Key, KeyAttributes, KeyClass,
-    KeyOrigin, KeyState, KeyUsage,
+    KeyOrigin, KeyUsage,
 };
 use paycrypt_keyblock::{SecretBytes, cryptogram, tr31, tr34};
 use paycrypt_pki::Certificate;
 
 use super::agreement::Agreement;
 use super::export::oaep_hash;
-use super::{attributes_from_header, chained_certificate, rsa_strength, strength};
+use super::{Tr34Role, attributes_from_header, chained_certificate, rsa_strength, strength};
 use crate::attributes::{self, Material};
-use crate::keys::{KeyDocument, LoadedKey, check_value, key_arn};
-use crate::{Context, Service, ids, tags};
+use crate::keys::{KeyDocument, LoadedKey, NewKey, check_value, new_key};
+use crate::{Context, Service, tags};
 
 /// A key about to be stored by ImportKey.
 struct Imported {
@@ -139,34 +139,15 @@ impl Service {
                     &ca,
                     ctx.now,
                 )?;
-                // SDKs may send an empty ImportToken when none is set.
-                let (krd_certificate, krd_private_key) = match (
-                    block.import_token.filter(|t| !t.is_empty()),
-                    block.wrapping_key_identifier,
-                    block.wrapping_key_certificate,
-                ) {
-                    (Some(token), None, None) => {
-                        let krd = self
-                            .open_token(ctx, &token, "import", "TR34_KEY_BLOCK")
-                            .await?;
-                        (krd.record.certificate, krd.private_key)
-                    }
-                    (None, Some(identifier), Some(certificate)) => {
-                        self.key_pair_with_certificate(
-                            ctx,
-                            &identifier,
-                            &certificate,
-                            "WrappingKeyCertificate",
-                            "Unwrap",
-                        )
-                        .await?
-                    }
-                    _ => {
-                        return Err(ApiError::validation(
-                            "Give either ImportToken (from GetParametersForImport) or WrappingKeyIdentifier with WrappingKeyCertificate.",
-                        ));
-                    }
-                };
+                let (krd_certificate, krd_private_key) = self
+                    .tr34_party(
+                        ctx,
+                        Tr34Role::Receiver,
+                        block.import_token,
+                        block.wrapping_key_identifier,
+                        block.wrapping_key_certificate,
+                    )
+                    .await?;
                 let der = hex::decode(&block.wrapped_key_block)
                     .map_err(|_| ApiError::validation("WrappedKeyBlock must be hexadecimal."))?;
                 let nonce = block
@@ -357,30 +338,19 @@ impl Service {
             imported.secret.as_ref().unwrap_or(&empty),
             imported.public_key.as_deref(),
         )?;
-        let id = ids::random_lower_alphanumeric(16);
-        let arn = key_arn(ctx, &id);
-        let enabled = enabled.unwrap_or(true);
-        let key = Key {
-            key_arn: arn.clone(),
-            key_attributes: imported.attributes,
-            key_check_value,
-            key_check_value_algorithm: kcv_algorithm,
-            enabled,
-            exportable: imported.exportable,
-            key_state: KeyState::CreateComplete,
-            key_origin: KeyOrigin::External,
-            create_timestamp: ctx.now,
-            usage_start_timestamp: enabled.then_some(ctx.now),
-            usage_stop_timestamp: None,
-            delete_pending_timestamp: None,
-            delete_timestamp: None,
-            derive_key_usage: None,
-            multi_region_key_type: None,
-            primary_region: None,
-            replication_status: None,
-            using_default_replication_regions: None,
-            mpa_status: None,
-        };
+        let (id, key) = new_key(
+            ctx,
+            NewKey {
+                attributes: imported.attributes,
+                key_check_value,
+                kcv_algorithm,
+                enabled: enabled.unwrap_or(true),
+                exportable: imported.exportable,
+                origin: KeyOrigin::External,
+                derive_key_usage: None,
+            },
+        );
+        let arn = key.key_arn.clone();
         let loaded = LoadedKey {
             id,
             doc: KeyDocument {

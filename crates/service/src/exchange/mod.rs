@@ -67,6 +67,13 @@ fn subject(ctx: &Context, common_name: &str) -> SubjectFields {
     }
 }
 
+/// paycrypt's side of a TR-34 exchange: the signer (KDH) on export, the receiver (KRD) on import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tr34Role {
+    Signer,
+    Receiver,
+}
+
 /// An issued token, opened.
 pub(crate) struct OpenedToken {
     pub record: TokenRecord,
@@ -242,10 +249,59 @@ impl Service {
         })
     }
 
+    /// The certificate (DER) and private key of a TR-34 party on paycrypt's side: a token from
+    /// GetParametersForExport/Import, or one of the account's RSA key pairs with a certificate
+    /// the caller gives for it.
+    pub(crate) async fn tr34_party(
+        &self,
+        ctx: &Context,
+        role: Tr34Role,
+        token: Option<String>,
+        key_identifier: Option<String>,
+        certificate: Option<String>,
+    ) -> Result<(Vec<u8>, SecretBytes), ApiError> {
+        let (kind, token_member, identifier_member, certificate_member, mode) = match role {
+            Tr34Role::Signer => (
+                "export",
+                "ExportToken",
+                "SigningKeyIdentifier",
+                "SigningKeyCertificate",
+                "Sign",
+            ),
+            Tr34Role::Receiver => (
+                "import",
+                "ImportToken",
+                "WrappingKeyIdentifier",
+                "WrappingKeyCertificate",
+                "Unwrap",
+            ),
+        };
+        // SDKs send an empty token when none is set.
+        match (token.filter(|t| !t.is_empty()), key_identifier, certificate) {
+            (Some(token), None, None) => {
+                let opened = self.open_token(ctx, &token, kind, "TR34_KEY_BLOCK").await?;
+                Ok((opened.record.certificate, opened.private_key))
+            }
+            (None, Some(identifier), Some(certificate)) => {
+                self.key_pair_with_certificate(
+                    ctx,
+                    &identifier,
+                    &certificate,
+                    certificate_member,
+                    mode,
+                )
+                .await
+            }
+            _ => Err(ApiError::validation(format!(
+                "Give either {token_member} or {identifier_member} with {certificate_member}."
+            ))),
+        }
+    }
+
     /// An RSA key pair of the account named by `identifier`, allowed `mode` (`Sign` or `Unwrap`),
     /// with a caller-given certificate (`member`) for its public key: the certificate DER and the
     /// opened private key.
-    pub(crate) async fn key_pair_with_certificate(
+    async fn key_pair_with_certificate(
         &self,
         ctx: &Context,
         identifier: &str,
@@ -464,7 +520,8 @@ pub(crate) fn modes_from_letter(letter: char) -> Option<KeyModesOfUse> {
     })
 }
 
-/// Key attributes from the fields of a key block header and the clear key's length.
+/// Key attributes from the fields of a key block header and the clear key's length, refused
+/// unless CreateKey would accept them.
 pub(crate) fn attributes_from_header(
     usage: &str,
     algorithm: char,
@@ -486,10 +543,13 @@ pub(crate) fn attributes_from_header(
             "Mode of use {mode} in the key block is not supported."
         ))
     })?;
-    Ok(KeyAttributes {
+    let attributes = KeyAttributes {
         key_usage,
         key_class: paycrypt_api::KeyClass::SymmetricKey,
         key_algorithm,
         key_modes_of_use,
-    })
+    };
+    // An imported key obeys the same attribute table as a created one.
+    crate::attributes::check_create(&attributes)?;
+    Ok(attributes)
 }
