@@ -5,6 +5,7 @@
 //! listen = "127.0.0.1:9120"
 //! data_dir = "./paycrypt-data"
 //! master_key_file = "/etc/paycrypt/master.key"
+//! database_url = "postgres://paycrypt@db.internal/paycrypt"   # instead of SQLite
 //! token_validity = "7d"              # export/import tokens and their certificates
 //! token_reuse_min_remaining = "1d"   # ReuseLastGeneratedToken needs this much left
 //!
@@ -36,6 +37,8 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://...`) to use instead of the embedded SQLite store.
+    pub database_url: Option<String>,
     /// How long export and import tokens (and their certificates) are valid, e.g. `7d`.
     pub token_validity: Option<String>,
     /// The least validity a token must have left for ReuseLastGeneratedToken to return it.

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::Args;
 use paycrypt_server::{AppState, Credentials, RateLimiter};
 use paycrypt_service::{Sealer, Service, SystemClock, TokenPolicy};
-use paycrypt_store::SqliteStore;
+use paycrypt_store::{PostgresStore, SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// File holding the master key as 64 hex characters [default: <data-dir>/master.key]
     #[arg(long, env = "PAYCRYPT_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// PostgreSQL database for several nodes (postgres://...) instead of the embedded SQLite store
+    #[arg(long, env = "PAYCRYPT_DATABASE_URL")]
+    database_url: Option<String>,
     /// Validity of export/import tokens and their certificates, e.g. 7d, 30d, 3s [default: 7d]
     #[arg(long, env = "PAYCRYPT_TOKEN_VALIDITY")]
     token_validity: Option<String>,
@@ -83,16 +86,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let master_key = master_key::load_or_create(master_key_file.as_deref(), &data_dir)?;
-    let store = SqliteStore::open(&data_dir)
-        .await
-        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
-    let service = Service::new(
-        Arc::new(store),
-        Sealer::new(&master_key),
-        file.limits(),
-        token_policy,
-    )
-    .await?;
+    let store: Arc<dyn Store> = match args.database_url.or(file.database_url.clone()) {
+        Some(url) => Arc::new(
+            PostgresStore::connect(&url)
+                .await
+                .context("cannot open the PostgreSQL store")?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&data_dir)
+                .await
+                .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
+        ),
+    };
+    let service =
+        Service::new(store, Sealer::new(&master_key), file.limits(), token_policy).await?;
     drop(master_key);
 
     // Listen for SIGTERM before announcing readiness, so a stop right after the listening line

@@ -1,5 +1,6 @@
 //! Durable storage for paycrypt: the `Store` trait the service talks to, the records it keeps, and
-//! the implementations behind it (SQLite, the embedded default).
+//! the implementations behind it: SQLite, the embedded default for one node, and PostgreSQL, for
+//! several nodes sharing one database.
 //!
 //! The store knows nothing of payment cryptography. A key is a row with the few columns queries need
 //! (state, deletion deadline, an insertion sequence for stable pagination), an opaque JSON document
@@ -7,8 +8,10 @@
 //! account and region, so no lookup can reach another account's rows. A method returns only after
 //! its write is durable.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

@@ -1,9 +1,255 @@
-//! The store conformance suite: the behaviour every `Store` implementation must show, run here
-//! against SQLite in a temporary directory.
+//! The store conformance suite: the behaviour every `Store` implementation must show. Each test
+//! body is written once against a [`Backend`] and runs twice: on SQLite in a temporary directory,
+//! and on PostgreSQL in a database created for that test alone on the server that
+//! `PAYCRYPT_TEST_DATABASE_URL` names (an administrator's URL, such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Without the variable the PostgreSQL variants say
+//! they were skipped and pass; `scripts/postgres-test-server` starts a server to set it to.
+//!
+//! The race tests fire many calls at once from several nodes (separate connection pools on one
+//! PostgreSQL database; SQLite serves a single node, so there they share one store) and check that
+//! uniqueness, quotas and first-writer-wins hold.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use paycrypt_store::{
-    AuthorityRecord, KeyRecord, Scope, SqliteStore, Store, StoreError, Tag, TokenRecord,
+    AuthorityRecord, KeyRecord, PostgresStore, Scope, SqliteStore, Store, StoreError, StoreResult,
+    Tag, TokenRecord,
 };
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokio::sync::Barrier;
+use tokio::task::JoinSet;
+
+/// The variable naming the PostgreSQL server the PostgreSQL variants use.
+const DATABASE_URL_VAR: &str = "PAYCRYPT_TEST_DATABASE_URL";
+
+/// Declares each named test body twice: once in `mod sqlite`, once in `mod postgres`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(&super::Backend::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    match super::PgDatabase::create().await {
+                        Some(database) => {
+                            super::$name(&super::Backend::Postgres(database)).await;
+                        }
+                        None => super::skipped(stringify!($name)),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    keys_round_trip_and_update,
+    scopes_are_isolated,
+    key_quota_ignores_completed_deletions,
+    list_keys_pages_in_insertion_order_with_filter,
+    due_deletions_complete_and_take_aliases_with_them,
+    aliases_are_unique_limited_and_listable_by_key,
+    tags_upsert_limit_remove_and_page,
+    first_setting_wins,
+    data_survives_reopen,
+    one_authority_per_scope_first_wins,
+    tokens_by_name_and_latest_by_kind,
+    nodes_starting_together_migrate_once,
+    racing_aliases_one_name_one_winner_and_quota_holds,
+    racing_keys_respect_quota_and_unique_ids,
+    racing_tags_respect_quota,
+    racing_authorities_and_settings_agree_on_one,
+    racing_sweeps_complete_each_deletion_once,
+    racing_tokens_agree_on_latest,
+);
+
+/// Says, past the test harness's capture, that a PostgreSQL variant did not run.
+fn skipped(test: &str) {
+    let line = format!("postgres::{test}: skipped ({DATABASE_URL_VAR} is not set)\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Where one test's data lives.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(PgDatabase),
+}
+
+impl Backend {
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// Opens the store anew, as a restarted node would.
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).await.unwrap()),
+            Self::Postgres(database) => {
+                Arc::new(PostgresStore::connect(&database.url).await.unwrap())
+            }
+        }
+    }
+
+    /// The stores of `count` nodes sharing the data, opened at the same moment. SQLite serves one
+    /// node, so its nodes are one store.
+    async fn nodes(&self, count: usize) -> Vec<Arc<dyn Store>> {
+        match self {
+            Self::Sqlite(_) => vec![self.open().await; count],
+            Self::Postgres(database) => {
+                let barrier = Arc::new(Barrier::new(count));
+                let mut opening = JoinSet::new();
+                for _ in 0..count {
+                    let (barrier, url) = (barrier.clone(), database.url.clone());
+                    opening.spawn(async move {
+                        barrier.wait().await;
+                        PostgresStore::connect(&url).await
+                    });
+                }
+                opening
+                    .join_all()
+                    .await
+                    .into_iter()
+                    .map(|store| Arc::new(store.unwrap()) as Arc<dyn Store>)
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A database created for one test on the server of `PAYCRYPT_TEST_DATABASE_URL`, dropped with
+/// the value (also when the test fails).
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    /// Creates the database, or returns `None` when no server is configured.
+    async fn create() -> Option<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin_url = std::env::var(DATABASE_URL_VAR).ok()?;
+        let name = format!(
+            "paycrypt_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {DATABASE_URL_VAR}: {e}"));
+        // A database left by an earlier run whose process had the same id goes first.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+        admin.close().await.unwrap();
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    /// Drops the database from a thread of its own, so that this works from any runtime and while
+    /// a failed test unwinds. Connections still open are closed by `WITH (FORCE)`.
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                admin.close().await.map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            let line = format!("could not drop test database {}: {e}\n", self.name);
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// `url` with its database replaced by `database`, keeping user, host and parameters.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Runs `count` calls of `op` at the same moment, spread over `nodes`, and returns their results
+/// in call order. `op` receives a node and the call's index.
+async fn race<T, F, Fut>(nodes: &[Arc<dyn Store>], count: usize, op: F) -> Vec<StoreResult<T>>
+where
+    T: Send + 'static,
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: Future<Output = StoreResult<T>> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(count));
+    let calls: Vec<_> = (0..count)
+        .map(|i| {
+            let call = op(nodes[i % nodes.len()].clone(), i);
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                call.await
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(count);
+    for call in calls {
+        results.push(call.await.unwrap());
+    }
+    results
+}
+
+/// How many results are `Ok`, and panics on any error that is not `expected`.
+fn count_ok<T>(results: &[StoreResult<T>], expected: fn(&StoreError) -> bool) -> usize {
+    for result in results {
+        if let Err(e) = result {
+            assert!(expected(e), "unexpected error: {e:?}");
+        }
+    }
+    results.iter().filter(|r| r.is_ok()).count()
+}
 
 fn scope(account: &str) -> Scope {
     Scope {
@@ -29,15 +275,28 @@ fn tag(k: &str, v: &str) -> Tag {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
-    (dir, store)
+fn authority(tag: u8) -> AuthorityRecord {
+    AuthorityRecord {
+        certificate: vec![tag; 4],
+        sealed_private_key: vec![tag; 8],
+    }
 }
 
-#[tokio::test]
-async fn keys_round_trip_and_update() {
-    let (_dir, store) = open().await;
+fn token(name: &str, kind: &str, algorithm: &str, created_ms: i64) -> TokenRecord {
+    TokenRecord {
+        token: name.to_string(),
+        kind: kind.to_string(),
+        material_type: "TR34_KEY_BLOCK".to_string(),
+        algorithm: algorithm.to_string(),
+        certificate: vec![1],
+        sealed_private_key: vec![2],
+        created_ms,
+        expires_ms: created_ms + 1000,
+    }
+}
+
+async fn keys_round_trip_and_update(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     let seq = store
         .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[], 10)
@@ -64,9 +323,8 @@ async fn keys_round_trip_and_update() {
     assert!(matches!(dup, Err(StoreError::Conflict)));
 }
 
-#[tokio::test]
-async fn scopes_are_isolated() {
-    let (_dir, store) = open().await;
+async fn scopes_are_isolated(db: &Backend) {
+    let store = db.open().await;
     let a = scope("111111111111");
     let b = scope("222222222222");
     let other_region = Scope {
@@ -110,9 +368,8 @@ async fn scopes_are_isolated() {
     }
 }
 
-#[tokio::test]
-async fn key_quota_ignores_completed_deletions() {
-    let (_dir, store) = open().await;
+async fn key_quota_ignores_completed_deletions(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     store
         .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[], 2)
@@ -137,9 +394,8 @@ async fn key_quota_ignores_completed_deletions() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn list_keys_pages_in_insertion_order_with_filter() {
-    let (_dir, store) = open().await;
+async fn list_keys_pages_in_insertion_order_with_filter(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     for i in 0..7 {
         let state = if i % 2 == 0 {
@@ -169,9 +425,8 @@ async fn list_keys_pages_in_insertion_order_with_filter() {
     assert_eq!(ids, ["k1", "k3", "k5"]);
 }
 
-#[tokio::test]
-async fn due_deletions_complete_and_take_aliases_with_them() {
-    let (_dir, store) = open().await;
+async fn due_deletions_complete_and_take_aliases_with_them(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     let mut pending = key("k1", "DELETE_PENDING");
     pending.delete_pending_ms = Some(1_000);
@@ -206,9 +461,8 @@ async fn due_deletions_complete_and_take_aliases_with_them() {
     assert!(store.due_deletions(&s, 5_000).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn aliases_are_unique_limited_and_listable_by_key() {
-    let (_dir, store) = open().await;
+async fn aliases_are_unique_limited_and_listable_by_key(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     store
         .create_alias(&s, "alias/a", Some("k1"), 3)
@@ -248,9 +502,8 @@ async fn aliases_are_unique_limited_and_listable_by_key() {
     ));
 }
 
-#[tokio::test]
-async fn tags_upsert_limit_remove_and_page() {
-    let (_dir, store) = open().await;
+async fn tags_upsert_limit_remove_and_page(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     store
         .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[tag("b", "1")], 10)
@@ -280,19 +533,16 @@ async fn tags_upsert_limit_remove_and_page() {
     assert_eq!(left, [tag("b", "3"), tag("c", "x")]);
 }
 
-#[tokio::test]
-async fn first_setting_wins() {
-    let (_dir, store) = open().await;
+async fn first_setting_wins(db: &Backend) {
+    let store = db.open().await;
     assert_eq!(store.init_setting("check", b"one").await.unwrap(), b"one");
     assert_eq!(store.init_setting("check", b"two").await.unwrap(), b"one");
 }
 
-#[tokio::test]
-async fn data_survives_reopen() {
-    let dir = tempfile::tempdir().unwrap();
+async fn data_survives_reopen(db: &Backend) {
     let s = scope("111122223333");
     {
-        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let store = db.open().await;
         store
             .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[tag("t", "v")], 10)
             .await
@@ -302,7 +552,7 @@ async fn data_survives_reopen() {
             .await
             .unwrap();
     }
-    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let store = db.open().await;
     assert_eq!(
         store.get_key(&s, "k1").await.unwrap().unwrap().record,
         key("k1", "CREATE_COMPLETE")
@@ -323,29 +573,8 @@ async fn data_survives_reopen() {
     );
 }
 
-fn authority(tag: u8) -> AuthorityRecord {
-    AuthorityRecord {
-        certificate: vec![tag; 4],
-        sealed_private_key: vec![tag; 8],
-    }
-}
-
-fn token(name: &str, kind: &str, algorithm: &str, created_ms: i64) -> TokenRecord {
-    TokenRecord {
-        token: name.to_string(),
-        kind: kind.to_string(),
-        material_type: "TR34_KEY_BLOCK".to_string(),
-        algorithm: algorithm.to_string(),
-        certificate: vec![1],
-        sealed_private_key: vec![2],
-        created_ms,
-        expires_ms: created_ms + 1000,
-    }
-}
-
-#[tokio::test]
-async fn one_authority_per_scope_first_wins() {
-    let (_dir, store) = open().await;
+async fn one_authority_per_scope_first_wins(db: &Backend) {
+    let store = db.open().await;
     let a = scope("111111111111");
     let b = scope("222222222222");
     assert!(store.get_authority(&a).await.unwrap().is_none());
@@ -364,9 +593,8 @@ async fn one_authority_per_scope_first_wins() {
     );
 }
 
-#[tokio::test]
-async fn tokens_by_name_and_latest_by_kind() {
-    let (_dir, store) = open().await;
+async fn tokens_by_name_and_latest_by_kind(db: &Backend) {
+    let store = db.open().await;
     let s = scope("111122223333");
     store
         .insert_token(&s, &token("export-token-a", "export", "RSA_2048", 1))
@@ -407,4 +635,229 @@ async fn tokens_by_name_and_latest_by_kind() {
             .unwrap()
             .is_none()
     );
+}
+
+async fn nodes_starting_together_migrate_once(db: &Backend) {
+    let nodes = db.nodes(6).await;
+    let s = scope("111122223333");
+    nodes[0]
+        .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[], 10)
+        .await
+        .unwrap();
+    for node in &nodes {
+        assert!(node.get_key(&s, "k1").await.unwrap().is_some());
+    }
+    // A node started later finds the schema in place and the data intact.
+    let late = db.open().await;
+    assert!(late.get_key(&s, "k1").await.unwrap().is_some());
+}
+
+async fn racing_aliases_one_name_one_winner_and_quota_holds(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let same = race(&nodes, 24, |store, _| async move {
+        store
+            .create_alias(&scope("111111111111"), "alias/race", None, 100)
+            .await
+    })
+    .await;
+    assert_eq!(
+        count_ok(&same, |e| matches!(e, StoreError::Conflict)),
+        1,
+        "{same:?}"
+    );
+
+    let distinct = race(&nodes, 24, |store, i| async move {
+        store
+            .create_alias(&scope("222222222222"), &format!("alias/a{i}"), None, 5)
+            .await
+    })
+    .await;
+    assert_eq!(
+        count_ok(&distinct, |e| matches!(e, StoreError::QuotaExceeded)),
+        5
+    );
+    let stored = nodes[0]
+        .list_aliases(&scope("222222222222"), None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 5);
+}
+
+async fn racing_keys_respect_quota_and_unique_ids(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let s = scope("111122223333");
+    let distinct = race(&nodes, 24, |store, i| async move {
+        store
+            .insert_key(
+                &scope("111122223333"),
+                &key(&format!("k{i}"), "CREATE_COMPLETE"),
+                &[tag("n", &i.to_string())],
+                5,
+            )
+            .await
+    })
+    .await;
+    assert_eq!(
+        count_ok(&distinct, |e| matches!(e, StoreError::QuotaExceeded)),
+        5
+    );
+    let stored = nodes[0].list_keys(&s, None, None, 100).await.unwrap();
+    assert_eq!(stored.len(), 5);
+    // A key refused for quota left no tags behind.
+    for (i, result) in distinct.iter().enumerate() {
+        let tags = nodes[0].list_tags(&s, &format!("k{i}"), None, 10).await;
+        assert_eq!(tags.unwrap().len(), usize::from(result.is_ok()));
+    }
+
+    let same = race(&nodes, 24, |store, _| async move {
+        store
+            .insert_key(
+                &scope("444455556666"),
+                &key("same-id", "CREATE_COMPLETE"),
+                &[],
+                100,
+            )
+            .await
+    })
+    .await;
+    assert_eq!(count_ok(&same, |e| matches!(e, StoreError::Conflict)), 1);
+}
+
+async fn racing_tags_respect_quota(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let s = scope("111122223333");
+    nodes[0]
+        .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[], 10)
+        .await
+        .unwrap();
+    let results = race(&nodes, 16, |store, i| async move {
+        store
+            .put_tags(
+                &scope("111122223333"),
+                "k1",
+                &[tag(&format!("t{i}"), "v")],
+                4,
+            )
+            .await
+    })
+    .await;
+    assert_eq!(
+        count_ok(&results, |e| matches!(e, StoreError::QuotaExceeded)),
+        4
+    );
+    assert_eq!(
+        nodes[0].list_tags(&s, "k1", None, 100).await.unwrap().len(),
+        4
+    );
+}
+
+async fn racing_authorities_and_settings_agree_on_one(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let s = scope("111122223333");
+    let authorities = race(&nodes, 16, |store, i| async move {
+        let candidate = authority(u8::try_from(i).unwrap());
+        store
+            .init_authority(&scope("111122223333"), &candidate)
+            .await
+    })
+    .await;
+    let authorities: Vec<_> = authorities.into_iter().map(Result::unwrap).collect();
+    let winner = nodes[0].get_authority(&s).await.unwrap().unwrap();
+    assert!(authorities.iter().all(|a| *a == winner));
+    for node in &nodes {
+        assert_eq!(
+            node.get_authority(&s).await.unwrap().as_ref(),
+            Some(&winner)
+        );
+    }
+
+    let settings = race(&nodes, 16, |store, i| async move {
+        store
+            .init_setting("check", &[u8::try_from(i).unwrap()])
+            .await
+    })
+    .await;
+    let settings: Vec<_> = settings.into_iter().map(Result::unwrap).collect();
+    assert!(settings.iter().all(|v| *v == settings[0]));
+}
+
+async fn racing_sweeps_complete_each_deletion_once(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let s = scope("111122223333");
+    for i in 0..3 {
+        let mut pending = key(&format!("k{i}"), "DELETE_PENDING");
+        pending.delete_pending_ms = Some(1_000);
+        nodes[0].insert_key(&s, &pending, &[], 10).await.unwrap();
+        nodes[0]
+            .create_alias(&s, &format!("alias/k{i}"), Some(&format!("k{i}")), 10)
+            .await
+            .unwrap();
+    }
+    // Every node sweeps at once, as each request's first step does.
+    let sweeps = race(&nodes, 8, |store, _| async move {
+        let s = scope("111122223333");
+        for due in store.due_deletions(&s, 2_000).await? {
+            let mut done = due.record;
+            done.state = "DELETE_COMPLETE".into();
+            done.sealed_material = None;
+            store.complete_deletion(&s, &done).await?;
+        }
+        Ok(())
+    })
+    .await;
+    assert_eq!(count_ok(&sweeps, |_| false), 8);
+    for i in 0..3 {
+        let stored = nodes[0]
+            .get_key(&s, &format!("k{i}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.record.state, "DELETE_COMPLETE");
+        assert!(stored.record.sealed_material.is_none());
+    }
+    assert!(
+        nodes[0]
+            .list_aliases(&s, None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(nodes[0].due_deletions(&s, 2_000).await.unwrap().is_empty());
+}
+
+async fn racing_tokens_agree_on_latest(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let s = scope("111122223333");
+    let same = race(&nodes, 16, |store, i| async move {
+        let created = i64::try_from(i).unwrap();
+        store
+            .insert_token(
+                &scope("111122223333"),
+                &token("import-token-x", "import", "RSA_2048", created),
+            )
+            .await
+    })
+    .await;
+    assert_eq!(count_ok(&same, |e| matches!(e, StoreError::Conflict)), 1);
+
+    let distinct = race(&nodes, 16, |store, i| async move {
+        let created = i64::try_from(i).unwrap();
+        store
+            .insert_token(
+                &scope("111122223333"),
+                &token(&format!("export-token-{i}"), "export", "RSA_2048", created),
+            )
+            .await
+    })
+    .await;
+    assert_eq!(count_ok(&distinct, |_| false), 16);
+    let mut latest = Vec::new();
+    for node in &nodes {
+        let token = node
+            .latest_token(&s, "export", "TR34_KEY_BLOCK", "RSA_2048")
+            .await
+            .unwrap();
+        latest.push(token.unwrap().token);
+    }
+    assert!(latest.iter().all(|t| *t == latest[0]), "{latest:?}");
 }

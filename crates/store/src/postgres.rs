@@ -1,0 +1,741 @@
+//! The PostgreSQL store, for several paycrypt nodes sharing one database. Every write is a
+//! transaction that has committed before the call returns; the pool holds several connections,
+//! so reads and writes of different requests run side by side.
+//!
+//! Nodes share nothing but the database, so every rule that spans rows is enforced there, never
+//! by a lock inside one process:
+//!
+//! - Uniqueness (key ids, alias names, token names, one authority per scope, one value per setting)
+//!   rests on the tables' unique constraints. A losing insert gets a unique violation, mapped to
+//!   [`StoreError::Conflict`]; `init_authority` and `init_setting` insert with
+//!   `ON CONFLICT DO NOTHING` and then read back whichever row committed first.
+//! - Quotas (keys and aliases per scope, tags per key) count rows and then insert, which two
+//!   transactions could interleave. Each such transaction therefore first takes a
+//!   transaction-scoped advisory lock named after what it counts (`pg_advisory_xact_lock` on a
+//!   namespace and `hashtext` of the scope). Writers to the same scope queue on the lock; at
+//!   READ COMMITTED each statement after it sees every row its predecessor committed, so the count
+//!   is exact. Writers to other scopes are not held up (a hash collision only makes two scopes
+//!   queue together). This was chosen over SERIALIZABLE isolation because a serialization failure
+//!   would have to be retried by every caller, whereas the lock turns the race into a short wait.
+//! - Migrations run in one transaction behind an advisory lock of their own, so nodes starting
+//!   together apply each version exactly once.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::{
+    AliasRecord, AuthorityRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag,
+    TokenRecord,
+};
+
+/// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
+/// The versions match the SQLite store's, table for table.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE keys (
+        seq BIGSERIAL PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        delete_pending_ms BIGINT,
+        metadata TEXT NOT NULL,
+        sealed_material BYTEA,
+        UNIQUE (account, region, key_id)
+    );
+    CREATE INDEX keys_by_state ON keys (account, region, state, seq);
+    CREATE TABLE aliases (
+        seq BIGSERIAL PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        key_id TEXT,
+        UNIQUE (account, region, name)
+    );
+    CREATE INDEX aliases_by_key ON aliases (account, region, key_id, seq);
+    CREATE TABLE tags (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (account, region, key_id, tag_key)
+    );
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value BYTEA NOT NULL
+    );",
+    ),
+    (
+        2,
+        "CREATE TABLE authorities (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        certificate BYTEA NOT NULL,
+        sealed_private_key BYTEA NOT NULL,
+        PRIMARY KEY (account, region)
+    );
+    CREATE TABLE tokens (
+        seq BIGSERIAL PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        token TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        material_type TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        certificate BYTEA NOT NULL,
+        sealed_private_key BYTEA NOT NULL,
+        created_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        UNIQUE (account, region, token)
+    );
+    CREATE INDEX tokens_latest ON tokens (account, region, kind, material_type, algorithm, seq);",
+    ),
+];
+
+/// The advisory lock that serialises migrations: "paycrypt" in ASCII.
+const MIGRATION_LOCK: i64 = 0x7061_7963_7279_7074;
+
+/// Namespaces of the two-part advisory locks that guard quota counts; the second part is the
+/// `hashtext` of the counted scope. Two-part and one-part advisory locks never collide.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+enum QuotaLock {
+    Keys = 0x7063_0001,
+    Aliases = 0x7063_0002,
+    Tags = 0x7063_0003,
+}
+
+/// Connections the pool keeps open at most.
+const POOL_SIZE: u32 = 16;
+
+/// A connection pool to one PostgreSQL database, which any number of nodes may share.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// A failed insert: a unique violation means the name is taken.
+fn insert_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => backend(e),
+    }
+}
+
+fn key_from_row(row: &PgRow) -> StoredKey {
+    StoredKey {
+        seq: row.get("seq"),
+        record: KeyRecord {
+            key_id: row.get("key_id"),
+            state: row.get("state"),
+            delete_pending_ms: row.get("delete_pending_ms"),
+            metadata: row.get("metadata"),
+            sealed_material: row.get("sealed_material"),
+        },
+    }
+}
+
+fn alias_from_row(row: &PgRow) -> AliasRecord {
+    AliasRecord {
+        seq: row.get("seq"),
+        name: row.get("name"),
+        key_id: row.get("key_id"),
+    }
+}
+
+fn token_from_row(row: &PgRow) -> TokenRecord {
+    TokenRecord {
+        token: row.get("token"),
+        kind: row.get("kind"),
+        material_type: row.get("material_type"),
+        algorithm: row.get("algorithm"),
+        certificate: row.get("certificate"),
+        sealed_private_key: row.get("sealed_private_key"),
+        created_ms: row.get("created_ms"),
+        expires_ms: row.get("expires_ms"),
+    }
+}
+
+fn authority_from_row(row: &PgRow) -> AuthorityRecord {
+    AuthorityRecord {
+        certificate: row.get("certificate"),
+        sealed_private_key: row.get("sealed_private_key"),
+    }
+}
+
+/// A static `SELECT` of every key column, followed by the rest of the query.
+macro_rules! select_keys {
+    ($rest:literal) => {
+        concat!(
+            "SELECT seq, key_id, state, delete_pending_ms, metadata, sealed_material FROM keys ",
+            $rest
+        )
+    };
+}
+
+/// A static `SELECT` of every token column, followed by the rest of the query.
+macro_rules! select_tokens {
+    ($rest:literal) => {
+        concat!(
+            "SELECT token, kind, material_type, algorithm, certificate, sealed_private_key,
+             created_ms, expires_ms FROM tokens ",
+            $rest
+        )
+    };
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`) and
+    /// applies pending migrations. The database must exist; the tables are created in it.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        migrate(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(backend)
+    }
+}
+
+async fn migrate(pool: &PgPool) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    for (version, sql) in MIGRATIONS {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if applied.is_none() {
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tracing::info!(version, "PostgreSQL schema migration applied");
+        }
+    }
+    tx.commit().await.map_err(backend)
+}
+
+/// Waits for the quota lock of `what` within `scope` (and `key_id`, for tags), held until `tx`
+/// ends. It must be its own statement: the counts that follow then see every row committed by
+/// the transaction that held the lock before.
+async fn lock_quota(
+    tx: &mut Transaction<'static, Postgres>,
+    what: QuotaLock,
+    scope: &Scope,
+    key_id: Option<&str>,
+) -> StoreResult<()> {
+    let name = match key_id {
+        Some(key_id) => format!("{}/{}/{}", scope.account, scope.region, key_id),
+        None => format!("{}/{}", scope.account, scope.region),
+    };
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(what as i32)
+        .bind(name)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert_key(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        tags: &[Tag],
+        max_keys: u32,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        lock_quota(&mut tx, QuotaLock::Keys, scope, None).await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM keys
+             WHERE account = $1 AND region = $2 AND state <> 'DELETE_COMPLETE'",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if count >= i64::from(max_keys) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&key.key_id)
+        .bind(&key.state)
+        .bind(key.delete_pending_ms)
+        .bind(&key.metadata)
+        .bind(&key.sealed_material)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(insert_error)?;
+        for tag in tags {
+            upsert_tag(&mut tx, scope, &key.key_id, tag).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(seq)
+    }
+
+    async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
+        let row = sqlx::query(select_keys!(
+            "WHERE account = $1 AND region = $2 AND key_id = $3"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(key_from_row))
+    }
+
+    async fn update_key(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        write_key(&mut tx, scope, key).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_keys(
+        &self,
+        scope: &Scope,
+        state: Option<&str>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredKey>> {
+        let rows = sqlx::query(select_keys!(
+            "WHERE account = $1 AND region = $2 AND seq > $3
+             AND ($4::TEXT IS NULL OR state = $4) ORDER BY seq LIMIT $5"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(after_seq.unwrap_or(0))
+        .bind(state)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(key_from_row).collect())
+    }
+
+    async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
+        let rows = sqlx::query(select_keys!(
+            "WHERE account = $1 AND region = $2
+             AND state = 'DELETE_PENDING' AND delete_pending_ms <= $3 ORDER BY seq"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(key_from_row).collect())
+    }
+
+    async fn complete_deletion(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        write_key(&mut tx, scope, key).await?;
+        sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND key_id = $3")
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(&key.key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn create_alias(
+        &self,
+        scope: &Scope,
+        name: &str,
+        key_id: Option<&str>,
+        max_aliases: u32,
+    ) -> StoreResult<AliasRecord> {
+        let mut tx = self.begin().await?;
+        lock_quota(&mut tx, QuotaLock::Aliases, scope, None).await?;
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM aliases WHERE account = $1 AND region = $2")
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if count >= i64::from(max_aliases) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let row = sqlx::query(
+            "INSERT INTO aliases (account, region, name, key_id) VALUES ($1, $2, $3, $4)
+             RETURNING seq, name, key_id",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(insert_error)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(alias_from_row(&row))
+    }
+
+    async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>> {
+        let row = sqlx::query(
+            "SELECT seq, name, key_id FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(alias_from_row))
+    }
+
+    async fn update_alias(
+        &self,
+        scope: &Scope,
+        name: &str,
+        key_id: Option<&str>,
+    ) -> StoreResult<AliasRecord> {
+        let row = sqlx::query(
+            "UPDATE aliases SET key_id = $1 WHERE account = $2 AND region = $3 AND name = $4
+             RETURNING seq, name, key_id",
+        )
+        .bind(key_id)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        Ok(alias_from_row(&row))
+    }
+
+    async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()> {
+        let done =
+            sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(name)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_aliases(
+        &self,
+        scope: &Scope,
+        key_id: Option<&str>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AliasRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, name, key_id FROM aliases WHERE account = $1 AND region = $2 AND seq > $3
+             AND ($4::TEXT IS NULL OR key_id = $4) ORDER BY seq LIMIT $5",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(after_seq.unwrap_or(0))
+        .bind(key_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(alias_from_row).collect())
+    }
+
+    async fn put_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        tags: &[Tag],
+        max_tags: u32,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        lock_quota(&mut tx, QuotaLock::Tags, scope, Some(key_id)).await?;
+        for tag in tags {
+            upsert_tag(&mut tx, scope, key_id, tag).await?;
+        }
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tags WHERE account = $1 AND region = $2 AND key_id = $3",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if count > i64::from(max_tags) {
+            return Err(StoreError::QuotaExceeded);
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn remove_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        tag_keys: &[String],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM tags WHERE account = $1 AND region = $2 AND key_id = $3
+             AND tag_key = ANY($4)",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .bind(tag_keys)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_tags(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Tag>> {
+        let rows = sqlx::query(
+            "SELECT tag_key, tag_value FROM tags WHERE account = $1 AND region = $2 AND key_id = $3
+             AND ($4::TEXT IS NULL OR tag_key > $4) ORDER BY tag_key LIMIT $5",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| Tag {
+                key: row.get("tag_key"),
+                value: row.get("tag_value"),
+            })
+            .collect())
+    }
+
+    async fn init_authority(
+        &self,
+        scope: &Scope,
+        authority: &AuthorityRecord,
+    ) -> StoreResult<AuthorityRecord> {
+        let mut tx = self.begin().await?;
+        // A concurrent insert of the same scope makes this one wait for it to end; once it has
+        // committed, this one does nothing and the read below (a new statement, so a new
+        // snapshot) returns the winner's row.
+        sqlx::query(
+            "INSERT INTO authorities (account, region, certificate, sealed_private_key)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (account, region) DO NOTHING",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&authority.certificate)
+        .bind(&authority.sealed_private_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let row = sqlx::query(
+            "SELECT certificate, sealed_private_key FROM authorities
+             WHERE account = $1 AND region = $2",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(authority_from_row(&row))
+    }
+
+    async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>> {
+        let row = sqlx::query(
+            "SELECT certificate, sealed_private_key FROM authorities
+             WHERE account = $1 AND region = $2",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(authority_from_row))
+    }
+
+    async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
+             certificate, sealed_private_key, created_ms, expires_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&token.token)
+        .bind(&token.kind)
+        .bind(&token.material_type)
+        .bind(&token.algorithm)
+        .bind(&token.certificate)
+        .bind(&token.sealed_private_key)
+        .bind(token.created_ms)
+        .bind(token.expires_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(insert_error)?;
+        Ok(())
+    }
+
+    async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(select_tokens!(
+            "WHERE account = $1 AND region = $2 AND token = $3"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(token_from_row))
+    }
+
+    async fn latest_token(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        material_type: &str,
+        algorithm: &str,
+    ) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(select_tokens!(
+            "WHERE account = $1 AND region = $2 AND kind = $3 AND material_type = $4
+             AND algorithm = $5 ORDER BY seq DESC LIMIT 1"
+        ))
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(kind)
+        .bind(material_type)
+        .bind(algorithm)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.as_ref().map(token_from_row))
+    }
+
+    async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(stored)
+    }
+}
+
+async fn write_key(
+    tx: &mut Transaction<'static, Postgres>,
+    scope: &Scope,
+    key: &KeyRecord,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE keys SET state = $1, delete_pending_ms = $2, metadata = $3, sealed_material = $4
+         WHERE account = $5 AND region = $6 AND key_id = $7",
+    )
+    .bind(&key.state)
+    .bind(key.delete_pending_ms)
+    .bind(&key.metadata)
+    .bind(&key.sealed_material)
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(&key.key_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+async fn upsert_tag(
+    tx: &mut Transaction<'static, Postgres>,
+    scope: &Scope,
+    key_id: &str,
+    tag: &Tag,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tags (account, region, key_id, tag_key, tag_value) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account, region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(key_id)
+    .bind(&tag.key)
+    .bind(&tag.value)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
