@@ -10,7 +10,7 @@ use paycrypt_api::{
 };
 use paycrypt_keyblock::keygen::{self, KeyPair};
 use paycrypt_keyblock::{SecretBytes, SystemRng, kcv};
-use paycrypt_store::{KeyRecord, StoredKey};
+use paycrypt_store::{KeyRecord, StoreError, StoredKey};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{self, KcvMethod, Material};
@@ -36,6 +36,8 @@ pub(crate) struct LoadedKey {
     pub id: String,
     pub doc: KeyDocument,
     pub sealed_material: Option<Vec<u8>>,
+    /// The record as read, so a write can tell whether another request changed it meanwhile.
+    pub stored: Option<KeyRecord>,
 }
 
 /// What a key identifier names.
@@ -101,9 +103,10 @@ impl LoadedKey {
             ApiError::internal("The key could not be read.")
         })?;
         Ok(Self {
-            id: stored.record.key_id,
+            id: stored.record.key_id.clone(),
             doc,
-            sealed_material: stored.record.sealed_material,
+            sealed_material: stored.record.sealed_material.clone(),
+            stored: Some(stored.record),
         })
     }
 
@@ -304,11 +307,22 @@ impl Service {
             })
     }
 
+    /// Writes back a key read by this request, unless another request changed it meanwhile.
     async fn save_key(&self, ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
+        let expected = key
+            .stored
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("A key that was never stored cannot be updated."))?;
         self.store
-            .update_key(&ctx.scope(), &key.record()?)
+            .update_key(&ctx.scope(), &key.record()?, expected)
             .await
-            .map_err(store_error)
+            .map_err(|e| match e {
+                StoreError::Conflict => ApiError::conflict(format!(
+                    "Key {} changed while this request ran; read it again and retry.",
+                    key.doc.key.key_arn
+                )),
+                other => store_error(other),
+            })
     }
 
     /// Completes every deletion in the caller's scope whose window has passed: the key reads
@@ -321,16 +335,24 @@ impl Service {
             .await
             .map_err(store_error)?;
         for stored in due {
+            let expected = stored.record.clone();
             let mut key = LoadedKey::from_stored(stored)?;
             key.doc.key.key_state = KeyState::DeleteComplete;
             key.doc.key.delete_timestamp = key.doc.key.delete_pending_timestamp;
             key.doc.key.enabled = false;
             key.sealed_material = None;
-            self.store
-                .complete_deletion(&scope, &key.record()?)
+            match self
+                .store
+                .complete_deletion(&scope, &key.record()?, &expected)
                 .await
-                .map_err(store_error)?;
-            tracing::info!(key_id = %key.id, "key deletion completed; material destroyed");
+            {
+                Ok(()) => {
+                    tracing::info!(key_id = %key.id, "key deletion completed; material destroyed");
+                }
+                // Another request completed or restored it meanwhile.
+                Err(StoreError::Conflict) => {}
+                Err(other) => return Err(store_error(other)),
+            }
         }
         Ok(())
     }
@@ -383,6 +405,7 @@ impl Service {
                 certificate: None,
             },
             sealed_material: Some(self.sealer.seal(arn.as_bytes(), secret.expose())),
+            stored: None,
         };
         self.insert_key(ctx, &loaded, &tags).await?;
         tracing::info!(key_arn = %arn, "key created");

@@ -139,8 +139,15 @@ pub trait Store: Send + Sync {
         max_keys: u32,
     ) -> StoreResult<i64>;
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>>;
-    /// Replaces the state, deadline, metadata and material of an existing key.
-    async fn update_key(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()>;
+    /// Replaces the state, deadline, metadata and material of an existing key, provided it is
+    /// still as `expected` (the record the caller read): `Conflict` when another request changed
+    /// it meanwhile, `NotFound` when there is no such key.
+    async fn update_key(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        expected: &KeyRecord,
+    ) -> StoreResult<()>;
     /// Keys in insertion order after `after_seq`, optionally only those in `state`.
     async fn list_keys(
         &self,
@@ -152,8 +159,13 @@ pub trait Store: Send + Sync {
     /// Keys whose pending deletion is due at `now_ms`.
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>>;
     /// Completes a deletion in one transaction: stores the key as given (without material) and
-    /// removes the aliases that pointed to it.
-    async fn complete_deletion(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()>;
+    /// removes the aliases that pointed to it; `Conflict` unless the key is still as `expected`.
+    async fn complete_deletion(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        expected: &KeyRecord,
+    ) -> StoreResult<()>;
 
     /// Creates an alias unless the name is taken (`Conflict`) or the scope holds `max_aliases`.
     async fn create_alias(

@@ -324,9 +324,14 @@ impl Store for PostgresStore {
         Ok(row.as_ref().map(key_from_row))
     }
 
-    async fn update_key(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+    async fn update_key(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        expected: &KeyRecord,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        write_key(&mut tx, scope, key).await?;
+        write_key(&mut tx, scope, key, expected).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -366,9 +371,14 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(key_from_row).collect())
     }
 
-    async fn complete_deletion(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+    async fn complete_deletion(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        expected: &KeyRecord,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        write_key(&mut tx, scope, key).await?;
+        write_key(&mut tx, scope, key, expected).await?;
         sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND key_id = $3")
             .bind(&scope.account)
             .bind(&scope.region)
@@ -698,10 +708,11 @@ async fn write_key(
     tx: &mut Transaction<'static, Postgres>,
     scope: &Scope,
     key: &KeyRecord,
+    expected: &KeyRecord,
 ) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE keys SET state = $1, delete_pending_ms = $2, metadata = $3, sealed_material = $4
-         WHERE account = $5 AND region = $6 AND key_id = $7",
+         WHERE account = $5 AND region = $6 AND key_id = $7 AND state = $8 AND metadata = $9",
     )
     .bind(&key.state)
     .bind(key.delete_pending_ms)
@@ -710,11 +721,26 @@ async fn write_key(
     .bind(&scope.account)
     .bind(&scope.region)
     .bind(&key.key_id)
+    .bind(&expected.state)
+    .bind(&expected.metadata)
     .execute(&mut **tx)
     .await
     .map_err(backend)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM keys WHERE account = $1 AND region = $2 AND key_id = $3",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&key.key_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?;
+        return Err(if exists.is_some() {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
+        });
     }
     Ok(())
 }

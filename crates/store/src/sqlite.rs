@@ -271,9 +271,14 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(key_from_row))
     }
 
-    async fn update_key(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+    async fn update_key(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        expected: &KeyRecord,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        write_key(&mut tx, scope, key).await?;
+        write_key(&mut tx, scope, key, expected).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -314,9 +319,14 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(key_from_row).collect())
     }
 
-    async fn complete_deletion(&self, scope: &Scope, key: &KeyRecord) -> StoreResult<()> {
+    async fn complete_deletion(
+        &self,
+        scope: &Scope,
+        key: &KeyRecord,
+        expected: &KeyRecord,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        write_key(&mut tx, scope, key).await?;
+        write_key(&mut tx, scope, key, expected).await?;
         sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND key_id = ?")
             .bind(&scope.account)
             .bind(&scope.region)
@@ -664,10 +674,11 @@ async fn write_key(
     tx: &mut Transaction<'static, Sqlite>,
     scope: &Scope,
     key: &KeyRecord,
+    expected: &KeyRecord,
 ) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE keys SET state = ?, delete_pending_ms = ?, metadata = ?, sealed_material = ?
-         WHERE account = ? AND region = ? AND key_id = ?",
+         WHERE account = ? AND region = ? AND key_id = ? AND state = ? AND metadata = ?",
     )
     .bind(&key.state)
     .bind(key.delete_pending_ms)
@@ -676,11 +687,26 @@ async fn write_key(
     .bind(&scope.account)
     .bind(&scope.region)
     .bind(&key.key_id)
+    .bind(&expected.state)
+    .bind(&expected.metadata)
     .execute(&mut **tx)
     .await
     .map_err(backend)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM keys WHERE account = ? AND region = ? AND key_id = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&key.key_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?;
+        return Err(if exists.is_some() {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
+        });
     }
     Ok(())
 }

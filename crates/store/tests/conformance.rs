@@ -309,13 +309,43 @@ async fn keys_round_trip_and_update(db: &Backend) {
     let mut changed = key("k1", "DELETE_PENDING");
     changed.delete_pending_ms = Some(42);
     changed.metadata = "{}".into();
-    store.update_key(&s, &changed).await.unwrap();
+    store
+        .update_key(&s, &changed, &key("k1", "CREATE_COMPLETE"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_key(&s, "k1").await.unwrap().unwrap().record,
+        changed
+    );
+    // A write based on what the key was before that update is refused and changes nothing.
+    let stale = store
+        .update_key(
+            &s,
+            &key("k1", "CREATE_COMPLETE"),
+            &key("k1", "CREATE_COMPLETE"),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)));
+    let stale = store
+        .complete_deletion(
+            &s,
+            &key("k1", "DELETE_COMPLETE"),
+            &key("k1", "CREATE_COMPLETE"),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)));
     assert_eq!(
         store.get_key(&s, "k1").await.unwrap().unwrap().record,
         changed
     );
 
-    let missing = store.update_key(&s, &key("nope", "CREATE_COMPLETE")).await;
+    let missing = store
+        .update_key(
+            &s,
+            &key("nope", "CREATE_COMPLETE"),
+            &key("nope", "CREATE_COMPLETE"),
+        )
+        .await;
     assert!(matches!(missing, Err(StoreError::NotFound)));
     let dup = store
         .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[], 10)
@@ -385,7 +415,11 @@ async fn key_quota_ignores_completed_deletions(db: &Backend) {
     assert!(matches!(over, Err(StoreError::QuotaExceeded)));
     assert!(store.get_key(&s, "k3").await.unwrap().is_none());
     store
-        .complete_deletion(&s, &key("k2", "DELETE_COMPLETE"))
+        .complete_deletion(
+            &s,
+            &key("k2", "DELETE_COMPLETE"),
+            &key("k2", "DELETE_PENDING"),
+        )
         .await
         .unwrap();
     store
@@ -452,7 +486,10 @@ async fn due_deletions_complete_and_take_aliases_with_them(db: &Backend) {
     let mut done = due[0].record.clone();
     done.state = "DELETE_COMPLETE".into();
     done.sealed_material = None;
-    store.complete_deletion(&s, &done).await.unwrap();
+    store
+        .complete_deletion(&s, &done, &due[0].record)
+        .await
+        .unwrap();
     let stored = store.get_key(&s, "k1").await.unwrap().unwrap().record;
     assert_eq!(stored.state, "DELETE_COMPLETE");
     assert!(stored.sealed_material.is_none());
@@ -797,10 +834,14 @@ async fn racing_sweeps_complete_each_deletion_once(db: &Backend) {
     let sweeps = race(&nodes, 8, |store, _| async move {
         let s = scope("111122223333");
         for due in store.due_deletions(&s, 2_000).await? {
-            let mut done = due.record;
+            let mut done = due.record.clone();
             done.state = "DELETE_COMPLETE".into();
             done.sealed_material = None;
-            store.complete_deletion(&s, &done).await?;
+            // A sweep that lost the race finds the key already completed.
+            match store.complete_deletion(&s, &done, &due.record).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(other) => return Err(other),
+            }
         }
         Ok(())
     })

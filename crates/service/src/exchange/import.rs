@@ -361,6 +361,7 @@ impl Service {
             sealed_material: imported
                 .secret
                 .map(|secret| self.sealer.seal(arn.as_bytes(), secret.expose())),
+            stored: None,
         };
         self.insert_key(ctx, &loaded, &tags).await?;
         tracing::info!(key_arn = %arn, "key imported");
