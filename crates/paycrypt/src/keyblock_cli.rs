@@ -22,7 +22,13 @@
 //!   none applies (asymmetric keys, a key length the algorithm cannot have, an `HM` hash
 //!   other than SHA-224/256/384/512).
 //! * `inspect` prints the header of a TR-31 block as JSON without any key: nothing is
-//!   decrypted or authenticated.
+//!   decrypted or authenticated. An argument that is not a TR-31 block but hex of a DER
+//!   TR-34 block (as AWS puts it on the wire) prints what `tr34::inspect` reads from it:
+//!   `{"format": "TR-34", "kdh": {"issuer", "serial"}, "krd": {"issuer", "serial"},
+//!   "header", "freshness": {"random_nonce": HEX} | {"signing_time": RFC3339},
+//!   "content_cipher", "key_transport"}`. Issuers are in RFC 4514 form (`null` if the name
+//!   does not parse), serials are the INTEGER's content octets in hex. Neither the
+//!   signature nor the encrypted key is checked.
 //! * `kcv` prints a key check value (6 hex digits). `--key-algorithm` defaults to TDES for
 //!   `ANSI_X9_24`, AES for `CMAC` and HMAC_SHA256 for `HMAC`.
 //!
@@ -36,6 +42,7 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use paycrypt_keyblock::kcv::{self, BlockCipherKind, HmacHash};
 use paycrypt_keyblock::tr31::{self, Algorithm, Header, OptionalBlock, WrapOptions};
+use paycrypt_keyblock::tr34::{self, Freshness, IssuerSerial};
 use paycrypt_keyblock::{Error as KeyblockError, SystemRng};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -53,9 +60,10 @@ enum KeyblockCommand {
         #[command(subcommand)]
         command: Tr31Command,
     },
-    /// Print a key block's header as JSON (no key needed; nothing is decrypted).
+    /// Print a TR-31 block's header, or a TR-34 block's public facts, as JSON (no key
+    /// needed; nothing is decrypted or verified).
     Inspect {
-        /// The key block.
+        /// The key block: TR-31, or hex of a DER TR-34 block.
         block: String,
     },
     /// Print a key check value (6 hex digits).
@@ -388,12 +396,17 @@ struct InspectHeader<'a> {
 }
 
 fn inspect(block: &str) -> anyhow::Result<String> {
-    // TR-31 blocks start with their version character; anything else is not TR-31.
+    // TR-31 blocks start with their version character; DER hex starts with a digit.
     let header = match Header::parse(block) {
         Ok(header) => header,
+        Err(KeyblockError::UnknownVersion(_))
+            if !block.is_empty() && block.bytes().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            return inspect_tr34(block);
+        }
         Err(KeyblockError::UnknownVersion(_)) => bail!(
-            "not a TR-31 key block (the first character must be the version A, B, C or D); \
-             other key block formats are not supported"
+            "not a TR-31 key block (the first character must be the version A, B, C or D) \
+             nor hex of a TR-34 key block; other key block formats are not supported"
         ),
         Err(e) => return Err(anyhow!(e).context("invalid TR-31 key block")),
     };
@@ -404,6 +417,63 @@ fn inspect(block: &str) -> anyhow::Result<String> {
             fields: HeaderJson::new(&header),
             key_context: header.key_context.as_char().to_string(),
         },
+    };
+    serde_json::to_string_pretty(&output).context("cannot format the result as JSON")
+}
+
+#[derive(Serialize)]
+struct Tr34InspectOutput<'a> {
+    format: &'static str,
+    kdh: CertificateIdJson,
+    krd: CertificateIdJson,
+    header: &'a str,
+    freshness: FreshnessJson,
+    content_cipher: &'static str,
+    key_transport: &'static str,
+}
+
+/// A certificate named by issuer (RFC 4514, `null` if the name does not parse) and
+/// serial number (hex).
+#[derive(Serialize)]
+struct CertificateIdJson {
+    issuer: Option<String>,
+    serial: String,
+}
+
+impl CertificateIdJson {
+    fn new(id: &IssuerSerial) -> Self {
+        Self {
+            issuer: id.issuer(),
+            serial: id.serial_hex(),
+        }
+    }
+}
+
+/// `{"random_nonce": HEX}` or `{"signing_time": RFC3339}`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum FreshnessJson {
+    RandomNonce(String),
+    SigningTime(String),
+}
+
+/// Reads a TR-34 block given as hex of its DER: the parties, the signed header, the
+/// freshness attribute and the algorithms. Nothing is verified or decrypted.
+fn inspect_tr34(block_hex: &str) -> anyhow::Result<String> {
+    let context = "not a TR-31 key block, and not a TR-34 key block in the AWS layout";
+    let der = decode_hex("the key block", block_hex).context(context)?;
+    let seen = tr34::inspect(&der).map_err(|e| anyhow!(e).context(context))?;
+    let output = Tr34InspectOutput {
+        format: "TR-34",
+        kdh: CertificateIdJson::new(&seen.kdh),
+        krd: CertificateIdJson::new(&seen.krd),
+        header: &seen.header,
+        freshness: match &seen.freshness {
+            Freshness::RandomNonce(nonce) => FreshnessJson::RandomNonce(hex::encode_upper(nonce)),
+            Freshness::SigningTime(time) => FreshnessJson::SigningTime(time.to_string()),
+        },
+        content_cipher: seen.content_cipher.name(),
+        key_transport: seen.key_transport.name(),
     };
     serde_json::to_string_pretty(&output).context("cannot format the result as JSON")
 }
@@ -501,6 +571,20 @@ mod tests {
         ] {
             assert!(parse_header_arg(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tr34_freshness_json_shape() {
+        let nonce = FreshnessJson::RandomNonce("A1B2C3D4E5F60718".into());
+        assert_eq!(
+            serde_json::to_value(nonce).unwrap(),
+            serde_json::json!({"random_nonce": "A1B2C3D4E5F60718"})
+        );
+        let time = FreshnessJson::SigningTime("2023-06-09T23:39:46Z".into());
+        assert_eq!(
+            serde_json::to_value(time).unwrap(),
+            serde_json::json!({"signing_time": "2023-06-09T23:39:46Z"})
+        );
     }
 
     #[test]

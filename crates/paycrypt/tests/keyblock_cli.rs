@@ -529,3 +529,59 @@ fn inspect_errors() {
     assert!(e.contains("invalid TR-31 key block"), "{e}");
     fails(&["inspect", ""], &[]);
 }
+
+/// A real AWS Payment Cryptography TR-34 block, from the AWS CLI `import-key` example (see
+/// crates/keyblock/tests/fixtures/README.md): uppercase hex of the DER, as on the wire.
+const AWS_IMPORT_TR34: &str =
+    include_str!("../../keyblock/tests/fixtures/aws_cli_import_key_tr34.hex");
+
+/// The AWS account CA that issued both certificates of the example, in RFC 4514 order.
+const AWS_ISSUER: &str =
+    "L=Arlington,CN=529027455495,ST=Virginia,OU=AWS Payment Cryptography,O=AWS Cryptography,C=US";
+
+// The values are those paycrypt-keyblock's tr34 tests check for the same block
+// (real_aws_import_block_parses_and_verifies); the KRD issuer was read with
+// `openssl asn1parse` from the block's RecipientInfo.
+#[test]
+fn inspect_describes_a_real_aws_tr34_block() {
+    let expected = json!({
+        "format": "TR-34",
+        "kdh": {"issuer": AWS_ISSUER, "serial": "69E07E9C794C55E30E1956FAE7909BB0"},
+        "krd": {"issuer": AWS_ISSUER, "serial": "26C5E52507841B72C59D9F0065548DC1"},
+        "header": "D0112C0TC00E0000",
+        "freshness": {"signing_time": "2023-06-09T23:39:46Z"},
+        "content_cipher": "des-ede3-cbc",
+        "key_transport": "RSAES-OAEP (SHA-256, MGF1-SHA-256, empty label)",
+    });
+    let block = AWS_IMPORT_TR34.trim();
+    assert_eq!(json(&ok(&["inspect", block])), expected);
+    // Lower case hex and surrounding whitespace are accepted too.
+    let lower = format!(" {}\n", block.to_lowercase());
+    assert_eq!(json(&ok(&["inspect", &lower])), expected);
+}
+
+#[test]
+fn inspect_rejects_hex_that_is_not_a_tr34_block() {
+    let block = AWS_IMPORT_TR34.trim();
+    // (Hex starting with A to D reads as a TR-31 version; DER starts with 30.)
+    for garbage in [
+        "0BADBEEF",
+        "3082",
+        "00",
+        // The real block cut short, and with its outer SEQUENCE tag changed.
+        &block[..block.len() / 2],
+        &format!("31{}", &block[2..]),
+    ] {
+        let e = fails(&["inspect", garbage], &[]);
+        assert!(
+            e.contains("not a TR-31 key block, and not a TR-34 key block"),
+            "{garbage}: {e}"
+        );
+    }
+    // An odd number of hex digits.
+    let e = fails(&["inspect", &block[..block.len() - 1]], &[]);
+    assert!(e.contains("odd number of hex digits"), "{e}");
+    // Neither a TR-31 version nor hex.
+    let e = fails(&["inspect", "30XYZ"], &[]);
+    assert!(e.contains("nor hex of a TR-34 key block"), "{e}");
+}
