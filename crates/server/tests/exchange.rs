@@ -900,3 +900,62 @@ async fn tr34_with_account_key_pairs_instead_of_tokens() {
         .unwrap();
     assert_eq!(imported.key_check_value, kcv);
 }
+
+#[tokio::test]
+async fn a_key_moves_between_accounts_as_a_key_cryptogram() {
+    let server = start().await;
+    let a = server.client();
+    let b = server.client_as("other", "other-secret", common::REGION, 0);
+    let import = b
+        .get_parameters_for_import()
+        .key_material_type(KeyMaterialType::KeyCryptogram)
+        .wrapping_key_algorithm(KeyAlgorithm::Rsa4096)
+        .send()
+        .await
+        .unwrap();
+    let b_ca = paycrypt_pki::from_wire(&import.wrapping_key_certificate_chain).unwrap();
+    let b_ca_in_a = import_root(&a, &b_ca, KeyAlgorithm::Rsa4096).await;
+    let (key, kcv) = create(&a, KeyAlgorithm::Aes128, true).await;
+    let wrapped = a
+        .export_key()
+        .export_key_identifier(&key)
+        .key_material(ExportKeyMaterial::KeyCryptogram(
+            ExportKeyCryptogram::builder()
+                .certificate_authority_public_key_identifier(&b_ca_in_a)
+                .wrapping_key_certificate(&import.wrapping_key_certificate)
+                .wrapping_spec(aws_sdk_paymentcryptography::types::WrappingKeySpec::RsaOaepSha512)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .wrapped_key
+        .unwrap();
+    assert_eq!(
+        wrapped.wrapped_key_material_format.as_str(),
+        "KEY_CRYPTOGRAM"
+    );
+    let imported = b
+        .import_key()
+        .key_material(ImportKeyMaterial::KeyCryptogram(
+            ImportKeyCryptogram::builder()
+                .key_attributes(symmetric(
+                    KeyUsage::Tr31K0KeyEncryptionKey,
+                    KeyAlgorithm::Aes128,
+                ))
+                .exportable(true)
+                .wrapped_key_cryptogram(&wrapped.key_material)
+                .import_token(&import.import_token)
+                .wrapping_spec(aws_sdk_paymentcryptography::types::WrappingKeySpec::RsaOaepSha512)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    assert_eq!(imported.key_check_value, kcv);
+    assert!(imported.key_arn.contains(":444455556666:key/"));
+}
