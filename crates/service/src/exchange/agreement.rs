@@ -25,6 +25,23 @@ pub(crate) struct Agreement<'a> {
     pub derivation_data: &'a DiffieHellmanDerivationData,
 }
 
+/// The [`Agreement`] an ImportKey or ExportKey DiffieHellmanTr31KeyBlock member describes (the two
+/// shapes name these members alike).
+macro_rules! agreement_of {
+    ($dh:expr) => {
+        $crate::exchange::agreement::Agreement {
+            private_key_identifier: &$dh.private_key_identifier,
+            certificate_authority_identifier: &$dh.certificate_authority_public_key_identifier,
+            public_key_certificate: &$dh.public_key_certificate,
+            derive_key_algorithm: $dh.derive_key_algorithm,
+            kdf: $dh.key_derivation_function,
+            hash: $dh.key_derivation_hash_algorithm,
+            derivation_data: &$dh.derivation_data,
+        }
+    };
+}
+pub(crate) use agreement_of;
+
 /// The derived key block protection key and its algorithm.
 pub(crate) struct DerivedKey {
     pub algorithm: KeyAlgorithm,

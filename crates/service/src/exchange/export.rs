@@ -11,7 +11,7 @@ use paycrypt_keyblock::tr31::{self, Exportability, Header, KeyVersion, OptionalB
 use paycrypt_keyblock::tr34::{self, ContentCipher, Freshness, SigningTime};
 use paycrypt_keyblock::{SecretBytes, SystemRng, cryptogram, dukpt};
 
-use super::agreement::Agreement;
+use super::agreement::agreement_of;
 use super::{
     Tr34Role, algorithm_letter, chained_certificate, internal, mode_letter, modes_from_letter,
     rsa_strength, strength, usage_code,
@@ -293,21 +293,7 @@ impl Service {
                 )
             }
             ExportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
-                let derived = self
-                    .derive_kbpk(
-                        ctx,
-                        Agreement {
-                            private_key_identifier: &dh.private_key_identifier,
-                            certificate_authority_identifier: &dh
-                                .certificate_authority_public_key_identifier,
-                            public_key_certificate: &dh.public_key_certificate,
-                            derive_key_algorithm: dh.derive_key_algorithm,
-                            kdf: dh.key_derivation_function,
-                            hash: dh.key_derivation_hash_algorithm,
-                            derivation_data: &dh.derivation_data,
-                        },
-                    )
-                    .await?;
+                let derived = self.derive_kbpk(ctx, agreement_of!(dh)).await?;
                 let block = wrap_tr31_with(
                     &derived.key,
                     derived.algorithm,

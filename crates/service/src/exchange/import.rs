@@ -9,7 +9,7 @@ use paycrypt_api::{
 use paycrypt_keyblock::{SecretBytes, cryptogram, tr31, tr34};
 use paycrypt_pki::Certificate;
 
-use super::agreement::Agreement;
+use super::agreement::agreement_of;
 use super::export::oaep_hash;
 use super::{Tr34Role, attributes_from_header, chained_certificate, rsa_strength, strength};
 use crate::attributes::{self, Material};
@@ -233,21 +233,7 @@ impl Service {
                 }
             }
             ImportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
-                let derived = self
-                    .derive_kbpk(
-                        ctx,
-                        Agreement {
-                            private_key_identifier: &dh.private_key_identifier,
-                            certificate_authority_identifier: &dh
-                                .certificate_authority_public_key_identifier,
-                            public_key_certificate: &dh.public_key_certificate,
-                            derive_key_algorithm: dh.derive_key_algorithm,
-                            kdf: dh.key_derivation_function,
-                            hash: dh.key_derivation_hash_algorithm,
-                            derivation_data: &dh.derivation_data,
-                        },
-                    )
-                    .await?;
+                let derived = self.derive_kbpk(ctx, agreement_of!(dh)).await?;
                 unwrap_tr31_with(&derived.key, derived.algorithm, &dh.wrapped_key_block)?
             }
             other => {
