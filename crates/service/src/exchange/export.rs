@@ -4,7 +4,7 @@
 
 use paycrypt_api::{
     ApiError, ExportKeyInput, ExportKeyMaterial, ExportKeyOutput, KeyAlgorithm, KeyBlockHeaders,
-    KeyCheckValueAlgorithm, KeyExportability, KeyUsage, WrappedKey, WrappedKeyMaterialFormat,
+    KeyCheckValueAlgorithm, KeyExportability, WrappedKey, WrappedKeyMaterialFormat,
     WrappingKeySpec,
 };
 use paycrypt_keyblock::tr31::{self, Exportability, Header, KeyVersion, OptionalBlock};
@@ -332,21 +332,8 @@ impl Service {
         clear: &ClearKey,
         headers: Option<&KeyBlockHeaders>,
     ) -> Result<String, ApiError> {
-        kek.require_usable()?;
-        let attrs = &kek.doc.key.key_attributes;
-        let modes = &attrs.key_modes_of_use;
-        if !matches!(
-            attrs.key_usage,
-            KeyUsage::Tr31K0KeyEncryptionKey | KeyUsage::Tr31K1KeyBlockProtectionKey
-        ) || !(modes.wrap || modes.no_restrictions)
-        {
-            return Err(ApiError::validation(format!(
-                "Key {} cannot wrap keys: a TR-31 wrapping key must be a K0 or K1 key allowed to wrap.",
-                kek.doc.key.key_arn
-            )));
-        }
-        let kbpk = self.open_material(kek)?;
-        wrap_tr31_with(&kbpk, attrs.key_algorithm, clear, headers)
+        let (kbpk, algorithm) = self.open_tr31_kbpk(kek, "wrap")?;
+        wrap_tr31_with(&kbpk, algorithm, clear, headers)
     }
 }
 

@@ -256,21 +256,8 @@ impl Service {
     }
 
     fn unwrap_tr31(&self, kek: &LoadedKey, block: &str) -> Result<Imported, ApiError> {
-        kek.require_usable()?;
-        let attrs = &kek.doc.key.key_attributes;
-        let modes = &attrs.key_modes_of_use;
-        if !matches!(
-            attrs.key_usage,
-            KeyUsage::Tr31K0KeyEncryptionKey | KeyUsage::Tr31K1KeyBlockProtectionKey
-        ) || !(modes.unwrap || modes.no_restrictions)
-        {
-            return Err(ApiError::validation(format!(
-                "Key {} cannot unwrap keys: a TR-31 wrapping key must be a K0 or K1 key allowed to unwrap.",
-                kek.doc.key.key_arn
-            )));
-        }
-        let kbpk = self.open_material(kek)?;
-        unwrap_tr31_with(&kbpk, attrs.key_algorithm, block)
+        let (kbpk, algorithm) = self.open_tr31_kbpk(kek, "unwrap")?;
+        unwrap_tr31_with(&kbpk, algorithm, block)
     }
 }
 

@@ -346,6 +346,34 @@ impl Service {
         Ok((der, self.open_material(&key)?))
     }
 
+    /// The clear key block protection key of a TR-31 key encryption key and its algorithm: a
+    /// usable K0 or K1 key allowed to `direction` (`wrap` or `unwrap`).
+    pub(crate) fn open_tr31_kbpk(
+        &self,
+        kek: &LoadedKey,
+        direction: &str,
+    ) -> Result<(SecretBytes, KeyAlgorithm), ApiError> {
+        kek.require_usable()?;
+        let attrs = &kek.doc.key.key_attributes;
+        let modes = &attrs.key_modes_of_use;
+        let allowed = if direction == "wrap" {
+            modes.wrap
+        } else {
+            modes.unwrap
+        };
+        if !matches!(
+            attrs.key_usage,
+            KeyUsage::Tr31K0KeyEncryptionKey | KeyUsage::Tr31K1KeyBlockProtectionKey
+        ) || !(allowed || modes.no_restrictions)
+        {
+            return Err(ApiError::validation(format!(
+                "Key {} cannot {direction} keys: a TR-31 wrapping key must be a K0 or K1 key allowed to {direction}.",
+                kek.doc.key.key_arn
+            )));
+        }
+        Ok((self.open_material(kek)?, attrs.key_algorithm))
+    }
+
     /// The certificate of an imported public key (a root or trusted certificate) named by
     /// `identifier`, usable as a certificate authority.
     pub(crate) async fn certificate_authority_key(
