@@ -29,6 +29,7 @@ from typing import Any
 import psec
 import pytest
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
 
 from conftest import DEFAULT_ACCOUNT, PAYCRYPT_BIN, accounts_config, attributes, make_client
 from test_exchange import (
@@ -253,3 +254,60 @@ def test_a_node_with_another_master_key_refuses_the_database(nodes, database_url
     assert result.returncode != 0
     assert "master key does not match" in result.stderr, result.stderr
     assert "listening" not in result.stdout
+
+
+def _psql_rows(url: str, sql: str) -> list[str]:
+    out = subprocess.run([_psql(), url, "-Atc", sql], check=True, capture_output=True, text=True, timeout=30)
+    return out.stdout.split()
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(params)))
+
+
+def test_a_node_reaches_the_database_over_verified_tls(module_server_factory, clients, database_url, master_key_file, tmp_path):
+    ca_file = os.environ.get("PAYCRYPT_TEST_DATABASE_CA")
+    if not ca_file:
+        pytest.skip("PAYCRYPT_TEST_DATABASE_CA is not set (scripts/postgres-test-server sets it)")
+    key = clients[0].create_key(
+        KeyAttributes=attributes("TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY", "AES_128", "SYMMETRIC_KEY", *ALL4),
+        Exportable=True,
+    )["Key"]
+
+    # A CA that did not issue the database's certificate: verification fails and the node stops.
+    stranger = make_ca(2048, "not the database's CA")
+    wrong_ca = tmp_path / "wrong-ca.pem"
+    wrong_ca.write_bytes(stranger.cert.public_bytes(serialization.Encoding.PEM))
+    refused = subprocess.run(
+        [
+            str(PAYCRYPT_BIN), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "refused"),
+            "--master-key-file", str(master_key_file),
+            "--database-url", _with_query(database_url, sslmode="verify-full", sslrootcert=str(wrong_ca)),
+        ],
+        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PAYCRYPT_")}, stdin=subprocess.DEVNULL,
+    )
+    assert refused.returncode != 0
+    assert "listening" not in refused.stdout
+    assert "certificate" in refused.stderr.lower(), refused.stderr
+
+    # The database's own CA: the node starts, serves the key, and its connections are encrypted.
+    name = f"paycrypt-tls-{secrets.token_hex(4)}"
+    node = module_server_factory(
+        config=CONFIG,
+        master_key_file=master_key_file,
+        extra_args=[
+            "--database-url",
+            _with_query(database_url, sslmode="verify-full", sslrootcert=ca_file, application_name=name),
+        ],
+    )
+    seen = make_client(node.endpoint).get_key(KeyIdentifier=key["KeyArn"])["Key"]
+    assert seen["KeyCheckValue"] == key["KeyCheckValue"]
+    ssl = _psql_rows(
+        os.environ[DATABASE_URL_VAR],
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+        f"WHERE a.application_name = '{name}'",
+    )
+    assert ssl and set(ssl) == {"t"}, ssl
+    node.stop_ok()
