@@ -12,7 +12,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Connection, Row, Sqlite, Transaction};
 
 use crate::{
     AliasRecord, AuthorityRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag,
@@ -164,6 +164,11 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A write that failed half-way (a full disk, an I/O error) can leave the connection
+            // inside a transaction that neither COMMIT nor ROLLBACK ended; later "transactions"
+            // on it would only be savepoints inside that one, acknowledged but never committed.
+            // Such a connection is closed (SQLite rolls it back) and the next write opens a new one.
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options.clone())
             .await
             .map_err(backend)?;
