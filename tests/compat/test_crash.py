@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import psec
 import pytest
@@ -52,6 +53,22 @@ class Ledger:
     verified: set[str] = field(default_factory=set)  # keys whose material was already opened
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: int = 0
+
+    def claim(self, rng: random.Random, pool: Callable[[], set[str]], in_flight: set[str]) -> str | None:
+        """Picks an item of `pool()` that no other worker is changing and marks it in flight."""
+        with self.lock:
+            candidates = sorted(pool() - in_flight)
+            if not candidates:
+                return None
+            item = rng.choice(candidates)
+            in_flight.add(item)
+            return item
+
+    def settle(self, item: str, in_flight: set[str], done: set[str]) -> None:
+        """Records an acknowledged change of an item claimed before."""
+        with self.lock:
+            done.add(item)
+            in_flight.discard(item)
 
     def next_name(self) -> str:
         with self.lock:
@@ -95,17 +112,11 @@ def worker(endpoint: str, ledger: Ledger, stop: threading.Event, failures: list[
                 with ledger.lock:
                     ledger.keys[key["KeyArn"]] = expected
             elif op == "delete":
-                with ledger.lock:
-                    candidates = sorted(set(ledger.keys) - ledger.deleted - ledger.in_flight_key_changes)
-                if not candidates:
+                arn = ledger.claim(rng, lambda: set(ledger.keys) - ledger.deleted, ledger.in_flight_key_changes)
+                if arn is None:
                     continue
-                arn = rng.choice(candidates)
-                with ledger.lock:
-                    ledger.in_flight_key_changes.add(arn)
                 client.delete_key(KeyIdentifier=arn, DeleteKeyInDays=7)
-                with ledger.lock:
-                    ledger.deleted.add(arn)
-                    ledger.in_flight_key_changes.discard(arn)
+                ledger.settle(arn, ledger.in_flight_key_changes, ledger.deleted)
             elif op == "alias":
                 with ledger.lock:
                     candidates = sorted(set(ledger.keys) - ledger.deleted - ledger.in_flight_key_changes)
@@ -120,17 +131,11 @@ def worker(endpoint: str, ledger: Ledger, stop: threading.Event, failures: list[
                     ledger.aliases[name] = arn
                     ledger.in_flight_aliases.discard(name)
             else:
-                with ledger.lock:
-                    candidates = sorted(set(ledger.aliases) - ledger.aliases_deleted - ledger.in_flight_aliases)
-                if not candidates:
+                name = ledger.claim(rng, lambda: set(ledger.aliases) - ledger.aliases_deleted, ledger.in_flight_aliases)
+                if name is None:
                     continue
-                name = rng.choice(candidates)
-                with ledger.lock:
-                    ledger.in_flight_aliases.add(name)
                 client.delete_alias(AliasName=name)
-                with ledger.lock:
-                    ledger.aliases_deleted.add(name)
-                    ledger.in_flight_aliases.discard(name)
+                ledger.settle(name, ledger.in_flight_aliases, ledger.aliases_deleted)
         except Exception as e:  # noqa: BLE001 - sorted below
             if _dead(e):
                 return  # the server is gone; what was in flight stays recorded as in flight
