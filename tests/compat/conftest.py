@@ -52,12 +52,45 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
 # --------------------------------------------------------------------------------------------
+# What the whole session saw, for the scans of test_zz_secrets.py (which runs last)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Exchange:
+    """One boto3 call: who asked (account), what was sent, what came back."""
+
+    account: str
+    request: bytes
+    response: bytes
+
+
+@dataclass
+class Observed:
+    secrets: list[bytes] = field(default_factory=list)  # clear key values the tests know
+    servers: list["Server"] = field(default_factory=list)  # every server the suite started
+    exchanges: list[Exchange] = field(default_factory=list)
+    accounts: dict[str, str] = field(default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_ACCOUNT})
+
+
+OBSERVED = Observed()
+
+
+def remember_secret(clear: bytes) -> None:
+    """Registers a clear key value that must never show up in a data dir, a log or a response."""
+    OBSERVED.secrets.append(bytes(clear))
+
+
+# --------------------------------------------------------------------------------------------
 # Server processes
 # --------------------------------------------------------------------------------------------
 
 
 def accounts_config(accounts: dict[str, list[tuple[str, str]]], limits: dict[str, int] | None = None) -> str:
     """TOML for `--config`: `{account: [(access_key_id, secret), ...]}` plus optional limits."""
+    for account, creds in accounts.items():
+        for access_key, _ in creds:
+            OBSERVED.accounts[access_key] = account
     lines = []
     if limits:
         lines.append("[limits]")
@@ -224,6 +257,7 @@ class ServerFactory:
             extra_args=list(extra_args or []),
         )
         self.servers.append(server)
+        OBSERVED.servers.append(server)
         return server.start() if start else server
 
     def close(self) -> None:
@@ -281,7 +315,7 @@ def make_client(
         aws_secret_access_key=secret,
         region_name=region,
     )
-    return session.client(
+    client = session.client(
         SERVICE,
         endpoint_url=endpoint,
         config=Config(
@@ -291,6 +325,23 @@ def make_client(
             parameter_validation=validate,
         ),
     )
+    _observe(client, OBSERVED.accounts.get(access_key, "unknown"))
+    return client
+
+
+def _observe(client, account: str) -> None:
+    """Records every request body and response body of `client` in OBSERVED.exchanges."""
+    sent = threading.local()
+
+    def before_send(request, **_):
+        body = request.body
+        sent.body = body if isinstance(body, bytes) else (body or "").encode()
+
+    def after_call(http_response, **_):
+        OBSERVED.exchanges.append(Exchange(account, getattr(sent, "body", b""), http_response.content))
+
+    client.meta.events.register("before-send.payment-cryptography", before_send)
+    client.meta.events.register("after-call.payment-cryptography", after_call)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ import psec
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import attributes, make_client
+from conftest import attributes, make_client, remember_secret
 from test_exchange import ALL4, K0, fresh_key, import_cryptogram, kcv
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
@@ -106,6 +106,7 @@ def worker(endpoint: str, ledger: Ledger, stop: threading.Event, failures: list[
                         "Tr31KeyBlock": {"WrappingKeyIdentifier": ledger.kek_arn, "WrappedKeyBlock": block}
                     }
                 )["Key"]
+                remember_secret(clear)
                 expected = kcv(algorithm, clear)
                 if key["KeyCheckValue"] != expected:
                     failures.append(f"import answered KCV {key['KeyCheckValue']}, expected {expected}")
@@ -205,6 +206,7 @@ def test_sigkill_under_concurrent_writes_loses_nothing_acknowledged(server_facto
     client = make_client(server.endpoint)
     kek_clear = fresh_key("AES_128")
     kek = import_cryptogram(client, kek_clear, attributes(K0, "AES_128", "SYMMETRIC_KEY", *ALL4), False, "RSA_3072")
+    remember_secret(kek_clear)
     ledger = Ledger(kek["KeyArn"], kek_clear)
     rng = random.Random(int.from_bytes(secrets.token_bytes(4), "big"))
     failures: list[str] = []

@@ -49,6 +49,7 @@ from conftest import (
     error_message,
     key_count,
     make_client,
+    remember_secret,
 )
 
 try:  # cryptography >= 43 keeps TDES among the "decrepit" algorithms
@@ -306,9 +307,13 @@ def other_client(endpoint):
 
 
 @pytest.fixture(scope="module")
-def known_clear() -> list[bytes]:
-    """Every clear symmetric key value the tests of this module learn; scanned for at the end."""
-    return []
+def known_clear():
+    """Every clear symmetric key value the tests of this module learn; scanned for at the end of
+    the module, and by test_zz_secrets.py at the end of the suite."""
+    known: list[bytes] = []
+    yield known
+    for clear in known:
+        remember_secret(clear)
 
 
 def import_root(client, ca: Party) -> str:

@@ -31,7 +31,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 
-from conftest import DEFAULT_ACCOUNT, PAYCRYPT_BIN, accounts_config, attributes, make_client
+from conftest import DEFAULT_ACCOUNT, PAYCRYPT_BIN, accounts_config, attributes, make_client, remember_secret
 from test_exchange import (
     ALL4,
     K0,
@@ -135,6 +135,8 @@ def test_a_key_made_on_one_node_is_read_exported_and_deleted_on_the_other(client
         KeyMaterial={"Tr31KeyBlock": {"WrappingKeyIdentifier": kek["KeyArn"]}},
     )["WrappedKey"]
     header, clear = psec.tr31.unwrap(kek_clear, wrapped["KeyMaterial"])
+    remember_secret(kek_clear)
+    remember_secret(clear)
     assert header.version_id == "D"
     assert kcv("AES_128", clear) == key["KeyCheckValue"] == wrapped["KeyCheckValue"]
 
@@ -203,6 +205,7 @@ def test_an_export_token_from_one_node_serves_the_other(clients):
     assert wrapped["WrappedKeyMaterialFormat"] == "TR34_KEY_BLOCK"
     opened = open_tr34(wrapped["KeyMaterial"], krd, from_wire(params["SigningKeyCertificate"]), nonce, key["KeyCheckValue"])
     assert kcv("TDES_3KEY", bytes.fromhex(opened["key"])) == key["KeyCheckValue"]
+    remember_secret(bytes.fromhex(opened["key"]))
 
     # The other node also hands out the same token when asked to reuse the last one.
     reused = b.get_parameters_for_export(
