@@ -101,6 +101,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_prints_no_key() {
+        let sealer = Sealer::new(&[0xA5; 32]);
+        let printed = format!("{sealer:?} {:#?}", sealer);
+        assert!(!printed.to_lowercase().contains("a5a5"), "{printed}");
+        assert!(!printed.contains("165"), "{printed}");
+        assert_eq!(format!("{sealer:?}"), "Sealer(<master key redacted>)");
+    }
+
+    #[test]
     fn seal_open_round_trip_and_binding() {
         let sealer = Sealer::new(&[7u8; 32]);
         let sealed = sealer.seal(b"arn:a", b"secret key bytes");

@@ -240,3 +240,43 @@ pub trait Store: Send + Sync {
     /// unless a value is there already, and returns the value that is stored afterwards.
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_records_prints_no_sealed_bytes() {
+        let sealed = vec![0xC3; 48];
+        let key = KeyRecord {
+            key_id: "k".into(),
+            state: "CREATE_COMPLETE".into(),
+            delete_pending_ms: None,
+            metadata: "{}".into(),
+            sealed_material: Some(sealed.clone()),
+        };
+        let token = TokenRecord {
+            token: "export-token-x".into(),
+            kind: "export".into(),
+            material_type: "TR34_KEY_BLOCK".into(),
+            algorithm: "RSA_2048".into(),
+            certificate: vec![],
+            sealed_private_key: sealed.clone(),
+            created_ms: 0,
+            expires_ms: 1,
+        };
+        let authority = AuthorityRecord {
+            certificate: vec![],
+            sealed_private_key: sealed,
+        };
+        for printed in [
+            format!("{key:?}"),
+            format!("{token:?}"),
+            format!("{authority:?}"),
+        ] {
+            assert!(!printed.contains("195"), "{printed}");
+            assert!(!printed.to_lowercase().contains("c3c3"), "{printed}");
+        }
+        assert!(format!("{key:?}").contains("has_material: true"));
+    }
+}
