@@ -77,7 +77,7 @@ USAGE = {
 SYMMETRIC_TABLE = [
     (["B0", "E0", "E1", "E2", "E4", "E5", "E6"], TDES_AES, DERIVE_SETS),
     (["C0", "V1", "V2"], TDES_AES, MAC_SETS),
-    (["M1", "M3"], TDES, MAC_SETS),
+    (["M0", "M1", "M3"], TDES, MAC_SETS),
     (["M6"], TDES_AES, MAC_SETS),
     (["M7"], HMACS, MAC_SETS),
     (["D0", "K0", "K1", "P0"], TDES_AES, CIPHER_SETS),
@@ -265,8 +265,8 @@ REJECTED = [
     ("K3", "RSA_2048", "ASYMMETRIC_KEY_PAIR", ("DeriveKey",), {}),
     ("S0", "AES_256", "SYMMETRIC_KEY", ("Sign",), {}),
     ("K0", "ECC_NIST_P384", "ASYMMETRIC_KEY_PAIR", ("Encrypt", "Wrap"), {}),
+    ("M0", "AES_128", "SYMMETRIC_KEY", ("Generate",), {}),
     # usages CreateKey does not create
-    ("M0", "TDES_2KEY", "SYMMETRIC_KEY", ("Generate",), {}),
     ("P1", "TDES_2KEY", "SYMMETRIC_KEY", ("Generate",), {}),
     # wrong key class
     ("K0", "TDES_2KEY", "ASYMMETRIC_KEY_PAIR", ("Encrypt", "Decrypt", "Wrap", "Unwrap"), {}),

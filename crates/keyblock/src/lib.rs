@@ -99,6 +99,7 @@ mod rng;
 mod secret;
 mod sym;
 
+pub mod as2805;
 pub mod cryptogram;
 pub mod dukpt;
 pub mod ecdh;

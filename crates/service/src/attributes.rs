@@ -147,7 +147,10 @@ fn rule(usage: KeyUsage) -> Option<(&'static [&'static str], &'static [&'static 
     Some(match code {
         "B0" | "E0" | "E1" | "E2" | "E4" | "E5" | "E6" => (TDES_AES, DERIVE),
         "C0" | "V1" | "V2" | "M6" => (TDES_AES, MAC),
-        "M1" | "M3" => (TDES_ONLY, MAC),
+        // M0 (ISO 16609 MAC) is not in the service's published table, but AWS's AS 2805 sample
+        // (aws-samples/samples-for-payment-cryptography-service, as2805_2_1_Working_Key_Exchange.py)
+        // creates TDES_2KEY M0 keys with {Generate, Verify}: the AS 2805 MAC key.
+        "M0" | "M1" | "M3" => (TDES_ONLY, MAC),
         "M7" => (HMAC_ONLY, MAC),
         "D0" | "K0" | "K1" | "P0" => (TDES_AES, CIPHER),
         "D1" | "K2" => (RSA_ONLY, ASYMMETRIC_CIPHER),

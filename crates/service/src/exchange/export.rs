@@ -307,11 +307,20 @@ impl Service {
                     block,
                 )
             }
-            other => {
-                return Err(ApiError::validation(format!(
-                    "ExportKey with {} is not implemented by paycrypt yet.",
-                    export_member_name(&other)
-                )));
+            ExportKeyMaterial::As2805KeyCryptogram(as2805_input) => {
+                let kek = self
+                    .resolve_key(ctx, &as2805_input.wrapping_key_identifier)
+                    .await?;
+                let cryptogram = self.export_as2805(
+                    &kek,
+                    (&clear.secret, clear.algorithm, &clear.usage_code),
+                    as2805_input.as2805_key_variant,
+                )?;
+                (
+                    kek.doc.key.key_arn,
+                    WrappedKeyMaterialFormat::KeyCryptogram,
+                    cryptogram,
+                )
             }
         };
         tracing::info!(key_arn = %key.doc.key.key_arn, format = format.as_str(), "key exported");
@@ -362,16 +371,6 @@ fn wrap_tr31_with(
             &mut SystemRng,
         )
         .map_err(|e| ApiError::validation(format!("The TR-31 key block could not be built: {e}")))
-    }
-}
-
-fn export_member_name(material: &ExportKeyMaterial) -> &'static str {
-    match material {
-        ExportKeyMaterial::Tr31KeyBlock(_) => "Tr31KeyBlock",
-        ExportKeyMaterial::Tr34KeyBlock(_) => "Tr34KeyBlock",
-        ExportKeyMaterial::KeyCryptogram(_) => "KeyCryptogram",
-        ExportKeyMaterial::DiffieHellmanTr31KeyBlock(_) => "DiffieHellmanTr31KeyBlock",
-        ExportKeyMaterial::As2805KeyCryptogram(_) => "As2805KeyCryptogram",
     }
 }
 

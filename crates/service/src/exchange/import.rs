@@ -236,11 +236,18 @@ impl Service {
                 let derived = self.derive_kbpk(ctx, agreement_of!(dh)).await?;
                 unwrap_tr31_with(&derived.key, derived.algorithm, &dh.wrapped_key_block)?
             }
-            other => {
-                return Err(ApiError::validation(format!(
-                    "ImportKey with {} is not implemented by paycrypt yet.",
-                    import_member_name(&other)
-                )));
+            ImportKeyMaterial::As2805KeyCryptogram(wrapped) => {
+                let kek = self
+                    .resolve_key(ctx, &wrapped.wrapping_key_identifier)
+                    .await?;
+                let imported = self.import_as2805(&kek, wrapped)?;
+                Imported {
+                    attributes: imported.attributes,
+                    exportable: imported.exportable,
+                    secret: Some(imported.secret),
+                    public_key: None,
+                    certificate: None,
+                }
             }
         };
         let key = self
@@ -339,17 +346,5 @@ impl Service {
         self.insert_key(ctx, &loaded, &tags).await?;
         tracing::info!(key_arn = %arn, "key imported");
         Ok(loaded.doc.key)
-    }
-}
-
-fn import_member_name(material: &ImportKeyMaterial) -> &'static str {
-    match material {
-        ImportKeyMaterial::RootCertificatePublicKey(_) => "RootCertificatePublicKey",
-        ImportKeyMaterial::TrustedCertificatePublicKey(_) => "TrustedCertificatePublicKey",
-        ImportKeyMaterial::Tr31KeyBlock(_) => "Tr31KeyBlock",
-        ImportKeyMaterial::Tr34KeyBlock(_) => "Tr34KeyBlock",
-        ImportKeyMaterial::KeyCryptogram(_) => "KeyCryptogram",
-        ImportKeyMaterial::DiffieHellmanTr31KeyBlock(_) => "DiffieHellmanTr31KeyBlock",
-        ImportKeyMaterial::As2805KeyCryptogram(_) => "As2805KeyCryptogram",
     }
 }

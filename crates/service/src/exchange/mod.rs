@@ -4,6 +4,7 @@
 //! attributes and TR-31 style key block headers, and the strength rule for wrapping keys.
 
 mod agreement;
+mod as2805;
 mod export;
 mod import;
 mod params;
