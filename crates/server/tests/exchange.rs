@@ -7,9 +7,10 @@ mod common;
 
 use aws_sdk_paymentcryptography::Client;
 use aws_sdk_paymentcryptography::types::{
-    ExportKeyCryptogram, ExportKeyMaterial, ExportTr31KeyBlock, ExportTr34KeyBlock,
-    ImportKeyCryptogram, ImportKeyMaterial, ImportTr31KeyBlock, ImportTr34KeyBlock, KeyAlgorithm,
-    KeyAttributes, KeyClass, KeyMaterialType, KeyModesOfUse, KeyUsage, RootCertificatePublicKey,
+    As2805KeyVariant, ExportAs2805KeyCryptogram, ExportKeyCryptogram, ExportKeyMaterial,
+    ExportTr31KeyBlock, ExportTr34KeyBlock, ImportAs2805KeyCryptogram, ImportKeyCryptogram,
+    ImportKeyMaterial, ImportTr31KeyBlock, ImportTr34KeyBlock, KeyAlgorithm, KeyAttributes,
+    KeyClass, KeyMaterialType, KeyModesOfUse, KeyUsage, RootCertificatePublicKey,
     Tr34KeyBlockFormat,
 };
 use common::{code, code_and_message, start};
@@ -958,4 +959,78 @@ async fn a_key_moves_between_accounts_as_a_key_cryptogram() {
         .unwrap();
     assert_eq!(imported.key_check_value, kcv);
     assert!(imported.key_arn.contains(":444455556666:key/"));
+}
+
+#[tokio::test]
+async fn as2805_key_cryptogram_round_trip() {
+    let server = start().await;
+    let client = server.client();
+    let (kek, _) = create(&client, KeyAlgorithm::Tdes2Key, false).await;
+    let pin = client
+        .create_key()
+        .key_attributes(symmetric(
+            KeyUsage::Tr31P0PinEncryptionKey,
+            KeyAlgorithm::Tdes2Key,
+        ))
+        .exportable(true)
+        .send()
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    let export = |variant: As2805KeyVariant| {
+        client
+            .export_key()
+            .export_key_identifier(&pin.key_arn)
+            .key_material(ExportKeyMaterial::As2805KeyCryptogram(
+                ExportAs2805KeyCryptogram::builder()
+                    .wrapping_key_identifier(&kek)
+                    .as2805_key_variant(variant)
+                    .build()
+                    .unwrap(),
+            ))
+            .send()
+    };
+    let wrapped = export(As2805KeyVariant::PinEncryptionKeyVariant28)
+        .await
+        .unwrap()
+        .wrapped_key
+        .unwrap();
+    assert_eq!(
+        wrapped.wrapped_key_material_format.as_str(),
+        "KEY_CRYPTOGRAM"
+    );
+    assert_eq!(wrapped.key_material.len(), 32);
+    assert_eq!(
+        wrapped.key_check_value.as_deref(),
+        Some(pin.key_check_value.as_str())
+    );
+    // The variant must name the key's usage.
+    let (error, message) =
+        code_and_message(export(As2805KeyVariant::DataEncryptionKeyVariant22).await);
+    assert_eq!(error, "ValidationException");
+    assert!(message.contains("TR31_D0"), "{message}");
+
+    let imported = client
+        .import_key()
+        .key_material(ImportKeyMaterial::As2805KeyCryptogram(
+            ImportAs2805KeyCryptogram::builder()
+                .as2805_key_variant(As2805KeyVariant::PinEncryptionKeyVariant28)
+                .key_modes_of_use(modes(true, true, true, true))
+                .key_algorithm(KeyAlgorithm::Tdes2Key)
+                .exportable(false)
+                .wrapping_key_identifier(&kek)
+                .wrapped_key_cryptogram(&wrapped.key_material)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .key
+        .unwrap();
+    assert_eq!(imported.key_check_value, pin.key_check_value);
+    let attributes = imported.key_attributes.unwrap();
+    assert_eq!(attributes.key_usage, KeyUsage::Tr31P0PinEncryptionKey);
+    assert!(!imported.exportable);
 }
