@@ -1,7 +1,7 @@
 """The audit log: one JSON line per mutating request, in the data dir by default or where
 `--audit-log` says, with exactly the fields time, account, operation, key_arn, request_id and
 outcome; written before the response, so it survives a SIGKILL right after it; never key
-material or request bodies."""
+material or request bodies; reopened on SIGHUP after rotation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import base64
 import datetime
 import json
 import secrets
+import signal
+import time
 from pathlib import Path
 
 import botocore.exceptions
@@ -191,3 +193,21 @@ def test_unwritable_audit_log_is_a_startup_error(tmp_path):
     assert proc.returncode != 0
     assert f"cannot open the audit log {target}" in proc.stderr, proc.stderr
     assert "panicked" not in proc.stderr
+
+
+def test_sighup_reopens_the_log_after_rotation(server_factory):
+    server = server_factory()
+    client = make_client(server.endpoint)
+    path = server.data_dir / "audit.log"
+    first = tdes_key(client)["KeyArn"]
+    rotated = path.with_name("audit.log.1")
+    path.rename(rotated)
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while not path.exists():
+        assert time.monotonic() < deadline, "the audit log was not reopened after SIGHUP"
+        time.sleep(0.1)
+    second = tdes_key(client)["KeyArn"]
+    assert [l["key_arn"] for l in audit_lines(rotated)] == [first]
+    assert [l["key_arn"] for l in audit_lines(path)] == [second]
+    assert server.running
