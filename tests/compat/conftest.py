@@ -1,8 +1,9 @@
 """Fixtures of the compatibility suite: real `paycrypt serve` processes (release build, found via
 PAYCRYPT_BIN), boto3 clients, raw SigV4-signed HTTP, and the AWS CLI.
 
-Every server listens on 127.0.0.1:0 in a fresh data dir; the fixture waits for the
-`listening on http://HOST:PORT` line, and at the end sends SIGTERM and asserts exit status 0.
+Every server listens on 127.0.0.1:0 (unless a test says otherwise) in a fresh data dir; the
+fixture waits for the `listening on http(s)://HOST:PORT` line, and at the end sends SIGTERM and
+asserts exit status 0.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -126,9 +128,10 @@ class Server:
     _lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
     # further `paycrypt serve` flags, e.g. ["--token-validity", "3s"]
     extra_args: list[str] = field(default_factory=list)
+    listen: str = "127.0.0.1:0"
 
-    def command(self, listen: str = "127.0.0.1:0") -> list[str]:
-        cmd = [str(PAYCRYPT_BIN), "serve", "--listen", listen, "--data-dir", str(self.data_dir)]
+    def command(self) -> list[str]:
+        cmd = [str(PAYCRYPT_BIN), "serve", "--listen", self.listen, "--data-dir", str(self.data_dir)]
         if self.config is not None:
             cmd += ["--config", str(self.config)]
         if self.master_key_file is not None:
@@ -170,9 +173,9 @@ class Server:
             if line is None:
                 rc = self.proc.wait(timeout=STOP_TIMEOUT)
                 pytest.fail(f"paycrypt exited with {rc} before listening:\n{self.log()}")
-            marker = "listening on http://"
-            if marker in line:
-                self.endpoint = "http://" + line.split(marker, 1)[1].strip()
+            listening = re.search(r"listening on (https?://\S+)", line)
+            if listening:
+                self.endpoint = listening.group(1)
                 return self
 
     @staticmethod
@@ -219,13 +222,14 @@ class Server:
         return self.start()
 
 
-def run_paycrypt(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
+def run_paycrypt(*args: str, timeout: float = 30.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Runs `paycrypt ARGS...` to completion; `env` adds environment variables (e.g. PAYCRYPT_*)."""
     return subprocess.run(
         [str(PAYCRYPT_BIN), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=_server_env(),
+        env={**_server_env(), **(env or {})},
         stdin=subprocess.DEVNULL,
     )
 
@@ -243,6 +247,7 @@ class ServerFactory:
         master_key_file: Path | None = None,
         start: bool = True,
         extra_args: list[str] | None = None,
+        listen: str = "127.0.0.1:0",
     ) -> Server:
         self.count += 1
         data_dir = data_dir or self.base / f"data{self.count}"
@@ -255,6 +260,7 @@ class ServerFactory:
             config=config_path,
             master_key_file=master_key_file,
             extra_args=list(extra_args or []),
+            listen=listen,
         )
         self.servers.append(server)
         OBSERVED.servers.append(server)
@@ -307,9 +313,11 @@ def make_client(
     secret: str = DEFAULT_SECRET,
     region: str = REGION,
     validate: bool = True,
+    verify: str | None = None,
 ):
     """A boto3 client for paycrypt; `validate=False` turns off botocore's client-side parameter
-    validation so the server's own validation can be exercised."""
+    validation so the server's own validation can be exercised; `verify` is the CA bundle an
+    https endpoint's certificate must chain to."""
     session = boto3.session.Session(
         aws_access_key_id=access_key,
         aws_secret_access_key=secret,
@@ -318,6 +326,7 @@ def make_client(
     client = session.client(
         SERVICE,
         endpoint_url=endpoint,
+        verify=verify,
         config=Config(
             retries={"max_attempts": 1},
             connect_timeout=5,

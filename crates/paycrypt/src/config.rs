@@ -8,6 +8,10 @@
 //! database_url = "postgres://paycrypt@db.internal/paycrypt"   # instead of SQLite
 //! token_validity = "7d"              # export/import tokens and their certificates
 //! token_reuse_min_remaining = "1d"   # ReuseLastGeneratedToken needs this much left
+//! tls_cert = "/etc/paycrypt/tls/cert.pem"   # HTTPS; with tls_key
+//! tls_key = "/etc/paycrypt/tls/key.pem"
+//! allow_plaintext = false            # plain HTTP on a non-loopback address
+//! audit_log = "/var/log/paycrypt/audit.log"   # default <data_dir>/audit.log
 //!
 //! [limits]
 //! keys_per_region = 2000
@@ -30,6 +34,8 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9120";
 pub const DEFAULT_DATA_DIR: &str = "./paycrypt-data";
 pub const DEFAULT_ACCOUNT: &str = "111122223333";
+/// The audit log's file name in the data directory.
+pub const DEFAULT_AUDIT_LOG: &str = "audit.log";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +49,14 @@ pub struct FileConfig {
     pub token_validity: Option<String>,
     /// The least validity a token must have left for ReuseLastGeneratedToken to return it.
     pub token_reuse_min_remaining: Option<String>,
+    /// PEM certificate chain to serve HTTPS with (together with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address.
+    pub allow_plaintext: Option<bool>,
+    /// Where the audit log of mutating requests goes.
+    pub audit_log: Option<PathBuf>,
     #[serde(default)]
     pub limits: LimitsConfig,
     pub accounts: Option<Vec<AccountConfig>>,

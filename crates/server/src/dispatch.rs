@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use paycrypt_api::{ApiError, ErrorCode, Operation, Timestamp, decode_input};
 use paycrypt_service::Context;
 
+use crate::audit::{RequestFacts, is_audited};
 use crate::wire_error::{JSON_CONTENT_TYPE, auth_error_code, error_response};
 use crate::{AppState, MAX_BODY_BYTES};
 
@@ -48,8 +49,10 @@ async fn process(
     state: &AppState,
     request: Request<Body>,
     request_id: &str,
+    facts: &mut RequestFacts,
 ) -> Result<(Operation, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
+    facts.operation = operation(&parts.headers).ok();
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         ApiError::validation(format!(
             "The request body is larger than the {MAX_BODY_BYTES}-byte limit."
@@ -75,7 +78,14 @@ async fn process(
             ),
         ));
     }
-    if !state.rate_limiter.admit(&verified.principal, now) {
+    let ctx = Context {
+        account: verified.principal,
+        region: verified.region,
+        request_id: request_id.to_string(),
+        now,
+    };
+    facts.context = Some(ctx.clone());
+    if !state.rate_limiter.admit(&ctx.account, now) {
         return Err(ApiError::new(
             ErrorCode::ThrottlingException,
             "Rate exceeded: this account sends more control-plane requests per second than allowed.",
@@ -83,12 +93,9 @@ async fn process(
     }
     let op = operation(&parts.headers)?;
     let input = decode_input(op, &body)?;
-    let ctx = Context {
-        account: verified.principal,
-        region: verified.region,
-        request_id: request_id.to_string(),
-        now,
-    };
+    if state.audit.is_some() && is_audited(op) {
+        facts.input = serde_json::from_slice(&body).ok();
+    }
     let output = state.service.handle(&ctx, input).await?;
     Ok((op, output))
 }
@@ -116,7 +123,22 @@ fn system_time(now: Timestamp) -> SystemTime {
 /// `POST /`: one API call.
 pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let response = match process(&state, request, &request_id).await {
+    let mut facts = RequestFacts::default();
+    let result = process(&state, request, &request_id, &mut facts).await;
+    // The audit line is on disk before the response leaves.
+    if let Some(audit) = &state.audit {
+        let outcome = result.as_ref().map(|(_, body)| body.as_slice());
+        audit
+            .record(
+                &state.service,
+                &facts,
+                outcome,
+                &request_id,
+                state.clock.now(),
+            )
+            .await;
+    }
+    let response = match result {
         Ok((op, body)) => {
             tracing::info!(request_id, operation = op.name(), status = 200, "request");
             let mut response = (StatusCode::OK, body).into_response();

@@ -4,10 +4,14 @@
 //! A request flows once through: read the body (bounded) -> authenticate -> route by target ->
 //! decode and validate into an [`paycrypt_api::Input`] -> [`paycrypt_service::Service`] -> JSON.
 //! Every response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and an AWS-style body.
+//! Mutating requests are recorded in the audit log before their response leaves. The server
+//! speaks plain HTTP ([`serve`]) or HTTPS with rustls ([`serve_tls`]).
 
+mod audit;
 mod credentials;
 mod dispatch;
 mod throttle;
+mod tls;
 mod wire_error;
 
 use std::future::Future;
@@ -18,8 +22,10 @@ use axum::routing::{get, post};
 use paycrypt_service::{Clock, Service};
 use tokio::net::TcpListener;
 
+pub use audit::AuditLog;
 pub use credentials::{AccessKey, Credentials};
 pub use throttle::RateLimiter;
+pub use tls::{TlsSetupError, load_tls_config};
 
 /// Largest request body accepted, in bytes. Every input the model allows fits well inside it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -31,6 +37,8 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
     pub clock: Arc<dyn Clock>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// Where mutating requests are recorded; `None` records nothing.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 /// The routes: the API at `POST /` and the health check.
@@ -49,6 +57,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves `state` over HTTPS with `tls` on `listener` until `shutdown` completes, then finishes
+/// requests in flight.
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(tls::TlsListener::new(listener, tls)?, router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -33,11 +33,15 @@ pub enum AuthError {
          Check your AWS Secret Access Key and signing method."
     )]
     SignatureMismatch,
-    /// The request time is more than 5 minutes away from the server's clock, or a
-    /// presigned request is past its `X-Amz-Expires`. The message starts with
-    /// `Signature expired: `.
+    /// The request time is more than 5 minutes before the server's clock (a replayed or
+    /// late request), or a presigned request is past its `X-Amz-Expires`. The message starts
+    /// with `Signature expired: `.
     #[error("{0}")]
     SignatureExpired(String),
+    /// The request time is more than 5 minutes after the server's clock: the client's clock
+    /// runs ahead. The message starts with `Signature not yet current: ` and says so.
+    #[error("{0}")]
+    SignatureNotYetCurrent(String),
     /// `x-amz-content-sha256` is neither `UNSIGNED-PAYLOAD` nor the body's SHA-256.
     #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
     ContentHashMismatch,
@@ -53,6 +57,7 @@ impl AuthError {
             AuthError::WrongService { .. }
             | AuthError::SignatureMismatch
             | AuthError::SignatureExpired(_)
+            | AuthError::SignatureNotYetCurrent(_)
             | AuthError::ContentHashMismatch => "InvalidSignatureException",
         }
     }
@@ -97,6 +102,11 @@ mod tests {
                 AuthError::SignatureExpired("Signature expired: y".into()),
                 "InvalidSignatureException",
                 "Signature expired: y",
+            ),
+            (
+                AuthError::SignatureNotYetCurrent("Signature not yet current: z".into()),
+                "InvalidSignatureException",
+                "Signature not yet current: z",
             ),
             (
                 AuthError::ContentHashMismatch,

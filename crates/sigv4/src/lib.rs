@@ -205,13 +205,15 @@ fn canonical_request<'a>(
     })
 }
 
-/// Refuses a request dated more than 5 minutes after `now`, a header-signed request dated
-/// more than 5 minutes before it, and a presigned request past its expiry.
+/// Refuses a request dated more than 5 minutes after `now` (not yet current), a header-signed
+/// request dated more than 5 minutes before it and a presigned request past its expiry
+/// (expired).
 fn check_time(request: Timestamp, location: Location, now: Timestamp) -> Result<(), AuthError> {
     let latest = now.offset(MAX_CLOCK_SKEW_SECONDS);
     if request > latest {
-        return Err(AuthError::SignatureExpired(format!(
-            "Signature expired: {request} is now later than {latest} ({now} + 5 min.)"
+        return Err(AuthError::SignatureNotYetCurrent(format!(
+            "Signature not yet current: {request} is still later than {latest} ({now} + 5 min.): \
+             the request time is too far in the future; check the client's clock."
         )));
     }
     let (window, window_text) = match location {
@@ -269,9 +271,13 @@ mod tests {
              (20231025T122000Z - 5 min.)"
         );
         assert_eq!(
-            expired_message(check_time(ts("20231025T123000Z"), Location::Header, now)),
-            "Signature expired: 20231025T123000Z is now later than 20231025T122500Z \
-             (20231025T122000Z + 5 min.)"
+            check_time(ts("20231025T123000Z"), Location::Header, now),
+            Err(AuthError::SignatureNotYetCurrent(
+                "Signature not yet current: 20231025T123000Z is still later than \
+                 20231025T122500Z (20231025T122000Z + 5 min.): the request time is too far in \
+                 the future; check the client's clock."
+                    .into()
+            ))
         );
         // Exactly 5 minutes either way is still accepted.
         assert!(check_time(ts("20231025T121500Z"), Location::Header, now).is_ok());

@@ -293,10 +293,13 @@ impl Case {
                 self.name
             );
         }
-        for now in [t - 301, t + valid_for + 1] {
+        for (now, prefix) in [
+            (t - 301, "Signature not yet current: "),
+            (t + valid_for + 1, "Signature expired: "),
+        ] {
             let error = self.expect("time", &self.request, now, "InvalidSignatureException");
             assert!(
-                error.to_string().starts_with("Signature expired: "),
+                error.to_string().starts_with(prefix),
                 "{}: {error}",
                 self.name
             );

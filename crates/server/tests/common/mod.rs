@@ -87,6 +87,7 @@ pub async fn start_limited(limits: Limits, rate_limiter: RateLimiter) -> TestSer
         credentials: Arc::new(credentials),
         clock: clock.clone(),
         rate_limiter: Arc::new(rate_limiter),
+        audit: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());

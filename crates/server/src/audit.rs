@@ -1,0 +1,239 @@
+//! The audit log: one JSON line per mutating request (every operation but `Get*` and `List*`),
+//! written and flushed before the response leaves, so a change the client saw acknowledged is on
+//! record even when the process is killed right after answering.
+//!
+//! Each line holds, in this order:
+//! - `time`: when the request was handled, RFC 3339 in UTC with milliseconds;
+//! - `account`: the account that signed it, or null when it did not authenticate;
+//! - `operation`: the operation name, e.g. `CreateKey`;
+//! - `key_arn`: the key the request creates or names (the key an alias names, looked up when the
+//!   line is written), or null;
+//! - `request_id`: the `x-amzn-RequestId` of the response;
+//! - `outcome`: `success`, or the error code the response carries.
+//!
+//! Nothing else: never key material, never request or response bodies.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use paycrypt_api::{ApiError, GetAliasInput, Input, Operation, Timestamp};
+use paycrypt_service::{Context, Service};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The request members that name a key (by key ARN, alias or alias ARN).
+const KEY_MEMBERS: [&str; 4] = [
+    "KeyIdentifier",
+    "ExportKeyIdentifier",
+    "KeyArn",
+    "ResourceArn",
+];
+
+/// An append-only file of audit lines.
+pub struct AuditLog {
+    path: PathBuf,
+    writer: Mutex<BufWriter<File>>,
+}
+
+/// What the request pipeline learned about one request, as far as it got.
+#[derive(Default)]
+pub(crate) struct RequestFacts {
+    /// The operation of `X-Amz-Target`, when it names one.
+    pub operation: Option<Operation>,
+    /// Who signed it, once the signature verified.
+    pub context: Option<Context>,
+    /// The body, once it validated as the operation's input.
+    pub input: Option<Value>,
+}
+
+/// One line of the log; the field order is the order on disk.
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    time: String,
+    account: Option<&'a str>,
+    operation: &'a str,
+    key_arn: Option<String>,
+    request_id: &'a str,
+    outcome: &'a str,
+}
+
+/// Whether requests of `operation` go into the audit log: all but `Get*` and `List*`.
+pub(crate) fn is_audited(operation: Operation) -> bool {
+    let name = operation.name();
+    !name.starts_with("Get") && !name.starts_with("List")
+}
+
+impl AuditLog {
+    /// Opens `path` for appending, creating it (mode 0600) when it does not exist.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(append_to(path)?),
+        })
+    }
+
+    /// Opens the file at the log's path again, so lines go to a new file after the old one was
+    /// renamed away (log rotation). On failure the log keeps writing where it did.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        let fresh = append_to(&self.path)?;
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        writer.flush()?;
+        *writer = fresh;
+        Ok(())
+    }
+
+    /// Where the log is written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the line of one request handled at `now` whose response is `result`, if its
+    /// operation is audited.
+    pub(crate) async fn record(
+        &self,
+        service: &Service,
+        facts: &RequestFacts,
+        result: Result<&[u8], &ApiError>,
+        request_id: &str,
+        now: Timestamp,
+    ) {
+        let Some(operation) = facts.operation.filter(|op| is_audited(*op)) else {
+            return;
+        };
+        let key_arn = key_arn(service, facts, result.ok()).await;
+        let line = AuditLine {
+            time: rfc3339(now),
+            account: facts.context.as_ref().map(|c| c.account.as_str()),
+            operation: operation.name(),
+            key_arn,
+            request_id,
+            outcome: match result {
+                Ok(_) => "success",
+                Err(error) => error.code.as_str(),
+            },
+        };
+        self.append(&line);
+    }
+
+    fn append(&self, line: &AuditLine<'_>) {
+        let mut text = match serde_json::to_vec(line) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!("cannot encode an audit line: {e}");
+                return;
+            }
+        };
+        text.push(b'\n');
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = writer.write_all(&text).and_then(|()| writer.flush()) {
+            tracing::error!(
+                path = %self.path.display(),
+                request_id = line.request_id,
+                "cannot write the audit log: {e}"
+            );
+        }
+    }
+}
+
+fn append_to(path: &Path) -> std::io::Result<BufWriter<File>> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    Ok(BufWriter::new(file))
+}
+
+/// The key a request creates or names: the `Key` of the response when it has one, else the key
+/// ARN a key member of the request holds, else the key an alias member names now.
+async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>) -> Option<String> {
+    let from_output = output
+        .and_then(|body| serde_json::from_slice::<Value>(body).ok())
+        .and_then(|v| v.pointer("/Key/KeyArn")?.as_str().map(str::to_string));
+    if from_output.is_some() {
+        return from_output;
+    }
+    let ctx = facts.context.as_ref()?;
+    let input = facts.input.as_ref()?;
+    let identifier = KEY_MEMBERS
+        .iter()
+        .find_map(|member| input.get(*member)?.as_str())?;
+    if identifier.contains(":key/") {
+        return Some(identifier.to_string());
+    }
+    let alias = named_alias(ctx, identifier)?;
+    let found = service
+        .handle(
+            ctx,
+            Input::GetAlias(GetAliasInput {
+                alias_name: alias.to_string(),
+            }),
+        )
+        .await
+        .ok()?;
+    let found: Value = serde_json::from_slice(&found).ok()?;
+    found.pointer("/Alias/KeyArn")?.as_str().map(str::to_string)
+}
+
+/// The `alias/...` name of an alias or of an alias ARN in the caller's account and region.
+fn named_alias<'a>(ctx: &Context, identifier: &'a str) -> Option<&'a str> {
+    if identifier.starts_with("alias/") {
+        return Some(identifier);
+    }
+    let own = format!(
+        "arn:aws:payment-cryptography:{}:{}:",
+        ctx.region, ctx.account
+    );
+    identifier
+        .strip_prefix(&own)
+        .filter(|resource| resource.starts_with("alias/"))
+}
+
+/// `2026-11-28T15:26:40.123Z`.
+fn rfc3339(now: Timestamp) -> String {
+    let nanos = i128::from(now.as_millis()) * 1_000_000;
+    match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        ),
+        // Out of the calendar's range (a clock gone wild): the raw count is still honest.
+        Err(_) => format!("@{}ms", now.as_millis()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc_with_milliseconds() {
+        assert_eq!(
+            rfc3339(Timestamp::from_millis(0)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_millis(1_698_245_002_065)),
+            "2023-10-25T14:43:22.065Z"
+        );
+    }
+
+    #[test]
+    fn gets_and_lists_are_not_audited() {
+        assert!(is_audited(Operation::CreateKey));
+        assert!(is_audited(Operation::ExportKey));
+        assert!(is_audited(Operation::DeleteAlias));
+        assert!(!is_audited(Operation::GetKey));
+        assert!(!is_audited(Operation::GetParametersForExport));
+        assert!(!is_audited(Operation::ListTagsForResource));
+    }
+}

@@ -1,0 +1,213 @@
+"""The audit log: one JSON line per mutating request, in the data dir by default or where
+`--audit-log` says, with exactly the fields time, account, operation, key_arn, request_id and
+outcome; written before the response, so it survives a SIGKILL right after it; never key
+material or request bodies; reopened on SIGHUP after rotation."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import secrets
+import signal
+import time
+from pathlib import Path
+
+import botocore.exceptions
+import psec
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from conftest import DEFAULT_ACCOUNT, attributes, call_raw, make_client, run_paycrypt, tdes_key
+
+# psec drives TDES through the deprecated `cryptography` names; that is psec's business.
+pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+
+FIELDS = ["time", "account", "operation", "key_arn", "request_id", "outcome"]
+K0_AES = attributes("TR31_K0_KEY_ENCRYPTION_KEY", "AES_128", "SYMMETRIC_KEY", "Encrypt", "Decrypt", "Wrap", "Unwrap")
+
+
+def audit_lines(path: Path) -> list[dict]:
+    text = path.read_text()
+    assert text == "" or text.endswith("\n"), "every line is complete"
+    lines = [json.loads(line) for line in text.splitlines()]
+    for line in lines:
+        assert list(line) == FIELDS, line
+        stamp = datetime.datetime.strptime(line["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        assert abs((now - stamp).total_seconds()) < 600, line["time"]
+    return lines
+
+
+def request_id(response: dict) -> str:
+    return response["ResponseMetadata"]["RequestId"]
+
+
+def failed(call) -> tuple[str, str]:
+    """(error code, request id) of a call that must fail."""
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        call()
+    response = excinfo.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["RequestId"]
+
+
+def import_kek(client, clear: bytes) -> tuple[str, str, str]:
+    """An AES-128 KEK imported as an RSA-OAEP key cryptogram; (ARN, request id, cryptogram hex)."""
+    params = client.get_parameters_for_import(KeyMaterialType="KEY_CRYPTOGRAM", WrappingKeyAlgorithm="RSA_3072")
+    wrapping = x509.load_pem_x509_certificate(base64.b64decode(params["WrappingKeyCertificate"]))
+    cryptogram = wrapping.public_key().encrypt(
+        clear, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    ).hex().upper()
+    response = client.import_key(
+        KeyMaterial={
+            "KeyCryptogram": {
+                "KeyAttributes": K0_AES,
+                "Exportable": False,
+                "WrappedKeyCryptogram": cryptogram,
+                "ImportToken": params["ImportToken"],
+                "WrappingSpec": "RSA_OAEP_SHA_256",
+            }
+        }
+    )
+    return response["Key"]["KeyArn"], request_id(response), cryptogram
+
+
+def test_mutations_are_recorded_and_nothing_else(server_factory):
+    server = server_factory()
+    client = make_client(server.endpoint)
+    path = server.data_dir / "audit.log"
+    assert path.is_file(), "the audit log is created at start-up in the data dir"
+    assert path.stat().st_mode & 0o077 == 0, oct(path.stat().st_mode)
+
+    expected: list[tuple] = []  # (account, operation, key_arn, request_id, outcome)
+
+    created = client.create_key(
+        KeyAttributes=K0_AES, Exportable=True, Tags=[{"Key": "owner", "Value": "audit-test"}]
+    )
+    arn = created["Key"]["KeyArn"]
+    expected.append((DEFAULT_ACCOUNT, "CreateKey", arn, request_id(created), "success"))
+
+    # reads are not recorded
+    client.get_key(KeyIdentifier=arn)
+    client.list_keys()
+    client.list_tags_for_resource(ResourceArn=arn)
+
+    # a failing request, with its error code and the key it names
+    missing = arn[: -16] + "0123456789abcdef"
+    code, rid = failed(lambda: client.delete_key(KeyIdentifier=missing))
+    assert code == "ResourceNotFoundException"
+    expected.append((DEFAULT_ACCOUNT, "DeleteKey", missing, rid, "ResourceNotFoundException"))
+
+    # a request naming its key by alias records the key the alias names
+    alias = client.create_alias(AliasName="alias/audited", KeyArn=arn)
+    expected.append((DEFAULT_ACCOUNT, "CreateAlias", arn, request_id(alias), "success"))
+    tagged = client.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])
+    expected.append((DEFAULT_ACCOUNT, "TagResource", arn, request_id(tagged), "success"))
+    stopped = client.stop_key_usage(KeyIdentifier="alias/audited")
+    expected.append((DEFAULT_ACCOUNT, "StopKeyUsage", arn, request_id(stopped), "success"))
+    removed = client.delete_alias(AliasName="alias/audited")
+    expected.append((DEFAULT_ACCOUNT, "DeleteAlias", None, request_id(removed), "success"))
+
+    # key material crosses in both directions: a KEK as a cryptogram, then a key in a TR-31 block
+    kek_clear = secrets.token_bytes(16)
+    kek_arn, rid, cryptogram = import_kek(client, kek_clear)
+    expected.append((DEFAULT_ACCOUNT, "ImportKey", kek_arn, rid, "success"))
+    key_clear = secrets.token_bytes(16)
+    block = psec.tr31.wrap(kek_clear, psec.tr31.Header("D", "K1", "A", "B", "00", "E"), key_clear)
+    imported = client.import_key(KeyMaterial={"Tr31KeyBlock": {"WrappingKeyIdentifier": kek_arn, "WrappedKeyBlock": block}})
+    imported_arn = imported["Key"]["KeyArn"]
+    expected.append((DEFAULT_ACCOUNT, "ImportKey", imported_arn, request_id(imported), "success"))
+    exported = client.export_key(
+        ExportKeyIdentifier=imported_arn,
+        KeyMaterial={"Tr31KeyBlock": {"WrappingKeyIdentifier": kek_arn}},
+    )
+    expected.append((DEFAULT_ACCOUNT, "ExportKey", imported_arn, request_id(exported), "success"))
+    exported_block = exported["WrappedKey"]["KeyMaterial"]
+
+    deleted = client.delete_key(KeyIdentifier=arn, DeleteKeyInDays=3)
+    expected.append((DEFAULT_ACCOUNT, "DeleteKey", arn, request_id(deleted), "success"))
+
+    # a request that does not authenticate: recorded without an account
+    intruder = make_client(server.endpoint, secret="not-the-secret")
+    code, rid = failed(lambda: intruder.delete_key(KeyIdentifier=imported_arn))
+    assert code == "InvalidSignatureException"
+    expected.append((None, "DeleteKey", None, rid, "InvalidSignatureException"))
+
+    # a request refused by validation names no key it could be trusted to name
+    bad = call_raw(server.endpoint, "DeleteKey", {"KeyIdentifier": "x" * 400})
+    assert bad.status == 400
+    expected.append(
+        (DEFAULT_ACCOUNT, "DeleteKey", None, bad.headers["x-amzn-requestid"], "ValidationException")
+    )
+
+    lines = audit_lines(path)
+    assert [(l["account"], l["operation"], l["key_arn"], l["request_id"], l["outcome"]) for l in lines] == expected
+    assert [l["time"] for l in lines] == sorted(l["time"] for l in lines)
+
+    text = path.read_text()
+    for secret in (kek_clear, key_clear):
+        assert secret.hex().upper() not in text
+        assert secret.hex().lower() not in text
+    for body_part in (cryptogram, block, exported_block, "audit-test", "x" * 400):
+        assert body_part not in text
+
+
+def test_lines_survive_sigkill_right_after_the_response(server_factory):
+    server = server_factory()
+    client = make_client(server.endpoint)
+    arns = [tdes_key(client)["KeyArn"] for _ in range(3)]
+    server.kill()
+    lines = audit_lines(server.data_dir / "audit.log")
+    assert [(l["operation"], l["key_arn"]) for l in lines] == [("CreateKey", a) for a in arns]
+
+    # a restarted server appends to the same log
+    server.restart()
+    again = tdes_key(make_client(server.endpoint))["KeyArn"]
+    lines = audit_lines(server.data_dir / "audit.log")
+    assert [l["key_arn"] for l in lines] == arns + [again]
+
+
+def test_audit_log_path_from_the_flag_and_the_config(server_factory, tmp_path):
+    flagged = tmp_path / "logs" / "flag-audit.log"
+    flagged.parent.mkdir()
+    server = server_factory(extra_args=["--audit-log", str(flagged)])
+    arn = tdes_key(make_client(server.endpoint))["KeyArn"]
+    assert [l["key_arn"] for l in audit_lines(flagged)] == [arn]
+    assert not (server.data_dir / "audit.log").exists()
+
+    configured = tmp_path / "logs" / "config-audit.log"
+    server = server_factory(config=f'audit_log = "{configured}"\n')
+    client = make_client(server.endpoint, region="eu-west-1")
+    arn = tdes_key(client)["KeyArn"]
+    assert f":eu-west-1:{DEFAULT_ACCOUNT}:key/" in arn
+    assert [l["key_arn"] for l in audit_lines(configured)] == [arn]
+
+
+def test_unwritable_audit_log_is_a_startup_error(tmp_path):
+    target = tmp_path / "no-such-dir" / "audit.log"
+    proc = run_paycrypt(
+        "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data"), "--audit-log", str(target)
+    )
+    assert proc.returncode != 0
+    assert f"cannot open the audit log {target}" in proc.stderr, proc.stderr
+    assert "panicked" not in proc.stderr
+
+
+def test_sighup_reopens_the_log_after_rotation(server_factory):
+    server = server_factory()
+    client = make_client(server.endpoint)
+    path = server.data_dir / "audit.log"
+    first = tdes_key(client)["KeyArn"]
+    rotated = path.with_name("audit.log.1")
+    path.rename(rotated)
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while not path.exists():
+        assert time.monotonic() < deadline, "the audit log was not reopened after SIGHUP"
+        time.sleep(0.1)
+    second = tdes_key(client)["KeyArn"]
+    assert [l["key_arn"] for l in audit_lines(rotated)] == [first]
+    assert [l["key_arn"] for l in audit_lines(path)] == [second]
+    assert server.running
