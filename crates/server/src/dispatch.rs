@@ -86,6 +86,7 @@ async fn process(
     let ctx = Context {
         account: verified.principal,
         region: verified.region,
+        operation: op,
         request_id: request_id.to_string(),
         now,
     };
