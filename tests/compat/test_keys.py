@@ -218,9 +218,7 @@ def test_get_unknown_key_is_not_found_with_resource_id(client):
 
 def test_unimplemented_operation_is_validation_error(client):
     with pytest.raises(ClientError) as e:
-        client.get_resource_policy(
-            ResourceArn="arn:aws:payment-cryptography:us-east-1:111122223333:key/aaaaaaaaaaaaaaaa"
-        )
+        client.get_default_key_replication_regions()
     assert error_code(e) == "ValidationException"
     assert "is not implemented by paycrypt yet." in error_message(e)
 
@@ -699,22 +697,23 @@ def test_accounts_are_isolated(two_account_server):
     a.create_alias(AliasName="alias/only-in-a", KeyArn=key["KeyArn"])
     assert key_count(b) == 0
     assert b.list_aliases()["Aliases"] == []
+    # A's key has no resource policy: B naming it by ARN is refused access
     with pytest.raises(ClientError) as e:
         b.get_key(KeyIdentifier=key["KeyArn"])
-    assert error_code(e) == "ResourceNotFoundException"
+    assert error_code(e) == "AccessDeniedException"
     for op in (b.delete_key, b.stop_key_usage, b.start_key_usage, b.restore_key):
         with pytest.raises(ClientError) as e:
             op(KeyIdentifier=key["KeyArn"])
-        assert error_code(e) == "ResourceNotFoundException"
+        assert error_code(e) == "AccessDeniedException"
     with pytest.raises(ClientError) as e:
         b.get_key(KeyIdentifier="alias/only-in-a")
     assert error_code(e) == "ResourceNotFoundException"
     with pytest.raises(ClientError) as e:
         b.tag_resource(ResourceArn=key["KeyArn"], Tags=[{"Key": "k", "Value": "v"}])
-    assert error_code(e) == "ResourceNotFoundException"
+    assert error_code(e) == "AccessDeniedException"
     with pytest.raises(ClientError) as e:
         b.list_tags_for_resource(ResourceArn=key["KeyArn"])
-    assert error_code(e) == "ResourceNotFoundException"
+    assert error_code(e) == "AccessDeniedException"
     # the same alias name is free in account B
     b_key = tdes_key(b)
     b.create_alias(AliasName="alias/only-in-a", KeyArn=b_key["KeyArn"])

@@ -78,9 +78,11 @@ async fn process(
             ),
         ));
     }
+    let op = operation(&parts.headers)?;
     let ctx = Context {
         account: verified.principal,
         region: verified.region,
+        operation: op,
         request_id: request_id.to_string(),
         now,
     };
@@ -91,7 +93,6 @@ async fn process(
             "Rate exceeded: this account sends more control-plane requests per second than allowed.",
         ));
     }
-    let op = operation(&parts.headers)?;
     let input = decode_input(op, &body)?;
     if state.audit.is_some() && is_audited(op) {
         facts.input = serde_json::from_slice(&body).ok();

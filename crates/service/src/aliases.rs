@@ -8,7 +8,7 @@ use paycrypt_api::{
 };
 use paycrypt_store::{AliasRecord, StoreError};
 
-use crate::keys::{key_arn, key_id_of_arn, not_found};
+use crate::keys::{key_arn, key_id_of_arn};
 use crate::{Context, Service, paging, store_error};
 
 fn alias_not_found(name: &str) -> ApiError {
@@ -32,11 +32,7 @@ impl Service {
         let Some(arn) = key_arn else {
             return Ok(None);
         };
-        let id = key_id_of_arn(ctx, arn)?;
-        let key = self
-            .load_key(ctx, &id)
-            .await?
-            .ok_or_else(|| not_found(arn))?;
+        let key = self.resolve_key_arn(ctx, arn).await?;
         if matches!(
             key.doc.key.key_state,
             KeyState::DeletePending | KeyState::DeleteComplete
@@ -46,7 +42,7 @@ impl Service {
                 key.doc.key.key_state.as_str()
             )));
         }
-        Ok(Some(id))
+        Ok(Some(key.id))
     }
 
     pub(crate) async fn create_alias(

@@ -1,5 +1,5 @@
-//! GetPublicKeyCertificate: a certificate from the account CA for the public half of a key pair
-//! paycrypt generated, with the CA as its chain. GetCertificateSigningRequest: a PKCS#10 request
+//! GetPublicKeyCertificate: a certificate from the key's account CA for the public half of a key
+//! pair paycrypt generated, with the CA as its chain. GetCertificateSigningRequest: a PKCS#10 request
 //! signed by such a key pair, for a certificate authority outside paycrypt.
 
 use paycrypt_api::{
@@ -23,9 +23,10 @@ impl Service {
     ) -> Result<GetPublicKeyCertificateOutput, ApiError> {
         let key = self.resolve_key(ctx, &input.key_identifier).await?;
         let public_key = key_pair_public_key(&key)?;
+        // The key's own account CA certifies it, also for a cross-account caller.
         let (certificate, chain) = self
             .issue_certificate(
-                ctx,
+                &ctx.on_behalf_of(&key.scope),
                 &public_key,
                 &key.id,
                 ctx.now.as_millis() / 1000 + CERTIFICATE_VALIDITY_SECS,

@@ -1,6 +1,7 @@
 //! The key lifecycle: CreateKey, GetKey, ListKeys, DeleteKey, RestoreKey, StartKeyUsage and
-//! StopKeyUsage, plus what every other operation uses to find a key by identifier and to finish
-//! deletions whose window has passed.
+//! StopKeyUsage, plus what every other operation uses to find a key by identifier (in the caller's
+//! account, or in another account when the operation supports cross-account use and the key's
+//! resource policy allows it) and to finish deletions whose window has passed.
 
 use paycrypt_api::{
     ApiError, CreateKeyInput, CreateKeyOutput, DeleteKeyInput, DeleteKeyOutput, GetKeyInput,
@@ -10,11 +11,11 @@ use paycrypt_api::{
 };
 use paycrypt_keyblock::keygen::{self, KeyPair};
 use paycrypt_keyblock::{SecretBytes, SystemRng, kcv};
-use paycrypt_store::{KeyRecord, StoreError, StoredKey};
+use paycrypt_store::{KeyRecord, Scope, StoreError, StoredKey};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{self, KcvMethod, Material};
-use crate::{Context, Service, ids, paging, store_error, tags};
+use crate::{Context, Service, ids, paging, resource_policies, store_error, tags};
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 const DEFAULT_DELETE_DAYS: i32 = 7;
@@ -29,10 +30,15 @@ pub(crate) struct KeyDocument {
     /// For imported certificates, the certificate (DER, hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// The resource-based policy, exactly as PutResourcePolicy was given it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
 }
 
 /// A key read from the store, ready to inspect or change.
 pub(crate) struct LoadedKey {
+    /// The account and region the key belongs to (another account's, for a cross-account use).
+    pub scope: Scope,
     pub id: String,
     pub doc: KeyDocument,
     pub sealed_material: Option<Vec<u8>>,
@@ -42,7 +48,11 @@ pub(crate) struct LoadedKey {
 
 /// What a key identifier names.
 enum Target {
+    /// A key of the caller's account.
     Key(String),
+    /// A key of another account in the caller's region.
+    OtherAccountKey { account: String, id: String },
+    /// An alias of the caller's account.
     Alias(String),
 }
 
@@ -61,34 +71,41 @@ pub(crate) fn not_found(identifier: &str) -> ApiError {
 }
 
 /// Splits an identifier (key ARN, alias ARN or `alias/name`) into what it names. An ARN of
-/// another account or region names nothing here.
+/// another region, and an alias ARN of another account, name nothing here.
 fn parse_identifier(ctx: &Context, identifier: &str) -> Result<Target, ApiError> {
     if identifier.starts_with("alias/") {
         return Ok(Target::Alias(identifier.to_string()));
     }
-    let prefix = format!(
-        "arn:aws:payment-cryptography:{}:{}:",
-        ctx.region, ctx.account
-    );
-    let resource = identifier
+    let prefix = format!("arn:aws:payment-cryptography:{}:", ctx.region);
+    let (account, resource) = identifier
         .strip_prefix(&prefix)
+        .and_then(|rest| rest.split_once(':'))
+        .filter(|(account, _)| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| not_found(identifier))?;
-    if let Some(id) = resource.strip_prefix("key/") {
-        Ok(Target::Key(id.to_string()))
-    } else if resource.starts_with("alias/") {
-        Ok(Target::Alias(resource.to_string()))
-    } else {
-        Err(not_found(identifier))
+    let own = account == ctx.account;
+    match resource.strip_prefix("key/") {
+        Some(id) if own => Ok(Target::Key(id.to_string())),
+        Some(id) => Ok(Target::OtherAccountKey {
+            account: account.to_string(),
+            id: id.to_string(),
+        }),
+        None if own && resource.starts_with("alias/") => Ok(Target::Alias(resource.to_string())),
+        None => Err(not_found(identifier)),
     }
 }
 
-/// The key id a key ARN names in the caller's scope (tag operations take key ARNs only).
+fn not_a_key_arn(arn: &str) -> ApiError {
+    ApiError::validation(format!(
+        "{arn} is not a key ARN; this operation takes the ARN of a key."
+    ))
+}
+
+/// The key id a key ARN names in the caller's scope, for filters that do not read the key.
 pub(crate) fn key_id_of_arn(ctx: &Context, arn: &str) -> Result<String, ApiError> {
     match parse_identifier(ctx, arn)? {
         Target::Key(id) => Ok(id),
-        Target::Alias(_) => Err(ApiError::validation(format!(
-            "{arn} is not a key ARN; this operation takes the ARN of a key."
-        ))),
+        Target::OtherAccountKey { .. } => Err(not_found(arn)),
+        Target::Alias(_) => Err(not_a_key_arn(arn)),
     }
 }
 
@@ -97,12 +114,13 @@ fn millis_of(ts: Timestamp) -> i64 {
 }
 
 impl LoadedKey {
-    fn from_stored(stored: StoredKey) -> Result<Self, ApiError> {
+    fn from_stored(scope: Scope, stored: StoredKey) -> Result<Self, ApiError> {
         let doc: KeyDocument = serde_json::from_str(&stored.record.metadata).map_err(|e| {
             tracing::error!(key_id = %stored.record.key_id, "unreadable key document: {e}");
             ApiError::internal("The key could not be read.")
         })?;
         Ok(Self {
+            scope,
             id: stored.record.key_id.clone(),
             doc,
             sealed_material: stored.record.sealed_material.clone(),
@@ -236,14 +254,38 @@ pub(crate) fn new_key(ctx: &Context, new: NewKey) -> (String, Key) {
 }
 
 impl Service {
-    /// Finds the key an identifier (key ARN, alias ARN or `alias/name`) names in the caller's
-    /// account and region.
+    /// Finds the key an identifier (key ARN, alias ARN or `alias/name`) names for the operation
+    /// being served: a key of the caller's account and region, or a key of another account in
+    /// that region when the operation supports cross-account use and the key's resource policy
+    /// allows it (see [`resource_policies`]).
     pub(crate) async fn resolve_key(
         &self,
         ctx: &Context,
         identifier: &str,
     ) -> Result<LoadedKey, ApiError> {
-        let key_id = match parse_identifier(ctx, identifier)? {
+        let target = parse_identifier(ctx, identifier)?;
+        self.resolve_target(ctx, target, identifier).await
+    }
+
+    /// As [`Service::resolve_key`], for operations that name keys by key ARN only.
+    pub(crate) async fn resolve_key_arn(
+        &self,
+        ctx: &Context,
+        arn: &str,
+    ) -> Result<LoadedKey, ApiError> {
+        match parse_identifier(ctx, arn)? {
+            Target::Alias(_) => Err(not_a_key_arn(arn)),
+            target => self.resolve_target(ctx, target, arn).await,
+        }
+    }
+
+    async fn resolve_target(
+        &self,
+        ctx: &Context,
+        target: Target,
+        identifier: &str,
+    ) -> Result<LoadedKey, ApiError> {
+        let key_id = match target {
             Target::Key(id) => id,
             Target::Alias(name) => self
                 .store
@@ -252,22 +294,33 @@ impl Service {
                 .map_err(store_error)?
                 .and_then(|alias| alias.key_id)
                 .ok_or_else(|| not_found(identifier))?,
+            Target::OtherAccountKey { account, id } => {
+                if !resource_policies::supports_cross_account(ctx.operation) {
+                    return Err(not_found(identifier));
+                }
+                let scope = Scope {
+                    account,
+                    region: ctx.region.clone(),
+                };
+                self.complete_due_deletions(&scope, ctx.now).await?;
+                let key = self.load_key(&scope, &id).await?;
+                return resource_policies::check_cross_account(ctx, key, identifier);
+            }
         };
-        self.load_key(ctx, &key_id)
+        let key = self
+            .load_key(&ctx.scope(), &key_id)
             .await?
-            .ok_or_else(|| not_found(identifier))
+            .ok_or_else(|| not_found(identifier))?;
+        resource_policies::check_owner(ctx, &key)?;
+        Ok(key)
     }
 
-    pub(crate) async fn load_key(
-        &self,
-        ctx: &Context,
-        key_id: &str,
-    ) -> Result<Option<LoadedKey>, ApiError> {
+    async fn load_key(&self, scope: &Scope, key_id: &str) -> Result<Option<LoadedKey>, ApiError> {
         self.store
-            .get_key(&ctx.scope(), key_id)
+            .get_key(scope, key_id)
             .await
             .map_err(store_error)?
-            .map(LoadedKey::from_stored)
+            .map(|stored| LoadedKey::from_stored(scope.clone(), stored))
             .transpose()
     }
 
@@ -279,7 +332,7 @@ impl Service {
         tags: &[paycrypt_store::Tag],
     ) -> Result<(), ApiError> {
         self.store
-            .insert_key(&ctx.scope(), &key.record()?, tags, self.limits.max_keys)
+            .insert_key(&key.scope, &key.record()?, tags, self.limits.max_keys)
             .await
             .map_err(|e| match e {
                 paycrypt_store::StoreError::QuotaExceeded => ApiError::quota(format!(
@@ -308,13 +361,13 @@ impl Service {
     }
 
     /// Writes back a key read by this request, unless another request changed it meanwhile.
-    async fn save_key(&self, ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
+    pub(crate) async fn save_key(&self, key: &LoadedKey) -> Result<(), ApiError> {
         let expected = key
             .stored
             .as_ref()
             .ok_or_else(|| ApiError::internal("A key that was never stored cannot be updated."))?;
         self.store
-            .update_key(&ctx.scope(), &key.record()?, expected)
+            .update_key(&key.scope, &key.record()?, expected)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict => ApiError::conflict(format!(
@@ -325,25 +378,28 @@ impl Service {
             })
     }
 
-    /// Completes every deletion in the caller's scope whose window has passed: the key reads
+    /// Completes every deletion in `scope` whose window has passed by `now`: the key reads
     /// DELETE_COMPLETE, its material is destroyed and its aliases are removed.
-    pub(crate) async fn complete_due_deletions(&self, ctx: &Context) -> Result<(), ApiError> {
-        let scope = ctx.scope();
+    pub(crate) async fn complete_due_deletions(
+        &self,
+        scope: &Scope,
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
         let due = self
             .store
-            .due_deletions(&scope, ctx.now.as_millis())
+            .due_deletions(scope, now.as_millis())
             .await
             .map_err(store_error)?;
         for stored in due {
             let expected = stored.record.clone();
-            let mut key = LoadedKey::from_stored(stored)?;
+            let mut key = LoadedKey::from_stored(scope.clone(), stored)?;
             key.doc.key.key_state = KeyState::DeleteComplete;
             key.doc.key.delete_timestamp = key.doc.key.delete_pending_timestamp;
             key.doc.key.enabled = false;
             key.sealed_material = None;
             match self
                 .store
-                .complete_deletion(&scope, &key.record()?, &expected)
+                .complete_deletion(scope, &key.record()?, &expected)
                 .await
             {
                 Ok(()) => {
@@ -398,11 +454,13 @@ impl Service {
         );
         let arn = key.key_arn.clone();
         let loaded = LoadedKey {
+            scope: ctx.scope(),
             id,
             doc: KeyDocument {
                 key,
                 public_key: public_key.map(hex::encode),
                 certificate: None,
+                resource_policy: None,
             },
             sealed_material: Some(self.sealer.seal(arn.as_bytes(), secret.expose())),
             stored: None,
@@ -443,7 +501,7 @@ impl Service {
             .flatten();
         let keys = rows
             .into_iter()
-            .map(|stored| LoadedKey::from_stored(stored).map(|k| summary(&k.doc.key)))
+            .map(|stored| LoadedKey::from_stored(ctx.scope(), stored).map(|k| summary(&k.doc.key)))
             .collect::<Result<_, _>>()?;
         Ok(ListKeysOutput { keys, next_token })
     }
@@ -463,7 +521,7 @@ impl Service {
         k.delete_pending_timestamp = Some(Timestamp::from_millis(
             ctx.now.as_millis() + i64::from(days) * DAY_MILLIS,
         ));
-        self.save_key(ctx, &key).await?;
+        self.save_key(&key).await?;
         tracing::info!(key_id = %key.id, days, "key scheduled for deletion");
         Ok(DeleteKeyOutput { key: key.doc.key })
     }
@@ -482,7 +540,7 @@ impl Service {
         }
         key.doc.key.key_state = KeyState::CreateComplete;
         key.doc.key.delete_pending_timestamp = None;
-        self.save_key(ctx, &key).await?;
+        self.save_key(&key).await?;
         Ok(RestoreKeyOutput { key: key.doc.key })
     }
 
@@ -518,7 +576,7 @@ impl Service {
         } else {
             key.doc.key.usage_stop_timestamp = Some(ctx.now);
         }
-        self.save_key(ctx, &key).await?;
+        self.save_key(&key).await?;
         Ok(key.doc.key)
     }
 }

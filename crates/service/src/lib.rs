@@ -1,4 +1,5 @@
-//! The paycrypt domain: accounts and regions, keys and their lifecycle, aliases and tags.
+//! The paycrypt domain: accounts and regions, keys and their lifecycle, aliases, tags and resource
+//! policies.
 //!
 //! The service knows nothing of HTTP. The server hands it a [`Context`] (who is asking, in which
 //! region, at what time) and a decoded, validated [`paycrypt_api::Input`]; it answers with the
@@ -14,12 +15,14 @@ mod exchange;
 mod ids;
 mod keys;
 mod paging;
+mod policy;
+mod resource_policies;
 mod sealing;
 mod tags;
 
 use std::sync::Arc;
 
-use paycrypt_api::{ApiError, Input, Timestamp};
+use paycrypt_api::{ApiError, Input, Operation, Timestamp};
 use paycrypt_store::{Scope, Store, StoreError};
 use serde::Serialize;
 
@@ -27,11 +30,14 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use exchange::TokenPolicy;
 pub use sealing::{SealError, Sealer};
 
-/// Who is asking, where, and when: built by the server for each request.
+/// Who is asking, for which operation, where, and when: built by the server for each request.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub account: String,
     pub region: String,
+    /// The operation being served: it decides whether a key of another account may be named,
+    /// and which action a key's resource policy is asked about.
+    pub operation: Operation,
     pub request_id: String,
     pub now: Timestamp,
 }
@@ -41,6 +47,16 @@ impl Context {
         Scope {
             account: self.account.clone(),
             region: self.region.clone(),
+        }
+    }
+
+    /// This request as seen by the account owning `scope` (for what a key's own account does on
+    /// its behalf, such as issuing a certificate from that account's CA).
+    fn on_behalf_of(&self, scope: &Scope) -> Context {
+        Context {
+            account: scope.account.clone(),
+            region: scope.region.clone(),
+            ..self.clone()
         }
     }
 }
@@ -119,7 +135,12 @@ impl Service {
 
     /// Runs one operation and returns its output as the JSON body of the response.
     pub async fn handle(&self, ctx: &Context, input: Input) -> Result<Vec<u8>, ApiError> {
-        self.complete_due_deletions(ctx).await?;
+        if ctx.operation != input.operation() {
+            return Err(ApiError::internal(
+                "The request's operation does not match its input.",
+            ));
+        }
+        self.complete_due_deletions(&ctx.scope(), ctx.now).await?;
         match input {
             Input::CreateKey(i) => to_json(&self.create_key(ctx, i).await?),
             Input::GetKey(i) => to_json(&self.get_key(ctx, i).await?),
@@ -150,6 +171,9 @@ impl Service {
             Input::GetCertificateSigningRequest(i) => {
                 to_json(&self.get_certificate_signing_request(ctx, i).await?)
             }
+            Input::PutResourcePolicy(i) => to_json(&self.put_resource_policy(ctx, i).await?),
+            Input::GetResourcePolicy(i) => to_json(&self.get_resource_policy(ctx, i).await?),
+            Input::DeleteResourcePolicy(i) => to_json(&self.delete_resource_policy(ctx, i).await?),
             other => Err(ApiError::validation(format!(
                 "{} is not implemented by paycrypt yet.",
                 other.operation().name()

@@ -1,5 +1,6 @@
 //! Tags on keys: TagResource, UntagResource and ListTagsForResource, and the checks CreateKey
-//! applies to the tags it is given. Tag operations name keys by ARN only.
+//! applies to the tags it is given. Tag operations name keys by ARN only, possibly of another
+//! account whose key policy allows it.
 
 use std::collections::HashSet;
 
@@ -9,7 +10,7 @@ use paycrypt_api::{
 };
 use paycrypt_store::StoreError;
 
-use crate::keys::{key_id_of_arn, not_found};
+use crate::keys::LoadedKey;
 use crate::{Context, Service, paging, store_error};
 
 /// Tags as the store keeps them, refusing duplicate keys and lists over the limit.
@@ -43,14 +44,9 @@ fn too_many_tags(max_tags: u32) -> ApiError {
 }
 
 impl Service {
-    /// The id of the key a tag operation names, which must exist and not be deleted or pending
-    /// deletion.
-    async fn taggable_key(&self, ctx: &Context, arn: &str) -> Result<String, ApiError> {
-        let id = key_id_of_arn(ctx, arn)?;
-        let key = self
-            .load_key(ctx, &id)
-            .await?
-            .ok_or_else(|| not_found(arn))?;
+    /// The key a tag operation names, which must exist and not be deleted or pending deletion.
+    async fn taggable_key(&self, ctx: &Context, arn: &str) -> Result<LoadedKey, ApiError> {
+        let key = self.resolve_key_arn(ctx, arn).await?;
         if matches!(
             key.doc.key.key_state,
             KeyState::DeletePending | KeyState::DeleteComplete
@@ -60,7 +56,7 @@ impl Service {
                 key.doc.key.key_state.as_str()
             )));
         }
-        Ok(id)
+        Ok(key)
     }
 
     pub(crate) async fn tag_resource(
@@ -68,11 +64,11 @@ impl Service {
         ctx: &Context,
         input: TagResourceInput,
     ) -> Result<TagResourceOutput, ApiError> {
-        let id = self.taggable_key(ctx, &input.resource_arn).await?;
+        let key = self.taggable_key(ctx, &input.resource_arn).await?;
         let max = self.limits.max_tags;
         let tags = checked_tags(input.tags, max)?;
         self.store
-            .put_tags(&ctx.scope(), &id, &tags, max)
+            .put_tags(&key.scope, &key.id, &tags, max)
             .await
             .map_err(|e| match e {
                 StoreError::QuotaExceeded => too_many_tags(max),
@@ -86,9 +82,9 @@ impl Service {
         ctx: &Context,
         input: UntagResourceInput,
     ) -> Result<UntagResourceOutput, ApiError> {
-        let id = self.taggable_key(ctx, &input.resource_arn).await?;
+        let key = self.taggable_key(ctx, &input.resource_arn).await?;
         self.store
-            .remove_tags(&ctx.scope(), &id, &input.tag_keys)
+            .remove_tags(&key.scope, &key.id, &input.tag_keys)
             .await
             .map_err(store_error)?;
         Ok(UntagResourceOutput {})
@@ -99,10 +95,7 @@ impl Service {
         ctx: &Context,
         input: ListTagsForResourceInput,
     ) -> Result<ListTagsForResourceOutput, ApiError> {
-        let id = key_id_of_arn(ctx, &input.resource_arn)?;
-        self.load_key(ctx, &id)
-            .await?
-            .ok_or_else(|| not_found(&input.resource_arn))?;
+        let key = self.resolve_key_arn(ctx, &input.resource_arn).await?;
         let limit = paging::page_size(input.max_results);
         let after = input
             .next_token
@@ -111,7 +104,7 @@ impl Service {
             .transpose()?;
         let mut rows = self
             .store
-            .list_tags(&ctx.scope(), &id, after.as_deref(), limit + 1)
+            .list_tags(&key.scope, &key.id, after.as_deref(), limit + 1)
             .await
             .map_err(store_error)?;
         let more = rows.len() > limit as usize;

@@ -332,11 +332,13 @@ impl Service {
         );
         let arn = key.key_arn.clone();
         let loaded = LoadedKey {
+            scope: ctx.scope(),
             id,
             doc: KeyDocument {
                 key,
                 public_key: imported.public_key.map(hex::encode),
                 certificate: imported.certificate.map(hex::encode),
+                resource_policy: None,
             },
             sealed_material: imported
                 .secret

@@ -1,0 +1,195 @@
+//! Resource policies on keys: PutResourcePolicy, GetResourcePolicy and DeleteResourcePolicy, and
+//! how a key's policy is enforced when a key is used.
+//!
+//! The policy document is kept exactly as given in the key's service-owned metadata document
+//! (never in the `Key` the API returns). It decides two things:
+//! - another account (in the same region) may use the key with an operation that supports
+//!   cross-account use exactly when the policy allows that account the operation's action
+//!   (`payment-cryptography:<Operation>`) on the key's ARN. Every refusal, including a key that
+//!   does not exist, is the same AccessDeniedException, so other accounts cannot probe for keys;
+//! - the owner is unaffected by its keys' policies, except that a statement explicitly denying the
+//!   owner's own account applies. The three resource policy operations are exempt from that, as
+//!   in AWS, so an owner can never lock itself out of a key's policy.
+
+use paycrypt_api::{
+    ApiError, DeleteResourcePolicyInput, DeleteResourcePolicyOutput, ErrorCode,
+    GetResourcePolicyInput, GetResourcePolicyOutput, KeyState, Operation, PutResourcePolicyInput,
+    PutResourcePolicyOutput,
+};
+
+use crate::keys::LoadedKey;
+use crate::policy::{self, Decision, PolicyError};
+use crate::{Context, Service};
+
+/// The operations the service model documents as supporting cross-account use ("This operation
+/// supports cross-account use when the key has a resource-based policy that grants access").
+const CROSS_ACCOUNT_OPERATIONS: &[Operation] = &[
+    Operation::AddKeyReplicationRegions,
+    Operation::DeleteKey,
+    Operation::ExportKey,
+    Operation::GetKey,
+    Operation::GetPublicKeyCertificate,
+    Operation::ImportKey,
+    Operation::ListTagsForResource,
+    Operation::RemoveKeyReplicationRegions,
+    Operation::RestoreKey,
+    Operation::StartKeyUsage,
+    Operation::StopKeyUsage,
+    Operation::TagResource,
+    Operation::UntagResource,
+];
+
+/// Whether `operation` may name a key of another account.
+pub(crate) fn supports_cross_account(operation: Operation) -> bool {
+    CROSS_ACCOUNT_OPERATIONS.contains(&operation)
+}
+
+/// The operations a key's policy never restricts for its owner.
+fn manages_policy(operation: Operation) -> bool {
+    matches!(
+        operation,
+        Operation::PutResourcePolicy
+            | Operation::GetResourcePolicy
+            | Operation::DeleteResourcePolicy
+    )
+}
+
+fn action(ctx: &Context) -> String {
+    format!("payment-cryptography:{}", ctx.operation.name())
+}
+
+/// What `key`'s policy says about the caller performing the current operation on it.
+fn decide(ctx: &Context, key: &LoadedKey) -> Decision {
+    let Some(document) = key.doc.resource_policy.as_deref() else {
+        return Decision::NotAllowed;
+    };
+    match policy::parse(document) {
+        Ok(policy) => policy.decide(&policy::Request {
+            account: &ctx.account,
+            action: &action(ctx),
+            resource: &key.doc.key.key_arn,
+        }),
+        Err(e) => {
+            // Stored policies were checked when they were put; refuse rather than guess.
+            tracing::error!(key_arn = %key.doc.key.key_arn, "stored resource policy is unreadable: {e:?}");
+            Decision::ExplicitDeny
+        }
+    }
+}
+
+/// The refusal of a cross-account use: the same whether the key is missing, has no policy, or
+/// its policy does not allow the caller.
+pub(crate) fn cross_account_denied(ctx: &Context, identifier: &str) -> ApiError {
+    ApiError::access_denied(format!(
+        "User arn:aws:iam::{}:root is not authorized to perform {} on resource {identifier}: no resource-based policy allows it.",
+        ctx.account,
+        action(ctx)
+    ))
+}
+
+/// Lets another account use `key` when its policy allows the current operation.
+pub(crate) fn check_cross_account(
+    ctx: &Context,
+    key: Option<LoadedKey>,
+    identifier: &str,
+) -> Result<LoadedKey, ApiError> {
+    match key {
+        Some(key) if decide(ctx, &key) == Decision::Allow => Ok(key),
+        _ => Err(cross_account_denied(ctx, identifier)),
+    }
+}
+
+/// Refuses the owner's own use of `key` when its policy explicitly denies the owner's account.
+pub(crate) fn check_owner(ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
+    if manages_policy(ctx.operation) || decide(ctx, key) != Decision::ExplicitDeny {
+        return Ok(());
+    }
+    Err(ApiError::access_denied(format!(
+        "User arn:aws:iam::{}:root is not authorized to perform {} on resource {}: the key's resource-based policy explicitly denies it.",
+        ctx.account,
+        action(ctx),
+        key.doc.key.key_arn
+    )))
+}
+
+fn no_policy(arn: &str) -> ApiError {
+    ApiError::not_found(
+        format!("Key {arn} has no resource-based policy."),
+        arn.to_string(),
+    )
+}
+
+impl Service {
+    pub(crate) async fn put_resource_policy(
+        &self,
+        ctx: &Context,
+        input: PutResourcePolicyInput,
+    ) -> Result<PutResourcePolicyOutput, ApiError> {
+        let mut key = self.resolve_key_arn(ctx, &input.resource_arn).await?;
+        policy::parse(&input.policy).map_err(|e| match e {
+            PolicyError::Invalid(m) => ApiError::validation(format!("Policy is not valid: {m}.")),
+            PolicyError::Public(m) => ApiError::new(ErrorCode::PublicPolicyException, m),
+        })?;
+        if key.doc.key.key_state == KeyState::DeleteComplete {
+            return Err(ApiError::validation(format!(
+                "Key {} is DELETE_COMPLETE; a policy cannot be attached to it.",
+                key.doc.key.key_arn
+            )));
+        }
+        key.doc.resource_policy = Some(input.policy);
+        self.save_key(&key).await?;
+        tracing::info!(key_arn = %key.doc.key.key_arn, "resource policy attached");
+        Ok(PutResourcePolicyOutput {
+            resource_arn: key.doc.key.key_arn,
+            policy: key.doc.resource_policy.unwrap_or_default(),
+        })
+    }
+
+    pub(crate) async fn get_resource_policy(
+        &self,
+        ctx: &Context,
+        input: GetResourcePolicyInput,
+    ) -> Result<GetResourcePolicyOutput, ApiError> {
+        let key = self.resolve_key_arn(ctx, &input.resource_arn).await?;
+        let arn = key.doc.key.key_arn;
+        let policy = key.doc.resource_policy.ok_or_else(|| no_policy(&arn))?;
+        Ok(GetResourcePolicyOutput {
+            resource_arn: arn,
+            policy,
+        })
+    }
+
+    pub(crate) async fn delete_resource_policy(
+        &self,
+        ctx: &Context,
+        input: DeleteResourcePolicyInput,
+    ) -> Result<DeleteResourcePolicyOutput, ApiError> {
+        let mut key = self.resolve_key_arn(ctx, &input.resource_arn).await?;
+        if key.doc.resource_policy.take().is_none() {
+            return Err(no_policy(&key.doc.key.key_arn));
+        }
+        self.save_key(&key).await?;
+        tracing::info!(key_arn = %key.doc.key.key_arn, "resource policy removed");
+        Ok(DeleteResourcePolicyOutput {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list above is the one the service model documents, operation by operation.
+    #[test]
+    fn cross_account_operations_are_those_the_model_documents() {
+        let model: serde_json::Value =
+            serde_json::from_str(include_str!("../../../model/service-2.json")).unwrap();
+        let operations = model["operations"].as_object().unwrap();
+        assert_eq!(operations.len(), Operation::ALL.len());
+        for (name, op) in operations {
+            let doc = op["documentation"].as_str().unwrap_or_default();
+            let documented = doc.contains("supports cross-account use");
+            let operation = Operation::from_name(name).unwrap();
+            assert_eq!(supports_cross_account(operation), documented, "{name}");
+        }
+    }
+}
