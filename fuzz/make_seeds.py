@@ -127,6 +127,12 @@ def api_seeds() -> None:
         for full in (False, True):
             body = json.dumps(model_requests.valid_body(op, full)).encode()
             write("api_decode", f"{op}-{'full' if full else 'minimal'}", bytes([index]) + body)
+    # Bodies of the malformed-request battery (tests/compat/test_malformed.py) that stress the
+    # parser rather than the model: deep nesting, invalid UTF-8, a lone surrogate escape.
+    list_keys = bytes([model_requests.OPERATIONS.index("ListKeys")])
+    write("api_decode", "ListKeys-nested-10000", list_keys + b'{"Nested": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")
+    write("api_decode", "ListKeys-invalid-utf8", list_keys + b'{"NextToken": "\xff\xfe"}')
+    write("api_decode", "ListKeys-lone-surrogate", list_keys + b'{"NextToken": "\\ud800"}')
 
 
 def sigv4_seeds() -> None:
