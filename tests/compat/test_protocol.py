@@ -334,7 +334,7 @@ def test_enum_violation_is_validation_error(endpoint, payload, member):
 
 def test_oversized_body_is_refused_cleanly(endpoint):
     body = json.dumps({"NextToken": "a" * (1536 * 1024)}).encode()
-    assert_error(call_raw(endpoint, "ListKeys", body=body), "ValidationException", 400)
+    assert_error(call_raw(endpoint, "ListKeys", body=body), "RequestEntityTooLargeException", 413)
 
 
 def test_unknown_members_are_ignored(endpoint):

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     IncompleteSignatureException,
     /// The request carries no credentials (403).
     MissingAuthenticationTokenException,
+    /// The request body is over the server's size limit (413).
+    RequestEntityTooLargeException,
 }
 
 impl ErrorCode {
@@ -62,6 +64,7 @@ impl ErrorCode {
         Self::InvalidSignatureException,
         Self::IncompleteSignatureException,
         Self::MissingAuthenticationTokenException,
+        Self::RequestEntityTooLargeException,
     ];
 
     /// The code as it appears in `__type` and `x-amzn-ErrorType`.
@@ -82,6 +85,7 @@ impl ErrorCode {
             Self::InvalidSignatureException => "InvalidSignatureException",
             Self::IncompleteSignatureException => "IncompleteSignatureException",
             Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
+            Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",
         }
     }
 
@@ -100,6 +104,7 @@ impl ErrorCode {
             | Self::MissingAuthenticationTokenException => 403,
             Self::ResourceNotFoundException => 404,
             Self::ConflictException => 409,
+            Self::RequestEntityTooLargeException => 413,
             Self::ThrottlingException => 429,
             Self::InternalServerException => 500,
             Self::ServiceUnavailableException => 503,

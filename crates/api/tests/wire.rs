@@ -315,6 +315,7 @@ fn error_codes_and_statuses() {
         (ErrorCode::InvalidSignatureException, 403),
         (ErrorCode::IncompleteSignatureException, 403),
         (ErrorCode::MissingAuthenticationTokenException, 403),
+        (ErrorCode::RequestEntityTooLargeException, 413),
     ];
     assert_eq!(ErrorCode::ALL.len(), expected.len());
     for (code, status) in expected {

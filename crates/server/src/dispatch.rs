@@ -3,10 +3,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use paycrypt_api::{ApiError, ErrorCode, Operation, Timestamp, decode_input};
 use paycrypt_service::Context;
 
@@ -30,6 +31,13 @@ fn is_region(region: &str) -> bool {
 }
 
 fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
+    let targets = headers.get_all("x-amz-target").iter().count();
+    if targets > 1 {
+        return Err(ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("The request has {targets} X-Amz-Target headers; send exactly one."),
+        ));
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -45,6 +53,75 @@ fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
         })
 }
 
+/// How much of an oversized body is still read (and thrown away) before the 413 is sent.
+const DRAIN_LIMIT_BYTES: usize = 8 * MAX_BODY_BYTES;
+
+/// Reads the whole body, at most [`MAX_BODY_BYTES`]. A larger body is still read to its end (up
+/// to [`DRAIN_LIMIT_BYTES`], and discarded), so that a client still sending it receives the 413
+/// instead of a connection reset.
+async fn read_body(mut body: Body) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::new(
+                ErrorCode::SerializationException,
+                "The request body could not be read to its end.",
+            ));
+        };
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= MAX_BODY_BYTES {
+                bytes.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT_BYTES {
+                break;
+            }
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::RequestEntityTooLargeException,
+            format!("The request body is larger than the {MAX_BODY_BYTES}-byte limit."),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The media types a request body may be declared as: AWS JSON 1.0 (what every SDK sends), 1.1,
+/// and plain JSON, with any parameters (`; charset=utf-8`). A request without a Content-Type is
+/// read as JSON too; any other type, or more than one Content-Type header, is refused.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let values: Vec<_> = headers.get_all("content-type").iter().collect();
+    let refuse = |message: String| Err(ApiError::new(ErrorCode::SerializationException, message));
+    match values.as_slice() {
+        [] => Ok(()),
+        [value] => {
+            let media_type = value.to_str().ok().and_then(|v| v.split(';').next());
+            let media_type = media_type.map(|v| v.trim().to_ascii_lowercase());
+            match media_type.as_deref() {
+                Some(
+                    "application/x-amz-json-1.0"
+                    | "application/x-amz-json-1.1"
+                    | "application/json",
+                ) => Ok(()),
+                _ => {
+                    let shown: String = String::from_utf8_lossy(value.as_bytes())
+                        .chars()
+                        .take(100)
+                        .collect();
+                    refuse(format!(
+                        "Content-Type '{shown}' is not supported; send application/x-amz-json-1.0."
+                    ))
+                }
+            }
+        }
+        many => refuse(format!(
+            "The request has {} Content-Type headers; send one, application/x-amz-json-1.0.",
+            many.len()
+        )),
+    }
+}
+
 async fn process(
     state: &AppState,
     request: Request<Body>,
@@ -53,11 +130,7 @@ async fn process(
 ) -> Result<(Operation, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
     facts.operation = operation(&parts.headers).ok();
-    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        ApiError::validation(format!(
-            "The request body is larger than the {MAX_BODY_BYTES}-byte limit."
-        ))
-    })?;
+    let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
     let signed = paycrypt_sigv4::Request {
@@ -93,6 +166,7 @@ async fn process(
             "Rate exceeded: this account sends more control-plane requests per second than allowed.",
         ));
     }
+    check_content_type(&parts.headers)?;
     let input = decode_input(op, &body)?;
     if state.audit.is_some() && is_audited(op) {
         facts.input = serde_json::from_slice(&body).ok();
