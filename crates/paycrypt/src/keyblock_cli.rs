@@ -23,10 +23,12 @@
 //!   other than SHA-224/256/384/512).
 //! * `inspect` prints the header of a TR-31 block as JSON without any key: nothing is
 //!   decrypted or authenticated. An argument that is not a TR-31 block but hex of a DER
-//!   TR-34 block (as AWS puts it on the wire) prints what `tr34::inspect` reads from it:
-//!   `{"format": "TR-34", "kdh": {"issuer", "serial"}, "krd": {"issuer", "serial"},
-//!   "header", "freshness": {"random_nonce": HEX} | {"signing_time": RFC3339},
-//!   "content_cipher", "key_transport"}`. Issuers are in RFC 4514 form (`null` if the name
+//!   TR-34 block (as AWS puts it on the wire, or as the TR-34-2019 annex B samples and the
+//!   HSMs that follow them write it) prints what `tr34::inspect` reads from it:
+//!   `{"format": "TR-34", "layout": "AWS" | "TR-34-2019 annex B" | "CMS",
+//!   "kdh": {"issuer", "serial"}, "krd": {"issuer", "serial"}, "header",
+//!   "freshness": {"random_nonce": HEX} | {"signing_time": RFC3339}, "content_cipher",
+//!   "key_transport"}`. Issuers are in RFC 4514 form (`null` if the name
 //!   does not parse), serials are the INTEGER's content octets in hex. Neither the
 //!   signature nor the encrypted key is checked.
 //! * `kcv` prints a key check value (6 hex digits). `--key-algorithm` defaults to TDES for
@@ -424,6 +426,7 @@ fn inspect(block: &str) -> anyhow::Result<String> {
 #[derive(Serialize)]
 struct Tr34InspectOutput<'a> {
     format: &'static str,
+    layout: &'static str,
     kdh: CertificateIdJson,
     krd: CertificateIdJson,
     header: &'a str,
@@ -460,11 +463,12 @@ enum FreshnessJson {
 /// Reads a TR-34 block given as hex of its DER: the parties, the signed header, the
 /// freshness attribute and the algorithms. Nothing is verified or decrypted.
 fn inspect_tr34(block_hex: &str) -> anyhow::Result<String> {
-    let context = "not a TR-31 key block, and not a TR-34 key block in the AWS layout";
+    let context = "not a TR-31 key block, and not a TR-34 key block";
     let der = decode_hex("the key block", block_hex).context(context)?;
     let seen = tr34::inspect(&der).map_err(|e| anyhow!(e).context(context))?;
     let output = Tr34InspectOutput {
         format: "TR-34",
+        layout: seen.layout.name(),
         kdh: CertificateIdJson::new(&seen.kdh),
         krd: CertificateIdJson::new(&seen.krd),
         header: &seen.header,

@@ -546,6 +546,7 @@ const AWS_ISSUER: &str =
 fn inspect_describes_a_real_aws_tr34_block() {
     let expected = json!({
         "format": "TR-34",
+        "layout": "AWS",
         "kdh": {"issuer": AWS_ISSUER, "serial": "69E07E9C794C55E30E1956FAE7909BB0"},
         "krd": {"issuer": AWS_ISSUER, "serial": "26C5E52507841B72C59D9F0065548DC1"},
         "header": "D0112C0TC00E0000",
@@ -558,6 +559,28 @@ fn inspect_describes_a_real_aws_tr34_block() {
     // Lower case hex and surrounding whitespace are accepted too.
     let lower = format!(" {}\n", block.to_lowercase());
     assert_eq!(json(&ok(&["inspect", &lower])), expected);
+}
+
+/// The TR-34-2019 annex B two-pass sample (B.9, as corrected by the 2019 corrigendum), in
+/// the standard's CMS layout (see crates/keyblock/tests/fixtures/README.md).
+const ANNEX_B_TWO_PASS: &str =
+    include_str!("../../keyblock/tests/fixtures/tr34_2019_b9_two_pass_corrigendum.hex");
+
+// The values are those the annex prints (KDH 1 and KRD 1, the B.12 random number, the
+// header of B.2.2.2.1), as paycrypt-keyblock's tr34_annex_b tests check them.
+#[test]
+fn inspect_describes_a_tr34_2019_annex_b_block() {
+    let expected = json!({
+        "format": "TR-34",
+        "layout": "CMS",
+        "kdh": {"issuer": "CN=TR34 Sample CA KDH,O=TR34 Samples,C=US", "serial": "3400000006"},
+        "krd": {"issuer": "CN=TR34 Sample CA KRD,O=TR34 Samples,C=US", "serial": "3400000007"},
+        "header": "A0256K0TB00E0000",
+        "freshness": {"random_nonce": "167EB0E72781E4940112233445566778"},
+        "content_cipher": "des-ede3-cbc",
+        "key_transport": "RSAES-OAEP (SHA-256, MGF1-SHA-256, empty label)",
+    });
+    assert_eq!(json(&ok(&["inspect", ANNEX_B_TWO_PASS.trim()])), expected);
 }
 
 #[test]

@@ -1,13 +1,22 @@
-//! TR-34 key blocks in the layout AWS Payment Cryptography writes and reads ("TR-34-2012
-//! non-CMS two pass format"): a symmetric key, with its TR-31 style header, encrypted to a
-//! key receiving device (KRD) certificate and signed by a key distribution host (KDH).
+//! TR-34 key blocks: a symmetric key, with its TR-31 style header, encrypted to a key
+//! receiving device (KRD) certificate and signed by a key distribution host (KDH).
 //!
-//! The block looks like CMS SignedData around EnvelopedData but departs from CMS in three
-//! places, so it is built and parsed here at the DER level:
+//! [`build`] writes the layout AWS Payment Cryptography writes and reads ("TR-34-2012
+//! non-CMS two pass format"). It looks like CMS SignedData around EnvelopedData but
+//! departs from CMS in three places, so it is built and parsed here at the DER level:
 //!
 //! 1. the signed content (ENV) is the EnvelopedData *fields* without their SEQUENCE;
 //! 2. the RSAES-OAEP parameters are written untagged, the MGF1 hash without NULL;
 //! 3. the ciphertext sits inside the content encryption AlgorithmIdentifier.
+//!
+//! [`inspect`], [`verify`] and [`open`] also read the layouts of the TR-34-2019 annex B
+//! sample blocks, which HSMs that follow the standard write (see [`Layout`]): there ENV
+//! is a real EnvelopedData SEQUENCE (departure 1 undone), and in the samples of the 2019
+//! corrigendum the ciphertext follows the algorithm as in RFC 5652 (departure 3 undone
+//! too). Departure 2 is in the annex B samples as well, byte for byte. Everything else is
+//! the same in all layouts: the messageDigest is the SHA-256 of the encapsulated OCTET
+//! STRING's content, the signature covers the signed attributes as received (the annex B
+//! two-pass sample's are not in DER SET order), and the plaintext is the same.
 //!
 //! ```text
 //! ContentInfo { signedData, [0] SignedData {
@@ -138,12 +147,40 @@ impl ContentCipher {
     }
 }
 
+/// Where the fields of the enveloped part sit: the three forms TR-34 blocks are met in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Layout {
+    /// AWS Payment Cryptography's: the EnvelopedData fields without their SEQUENCE, the
+    /// ciphertext inside the content encryption AlgorithmIdentifier. [`build`] writes it.
+    Aws,
+    /// TR-34-2019 annex B as first published (sections B.8 and B.9): an EnvelopedData
+    /// SEQUENCE, the ciphertext still inside the AlgorithmIdentifier.
+    AnnexB2019,
+    /// RFC 5652 CMS, as the annex B samples of the TR-34-2019 corrigendum: an
+    /// EnvelopedData SEQUENCE whose EncryptedContentInfo holds the ciphertext after the
+    /// AlgorithmIdentifier, `[0] IMPLICIT`.
+    Cms,
+}
+
+impl Layout {
+    /// A readable name: `AWS`, `TR-34-2019 annex B` or `CMS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aws => "AWS",
+            Self::AnnexB2019 => "TR-34-2019 annex B",
+            Self::Cms => "CMS",
+        }
+    }
+}
+
 /// How the content key is transported to the KRD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyTransport {
     /// RSAES-OAEP with SHA-256, MGF1-SHA-256 and an empty label (RFC 8017), the only
-    /// transport AWS uses and this crate accepts.
+    /// transport AWS and the TR-34-2019 annex B samples use, and the only one this crate
+    /// accepts.
     RsaOaepSha256,
 }
 
@@ -260,6 +297,8 @@ impl IssuerSerial {
 /// What [`inspect`] and [`verify`] report about a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
+    /// Where the enveloped part's fields sit.
+    pub layout: Layout,
     /// The signer (KDH certificate).
     pub kdh: IssuerSerial,
     /// The recipient (KRD certificate).
@@ -288,6 +327,8 @@ pub struct Opened {
     pub freshness: Freshness,
     /// The content cipher the sender used.
     pub content_cipher: ContentCipher,
+    /// The layout the sender used.
+    pub layout: Layout,
 }
 
 /// The inputs of [`build`].
@@ -417,6 +458,7 @@ fn build_with_inner<R: CryptoRng + ?Sized>(
 
 fn inspection(parsed: &parse::Parsed<'_>) -> Inspection {
     Inspection {
+        layout: parsed.layout,
         kdh: parsed.kdh.clone(),
         krd: parsed.krd.clone(),
         header: parsed.header.clone(),
@@ -429,8 +471,8 @@ fn inspection(parsed: &parse::Parsed<'_>) -> Inspection {
 /// Reads a block's public facts without any key and without verifying anything.
 ///
 /// # Errors
-/// [`Error::Tr34Malformed`] (naming the field) if the bytes are not a block in the AWS
-/// layout; [`Error::Tr34Unsupported`] for another cipher, key transport or signature
+/// [`Error::Tr34Malformed`] (naming the field) if the bytes are not a block in one of the
+/// [`Layout`]s; [`Error::Tr34Unsupported`] for another cipher, key transport or signature
 /// algorithm.
 pub fn inspect(block_der: &[u8]) -> Result<Inspection, Error> {
     parse::parse(block_der).map(|p| inspection(&p))
@@ -481,7 +523,9 @@ pub fn verify(block_der: &[u8], kdh_certificate_der: &[u8]) -> Result<Inspection
 }
 
 /// Opens a block as the KRD, performing the receiving party's checks 1 to 6 (the 7th,
-/// comparing the key check value with the one the sender announced, is the caller's):
+/// comparing the key check value with the one the sender announced, is the caller's).
+/// The block may be in any of the [`Layout`]s, read from the block itself; the checks are
+/// the same for all:
 ///
 /// 2. the SignerInfo names the KDH certificate ([`Tr34Check::SignerIdentity`]);
 /// 1. the signature over the signed attributes verifies with it ([`Tr34Check::Signature`]);
@@ -550,6 +594,7 @@ pub fn open(
         key: SecretBytes::new(inner.key.to_vec()),
         freshness: parsed.freshness,
         content_cipher: cipher,
+        layout: parsed.layout,
     })
 }
 

@@ -1,26 +1,31 @@
-//! Reading a TR-34 key block in the AWS layout into its parts, without any key: every
-//! field is located and its type checked, and nothing is verified or decrypted here.
+//! Reading a TR-34 key block into its parts, without any key: every field is located and
+//! its type checked, and nothing is verified or decrypted here. The enveloped part may be
+//! in any of the three [`Layout`]s; everything around it is the same in all of them.
 //!
 //! Leniencies, all harmless because the signature covers what they touch: hash and
 //! signature AlgorithmIdentifiers may carry NULL parameters or none; the signature
 //! algorithm may be `rsaEncryption` or `sha256WithRSAEncryption`; signed attributes may come
-//! in any order and unknown ones are ignored; CMS `certificates`, `crls` and
-//! `unsignedAttrs` are skipped if present. Everything else must be exactly the layout.
+//! in any order and unknown ones are ignored. CMS `certificates`, `crls` (the annex B
+//! samples carry their CA's CRL) and `unsignedAttrs` are skipped if present: they are not
+//! signed and nothing here uses them (revocation is the caller's business). Everything
+//! else must be exactly one of the layouts.
 
 use der::Decode;
 use der::asn1::UtcTime;
 
 use super::asn1::{self, Items, Tlv, oid, tag};
-use super::{ContentCipher, Freshness, IssuerSerial, KeyTransport, SigningTime};
+use super::{ContentCipher, Freshness, IssuerSerial, KeyTransport, Layout, SigningTime};
 use crate::error::Error;
 
 /// A parsed block: borrowed slices into the input plus the decoded small fields.
 pub(super) struct Parsed<'a> {
+    pub layout: Layout,
     /// The signedAttrs exactly as received, `[0]` tag included.
     pub signed_attrs: &'a [u8],
     pub kdh: IssuerSerial,
     pub signature: &'a [u8],
-    /// The enveloped part: the content of the encapsulated OCTET STRING.
+    /// The enveloped part: the content of the encapsulated OCTET STRING (what the
+    /// messageDigest covers in every layout).
     pub env: &'a [u8],
     pub header: String,
     pub freshness: Freshness,
@@ -81,6 +86,7 @@ pub(super) fn parse(block: &[u8]) -> Result<Parsed<'_>, Error> {
     let attrs = attributes(signed_attrs.value)?;
     let enveloped = enveloped(env)?;
     Ok(Parsed {
+        layout: enveloped.layout,
         signed_attrs: signed_attrs.raw,
         kdh,
         signature,
@@ -221,6 +227,7 @@ fn attributes(value: &[u8]) -> Result<Attributes<'_>, Error> {
 }
 
 struct Enveloped<'a> {
+    layout: Layout,
     krd: IssuerSerial,
     encrypted_key: &'a [u8],
     cipher: ContentCipher,
@@ -228,9 +235,26 @@ struct Enveloped<'a> {
     ciphertext: &'a [u8],
 }
 
-/// ENV: `INTEGER 0 | SET { KeyTransRecipientInfo } | EncryptedContentInfo`, no outer SEQUENCE.
+/// ENV, in one of the three layouts (see [`Layout`]):
+///
+/// - AWS: `INTEGER 0 | SET { KeyTransRecipientInfo } | EncryptedContentInfo`, no outer
+///   SEQUENCE, the ciphertext inside the content encryption AlgorithmIdentifier;
+/// - TR-34-2019 annex B as published: the same fields in an EnvelopedData SEQUENCE;
+/// - CMS (RFC 5652, the annex B samples of the 2019 corrigendum): an EnvelopedData
+///   SEQUENCE whose EncryptedContentInfo carries the ciphertext after the algorithm.
+///
+/// The fourth combination (no SEQUENCE, ciphertext after the algorithm) is no known
+/// sender's and is refused.
 fn enveloped(env: &[u8]) -> Result<Enveloped<'_>, Error> {
-    let mut items = Items::new(env, "EnvelopedData")?;
+    let mut outer = Items::new(env, "EnvelopedData")?;
+    let (fields, in_sequence) = match outer.next_if(tag::SEQUENCE, "EnvelopedData")? {
+        Some(sequence) => {
+            outer.finish("EnvelopedData trailing data")?;
+            (sequence.value, true)
+        }
+        None => (env, false),
+    };
+    let mut items = Items::new(fields, "EnvelopedData")?;
     items.expect_small_int(0, "EnvelopedData version")?;
     let recipients = items.next(tag::SET, "EnvelopedData recipientInfos")?;
     let eci = items.next(tag::SEQUENCE, "EncryptedContentInfo")?;
@@ -247,6 +271,7 @@ fn enveloped(env: &[u8]) -> Result<Enveloped<'_>, Error> {
     let mut ec = Items::new(eci, "EncryptedContentInfo")?;
     ec.expect_oid(&oid::DATA, "EncryptedContentInfo content type (data)")?;
     let alg = ec.next(tag::SEQUENCE, "contentEncryptionAlgorithm")?;
+    let after = ec.next_if(tag::CONTEXT_0_PRIMITIVE, "encryptedContent")?;
     ec.finish("EncryptedContentInfo trailing data")?;
     let mut ce = Items::new(alg, "contentEncryptionAlgorithm")?;
     let cipher_oid = ce.next(tag::OID, "contentEncryptionAlgorithm OID")?;
@@ -260,8 +285,20 @@ fn enveloped(env: &[u8]) -> Result<Enveloped<'_>, Error> {
         ));
     };
     let iv = ce.next(tag::OCTET_STRING, "content encryption IV")?;
-    let ciphertext = ce.next(tag::CONTEXT_0_PRIMITIVE, "encryptedContent")?;
+    let inside = ce.next_if(tag::CONTEXT_0_PRIMITIVE, "encryptedContent")?;
     ce.finish("contentEncryptionAlgorithm trailing data")?;
+    let (layout, ciphertext) = match (in_sequence, inside, after) {
+        (false, Some(ct), None) => (Layout::Aws, ct.value),
+        (true, Some(ct), None) => (Layout::AnnexB2019, ct.value),
+        (true, None, Some(ct)) => (Layout::Cms, ct.value),
+        (_, Some(_), Some(_)) => return Err(malformed("encryptedContent given twice")),
+        (_, None, None) => return Err(malformed("encryptedContent missing")),
+        (false, None, Some(_)) => {
+            return Err(malformed(
+                "encryptedContent outside the algorithm without an EnvelopedData SEQUENCE",
+            ));
+        }
+    };
     let block = cipher.block_len();
     if iv.len() != block {
         return Err(malformed("content encryption IV length"));
@@ -270,6 +307,7 @@ fn enveloped(env: &[u8]) -> Result<Enveloped<'_>, Error> {
         return Err(malformed("encryptedContent length"));
     }
     Ok(Enveloped {
+        layout,
         krd,
         encrypted_key,
         cipher,

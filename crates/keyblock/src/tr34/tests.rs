@@ -118,3 +118,97 @@ fn content_cipher_names() {
     }
     assert!(KeyTransport::RsaOaepSha256.name().starts_with("RSAES-OAEP"));
 }
+
+/// ENV with the same recipient and content in each combination of "EnvelopedData
+/// SEQUENCE or bare fields" and "ciphertext inside the algorithm, after it, both or none".
+fn envelope_variant(in_sequence: bool, inside: bool, after: bool) -> Vec<u8> {
+    use asn1::{oid_tlv, tag, tlv};
+    let krd = IssuerSerial {
+        issuer_der: vec![0x30, 0x00],
+        serial: vec![0x07],
+    };
+    let aws = write::envelope(&write::Envelope {
+        krd: &krd,
+        encrypted_key: &[0x11; 256],
+        cipher: ContentCipher::Tdes,
+        iv: &[0x22; 8],
+        ciphertext: &[0x33; 16],
+    });
+    let mut items = asn1::Items::new(&aws, "test").unwrap();
+    let version = items.next_tlv(tag::INTEGER, "test").unwrap().raw;
+    let recipients = items.next_tlv(tag::SET, "test").unwrap().raw;
+    let ciphertext = tlv(tag::CONTEXT_0_PRIMITIVE, &[&[0x33; 16]]);
+    let none: &[u8] = &[];
+    let algorithm = tlv(
+        tag::SEQUENCE,
+        &[
+            &oid_tlv(&asn1::oid::DES_EDE3_CBC),
+            &tlv(tag::OCTET_STRING, &[&[0x22; 8]]),
+            if inside { &ciphertext } else { none },
+        ],
+    );
+    let eci = tlv(
+        tag::SEQUENCE,
+        &[
+            &oid_tlv(&asn1::oid::DATA),
+            &algorithm,
+            if after { &ciphertext } else { none },
+        ],
+    );
+    let fields = [version, recipients, &eci].concat();
+    if in_sequence {
+        tlv(tag::SEQUENCE, &[&fields])
+    } else {
+        fields
+    }
+}
+
+#[test]
+fn the_layout_is_read_from_where_the_enveloped_fields_sit() {
+    let kdh = IssuerSerial {
+        issuer_der: vec![0x30, 0x00],
+        serial: vec![0x06],
+    };
+    let freshness = Freshness::RandomNonce(vec![9; 8]);
+    let inspect_env = |env: &[u8]| {
+        let attrs = write::signed_attributes(b"D0112K0TB00E0000", &freshness, &[0; 32]);
+        let block = write::signed_data(env, &kdh, &attrs, &[0; 256]);
+        inspect(&block).map(|seen| seen.layout)
+    };
+    // The AWS writer's own ENV is the AWS layout.
+    assert_eq!(
+        inspect_env(&envelope_variant(false, true, false)),
+        Ok(Layout::Aws)
+    );
+    assert_eq!(
+        inspect_env(&envelope_variant(true, true, false)),
+        Ok(Layout::AnnexB2019)
+    );
+    assert_eq!(
+        inspect_env(&envelope_variant(true, false, true)),
+        Ok(Layout::Cms)
+    );
+    for in_sequence in [false, true] {
+        assert_eq!(
+            inspect_env(&envelope_variant(in_sequence, true, true)),
+            Err(Error::Tr34Malformed("encryptedContent given twice"))
+        );
+        assert_eq!(
+            inspect_env(&envelope_variant(in_sequence, false, false)),
+            Err(Error::Tr34Malformed("encryptedContent missing"))
+        );
+    }
+    assert_eq!(
+        inspect_env(&envelope_variant(false, false, true)),
+        Err(Error::Tr34Malformed(
+            "encryptedContent outside the algorithm without an EnvelopedData SEQUENCE"
+        ))
+    );
+    // An EnvelopedData SEQUENCE followed by anything is not one.
+    let mut trailing = envelope_variant(true, false, true);
+    trailing.extend_from_slice(&[0x05, 0x00]);
+    assert_eq!(
+        inspect_env(&trailing),
+        Err(Error::Tr34Malformed("EnvelopedData trailing data"))
+    );
+}
