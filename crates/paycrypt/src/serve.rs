@@ -2,37 +2,25 @@
 //! key, and serves until SIGTERM or Ctrl-C, finishing requests in flight.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
 use paycrypt_server::{AppState, Credentials, RateLimiter};
-use paycrypt_service::{Sealer, Service, SystemClock, TokenPolicy};
-use paycrypt_store::{PostgresStore, SqliteStore, Store};
+use paycrypt_service::{SystemClock, TokenPolicy};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig, parse_duration};
-use crate::master_key;
+use crate::config::{DEFAULT_LISTEN, parse_duration};
+use crate::store_options::StoreArgs;
 
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:9120]
     #[arg(long, env = "PAYCRYPT_LISTEN")]
     listen: Option<String>,
-    /// Directory of the database and, by default, the master key [default: ./paycrypt-data]
-    #[arg(long, env = "PAYCRYPT_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// TOML configuration file
-    #[arg(long, env = "PAYCRYPT_CONFIG")]
-    config: Option<PathBuf>,
-    /// File holding the master key as 64 hex characters [default: <data-dir>/master.key]
-    #[arg(long, env = "PAYCRYPT_MASTER_KEY_FILE")]
-    master_key_file: Option<PathBuf>,
-    /// PostgreSQL database for several nodes (postgres://...) instead of the embedded SQLite store
-    #[arg(long, env = "PAYCRYPT_DATABASE_URL")]
-    database_url: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Validity of export/import tokens and their certificates, e.g. 7d, 30d, 3s [default: 7d]
     #[arg(long, env = "PAYCRYPT_TOKEN_VALIDITY")]
     token_validity: Option<String>,
@@ -57,19 +45,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
+    let file = args.store.file_config()?;
     let listen = args
         .listen
         .or(file.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let data_dir = args
-        .data_dir
-        .or(file.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    let master_key_file = args.master_key_file.or(file.master_key_file.clone());
+    let data_dir = args.store.data_dir(&file);
     let credentials = Credentials::new(file.access_keys()?);
     let mut token_policy = TokenPolicy::default();
     if let Some(validity) = args.token_validity.or(file.token_validity.clone()) {
@@ -82,25 +63,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_policy.reuse_min_remaining_millis =
             parse_duration(&remaining).context("--token-reuse-min-remaining")?;
     }
-
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let master_key = master_key::load_or_create(master_key_file.as_deref(), &data_dir)?;
-    let store: Arc<dyn Store> = match args.database_url.or(file.database_url.clone()) {
-        Some(url) => Arc::new(
-            PostgresStore::connect(&url)
-                .await
-                .context("cannot open the PostgreSQL store")?,
-        ),
-        None => Arc::new(
-            SqliteStore::open(&data_dir)
-                .await
-                .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
-        ),
-    };
-    let service =
-        Service::new(store, Sealer::new(&master_key), file.limits(), token_policy).await?;
-    drop(master_key);
+    let service = args.store.open_service(&file, token_policy).await?;
 
     // Listen for SIGTERM before announcing readiness, so a stop right after the listening line
     // is still a clean one.

@@ -14,7 +14,7 @@ use paycrypt_store::{KeyRecord, StoreError, StoredKey};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{self, KcvMethod, Material};
-use crate::{Context, Service, ids, paging, store_error, tags};
+use crate::{Context, Service, ids, mpa, paging, store_error, tags};
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 const DEFAULT_DELETE_DAYS: i32 = 7;
@@ -29,6 +29,9 @@ pub(crate) struct KeyDocument {
     /// For imported certificates, the certificate (DER, hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// For imports awaiting multi-party approval, the requester's comment for the approvers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_comment: Option<String>,
 }
 
 /// A key read from the store, ready to inspect or change.
@@ -47,10 +50,12 @@ enum Target {
 }
 
 pub(crate) fn key_arn(ctx: &Context, key_id: &str) -> String {
-    format!(
-        "arn:aws:payment-cryptography:{}:{}:key/{key_id}",
-        ctx.region, ctx.account
-    )
+    key_arn_in(&ctx.region, &ctx.account, key_id)
+}
+
+/// The ARN of a key in any region of an account (a multi-Region key's replicas).
+pub(crate) fn key_arn_in(region: &str, account: &str, key_id: &str) -> String {
+    format!("arn:aws:payment-cryptography:{region}:{account}:key/{key_id}")
 }
 
 pub(crate) fn not_found(identifier: &str) -> ApiError {
@@ -97,7 +102,7 @@ fn millis_of(ts: Timestamp) -> i64 {
 }
 
 impl LoadedKey {
-    fn from_stored(stored: StoredKey) -> Result<Self, ApiError> {
+    pub(crate) fn from_stored(stored: StoredKey) -> Result<Self, ApiError> {
         let doc: KeyDocument = serde_json::from_str(&stored.record.metadata).map_err(|e| {
             tracing::error!(key_id = %stored.record.key_id, "unreadable key document: {e}");
             ApiError::internal("The key could not be read.")
@@ -110,7 +115,7 @@ impl LoadedKey {
         })
     }
 
-    fn record(&self) -> Result<KeyRecord, ApiError> {
+    pub(crate) fn record(&self) -> Result<KeyRecord, ApiError> {
         let metadata = serde_json::to_string(&self.doc)
             .map_err(|e| ApiError::internal(format!("The key could not be stored: {e}")))?;
         Ok(KeyRecord {
@@ -138,6 +143,8 @@ impl LoadedKey {
     pub fn require_complete(&self) -> Result<(), ApiError> {
         if self.doc.key.key_state == KeyState::CreateComplete {
             Ok(())
+        } else if let Some(mpa) = &self.doc.key.mpa_status {
+            Err(mpa::unapproved(&self.doc.key.key_arn, mpa))
         } else {
             Err(ApiError::validation(format!(
                 "Key {} is not in CREATE_COMPLETE state.",
@@ -271,26 +278,6 @@ impl Service {
             .transpose()
     }
 
-    /// Stores a new key with its tags, within the key quota.
-    pub(crate) async fn insert_key(
-        &self,
-        ctx: &Context,
-        key: &LoadedKey,
-        tags: &[paycrypt_store::Tag],
-    ) -> Result<(), ApiError> {
-        self.store
-            .insert_key(&ctx.scope(), &key.record()?, tags, self.limits.max_keys)
-            .await
-            .map_err(|e| match e {
-                paycrypt_store::StoreError::QuotaExceeded => ApiError::quota(format!(
-                    "This account has reached its limit of {} keys in {}.",
-                    self.limits.max_keys, ctx.region
-                )),
-                other => store_error(other),
-            })?;
-        Ok(())
-    }
-
     /// The clear material of a key, opened from its seal for the operation at hand.
     pub(crate) fn open_material(&self, key: &LoadedKey) -> Result<SecretBytes, ApiError> {
         let sealed = key.sealed_material.as_deref().ok_or_else(|| {
@@ -304,24 +291,6 @@ impl Service {
             .map_err(|e| {
                 tracing::error!(key_arn = %key.doc.key.key_arn, "sealed key material does not open: {e}");
                 ApiError::internal("The key material could not be opened.")
-            })
-    }
-
-    /// Writes back a key read by this request, unless another request changed it meanwhile.
-    async fn save_key(&self, ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
-        let expected = key
-            .stored
-            .as_ref()
-            .ok_or_else(|| ApiError::internal("A key that was never stored cannot be updated."))?;
-        self.store
-            .update_key(&ctx.scope(), &key.record()?, expected)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict => ApiError::conflict(format!(
-                    "Key {} changed while this request ran; read it again and retry.",
-                    key.doc.key.key_arn
-                )),
-                other => store_error(other),
             })
     }
 
@@ -364,11 +333,9 @@ impl Service {
     ) -> Result<CreateKeyOutput, ApiError> {
         let attributes = input.key_attributes;
         attributes::check_create(&attributes)?;
-        if input.replication_regions.is_some() {
-            return Err(ApiError::validation(
-                "ReplicationRegions is not supported by paycrypt yet.",
-            ));
-        }
+        let replication = self
+            .creation_regions(ctx, input.replication_regions)
+            .await?;
         let is_agreement_key =
             attributes.key_usage.as_str() == "TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT";
         if input.derive_key_usage.is_some() && !is_agreement_key {
@@ -384,7 +351,7 @@ impl Service {
 
         let (secret, public_key) = generate(attributes::material(attributes.key_algorithm)).await?;
         let key_check_value = check_value(method, &secret, public_key.as_deref())?;
-        let (id, key) = new_key(
+        let (id, mut key) = new_key(
             ctx,
             NewKey {
                 attributes,
@@ -396,6 +363,7 @@ impl Service {
                 derive_key_usage: input.derive_key_usage,
             },
         );
+        replication.apply(&mut key);
         let arn = key.key_arn.clone();
         let loaded = LoadedKey {
             id,
@@ -403,11 +371,13 @@ impl Service {
                 key,
                 public_key: public_key.map(hex::encode),
                 certificate: None,
+                requester_comment: None,
             },
             sealed_material: Some(self.sealer.seal(arn.as_bytes(), secret.expose())),
             stored: None,
         };
-        self.insert_key(ctx, &loaded, &tags).await?;
+        self.save_with_replicas(ctx, &loaded, &replication.regions, &[], &tags)
+            .await?;
         tracing::info!(key_arn = %arn, "key created");
         Ok(CreateKeyOutput {
             key: loaded.doc.key,
@@ -454,7 +424,8 @@ impl Service {
         input: DeleteKeyInput,
     ) -> Result<DeleteKeyOutput, ApiError> {
         let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
-        key.require_complete()?;
+        key.require_not_replica("DeleteKey")?;
+        key.require_deletable()?;
         let days = input.delete_key_in_days.unwrap_or(DEFAULT_DELETE_DAYS);
         let k = &mut key.doc.key;
         k.key_state = KeyState::DeletePending;
@@ -463,7 +434,7 @@ impl Service {
         k.delete_pending_timestamp = Some(Timestamp::from_millis(
             ctx.now.as_millis() + i64::from(days) * DAY_MILLIS,
         ));
-        self.save_key(ctx, &key).await?;
+        self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         tracing::info!(key_id = %key.id, days, "key scheduled for deletion");
         Ok(DeleteKeyOutput { key: key.doc.key })
     }
@@ -474,15 +445,16 @@ impl Service {
         input: RestoreKeyInput,
     ) -> Result<RestoreKeyOutput, ApiError> {
         let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
+        key.require_not_replica("RestoreKey")?;
         if key.doc.key.key_state != KeyState::DeletePending {
             return Err(ApiError::validation(format!(
                 "Key {} is not in DELETE_PENDING state.",
                 key.doc.key.key_arn
             )));
         }
-        key.doc.key.key_state = KeyState::CreateComplete;
+        key.doc.key.key_state = mpa::restored_state(&key.doc.key);
         key.doc.key.delete_pending_timestamp = None;
-        self.save_key(ctx, &key).await?;
+        self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         Ok(RestoreKeyOutput { key: key.doc.key })
     }
 
@@ -491,7 +463,9 @@ impl Service {
         ctx: &Context,
         input: StartKeyUsageInput,
     ) -> Result<StartKeyUsageOutput, ApiError> {
-        let key = self.set_usage(ctx, &input.key_identifier, true).await?;
+        let key = self
+            .set_usage(ctx, &input.key_identifier, true, "StartKeyUsage")
+            .await?;
         Ok(StartKeyUsageOutput { key })
     }
 
@@ -500,7 +474,9 @@ impl Service {
         ctx: &Context,
         input: StopKeyUsageInput,
     ) -> Result<StopKeyUsageOutput, ApiError> {
-        let key = self.set_usage(ctx, &input.key_identifier, false).await?;
+        let key = self
+            .set_usage(ctx, &input.key_identifier, false, "StopKeyUsage")
+            .await?;
         Ok(StopKeyUsageOutput { key })
     }
 
@@ -509,8 +485,10 @@ impl Service {
         ctx: &Context,
         identifier: &str,
         enabled: bool,
+        operation: &str,
     ) -> Result<Key, ApiError> {
         let mut key = self.resolve_key(ctx, identifier).await?;
+        key.require_not_replica(operation)?;
         key.require_complete()?;
         key.doc.key.enabled = enabled;
         if enabled {
@@ -518,7 +496,7 @@ impl Service {
         } else {
             key.doc.key.usage_stop_timestamp = Some(ctx.now);
         }
-        self.save_key(ctx, &key).await?;
+        self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         Ok(key.doc.key)
     }
 }

@@ -1,4 +1,5 @@
-//! The paycrypt domain: accounts and regions, keys and their lifecycle, aliases and tags.
+//! The paycrypt domain: accounts and regions, keys and their lifecycle (multi-Region replicas and
+//! multi-party approval included), aliases and tags.
 //!
 //! The service knows nothing of HTTP. The server hands it a [`Context`] (who is asking, in which
 //! region, at what time) and a decoded, validated [`paycrypt_api::Input`]; it answers with the
@@ -13,7 +14,9 @@ mod clock;
 mod exchange;
 mod ids;
 mod keys;
+mod mpa;
 mod paging;
+mod replication;
 mod sealing;
 mod tags;
 
@@ -25,6 +28,7 @@ use serde::Serialize;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use exchange::TokenPolicy;
+pub use mpa::{MpaDecision, MpaSession};
 pub use sealing::{SealError, Sealer};
 
 /// Who is asking, where, and when: built by the server for each request.
@@ -149,6 +153,26 @@ impl Service {
             }
             Input::GetCertificateSigningRequest(i) => {
                 to_json(&self.get_certificate_signing_request(ctx, i).await?)
+            }
+            Input::AddKeyReplicationRegions(i) => {
+                to_json(&self.add_key_replication_regions(ctx, i).await?)
+            }
+            Input::RemoveKeyReplicationRegions(i) => {
+                to_json(&self.remove_key_replication_regions(ctx, i).await?)
+            }
+            Input::EnableDefaultKeyReplicationRegions(i) => {
+                to_json(&self.enable_default_key_replication_regions(ctx, i).await?)
+            }
+            Input::DisableDefaultKeyReplicationRegions(i) => {
+                to_json(&self.disable_default_key_replication_regions(ctx, i).await?)
+            }
+            Input::GetDefaultKeyReplicationRegions(i) => {
+                to_json(&self.get_default_key_replication_regions(ctx, i).await?)
+            }
+            Input::AssociateMpaTeam(i) => to_json(&self.associate_mpa_team(ctx, i).await?),
+            Input::DisassociateMpaTeam(i) => to_json(&self.disassociate_mpa_team(ctx, i).await?),
+            Input::GetMpaTeamAssociation(i) => {
+                to_json(&self.get_mpa_team_association(ctx, i).await?)
             }
             other => Err(ApiError::validation(format!(
                 "{} is not implemented by paycrypt yet.",
