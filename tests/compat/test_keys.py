@@ -216,13 +216,6 @@ def test_get_unknown_key_is_not_found_with_resource_id(client):
     assert error_code(e) == "ResourceNotFoundException"
 
 
-def test_unimplemented_operation_is_validation_error(client):
-    with pytest.raises(ClientError) as e:
-        client.get_default_key_replication_regions()
-    assert error_code(e) == "ValidationException"
-    assert "is not implemented by paycrypt yet." in error_message(e)
-
-
 # --------------------------------------------------------------------------------------------
 # The key attribute table
 # --------------------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 //! The `paycrypt` command: `paycrypt serve` runs the AWS Payment Cryptography control plane on
-//! the embedded SQLite store; `paycrypt keyblock` holds offline key block tools.
+//! the embedded SQLite store; `paycrypt admin` holds operator commands on that store (multi-party
+//! approvals); `paycrypt keyblock` holds offline key block tools.
 
+mod admin;
 mod config;
 mod keyblock_cli;
 mod master_key;
 mod serve;
+mod store_options;
 
 use std::process::ExitCode;
 
@@ -25,6 +28,8 @@ struct Cli {
 enum Command {
     /// Serve the API over HTTP.
     Serve(serve::ServeArgs),
+    /// Operator commands on the data store: multi-party approval sessions.
+    Admin(admin::AdminArgs),
     /// Offline key block tools: TR-31 wrap / unwrap, inspect, key check values.
     Keyblock(keyblock_cli::KeyblockArgs),
 }
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Admin(args) => admin::run(args),
         Command::Keyblock(args) => keyblock_cli::run(args),
     };
     match result {

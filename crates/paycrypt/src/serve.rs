@@ -11,33 +11,20 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use paycrypt_server::{AppState, AuditLog, Credentials, RateLimiter};
-use paycrypt_service::{Sealer, Service, SystemClock, TokenPolicy};
-use paycrypt_store::{PostgresStore, SqliteStore, Store};
+use paycrypt_service::{SystemClock, TokenPolicy};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{
-    DEFAULT_AUDIT_LOG, DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig, parse_duration,
-};
-use crate::master_key;
+use crate::config::{DEFAULT_AUDIT_LOG, DEFAULT_LISTEN, FileConfig, parse_duration};
+use crate::store_options::StoreArgs;
 
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:9120]
     #[arg(long, env = "PAYCRYPT_LISTEN")]
     listen: Option<String>,
-    /// Directory of the database and, by default, the master key [default: ./paycrypt-data]
-    #[arg(long, env = "PAYCRYPT_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// TOML configuration file
-    #[arg(long, env = "PAYCRYPT_CONFIG")]
-    config: Option<PathBuf>,
-    /// File holding the master key as 64 hex characters [default: <data-dir>/master.key]
-    #[arg(long, env = "PAYCRYPT_MASTER_KEY_FILE")]
-    master_key_file: Option<PathBuf>,
-    /// PostgreSQL database for several nodes (postgres://...) instead of the embedded SQLite store
-    #[arg(long, env = "PAYCRYPT_DATABASE_URL")]
-    database_url: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Validity of export/import tokens and their certificates, e.g. 7d, 30d, 3s [default: 7d]
     #[arg(long, env = "PAYCRYPT_TOKEN_VALIDITY")]
     token_validity: Option<String>,
@@ -74,19 +61,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
+    let file = args.store.file_config()?;
     let listen = args
         .listen
         .or(file.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let data_dir = args
-        .data_dir
-        .or(file.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    let master_key_file = args.master_key_file.or(file.master_key_file.clone());
+    let data_dir = args.store.data_dir(&file);
     let credentials = Arc::new(Credentials::new(file.access_keys()?));
     let tls = match (
         args.tls_cert.or(file.tls_cert.clone()),
@@ -126,24 +106,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         refuse_plaintext_beyond_loopback(address)?;
     }
 
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let master_key = master_key::load_or_create(master_key_file.as_deref(), &data_dir)?;
-    let store: Arc<dyn Store> = match args.database_url.or(file.database_url.clone()) {
-        Some(url) => Arc::new(
-            PostgresStore::connect(&url)
-                .await
-                .context("cannot open the PostgreSQL store")?,
-        ),
-        None => Arc::new(
-            SqliteStore::open(&data_dir)
-                .await
-                .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
-        ),
-    };
-    let service =
-        Service::new(store, Sealer::new(&master_key), file.limits(), token_policy).await?;
-    drop(master_key);
+    let service = args.store.open_service(&file, token_policy).await?;
     let audit = Arc::new(
         AuditLog::open(&audit_log)
             .with_context(|| format!("cannot open the audit log {}", audit_log.display()))?,
@@ -156,7 +119,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     tokio::spawn(reload_on_hangup(
         hangup,
-        args.config,
+        args.store.config,
         credentials.clone(),
         audit.clone(),
     ));

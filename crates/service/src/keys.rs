@@ -15,7 +15,7 @@ use paycrypt_store::{KeyRecord, Scope, StoreError, StoredKey};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{self, KcvMethod, Material};
-use crate::{Context, Service, ids, paging, resource_policies, store_error, tags};
+use crate::{Context, Service, ids, mpa, paging, resource_policies, store_error, tags};
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 const DEFAULT_DELETE_DAYS: i32 = 7;
@@ -33,6 +33,9 @@ pub(crate) struct KeyDocument {
     /// The resource-based policy, exactly as PutResourcePolicy was given it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<String>,
+    /// For imports awaiting multi-party approval, the requester's comment for the approvers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_comment: Option<String>,
 }
 
 /// A key read from the store, ready to inspect or change.
@@ -57,10 +60,12 @@ enum Target {
 }
 
 pub(crate) fn key_arn(ctx: &Context, key_id: &str) -> String {
-    format!(
-        "arn:aws:payment-cryptography:{}:{}:key/{key_id}",
-        ctx.region, ctx.account
-    )
+    key_arn_in(&ctx.region, &ctx.account, key_id)
+}
+
+/// The ARN of a key in any region of an account (a multi-Region key's replicas).
+pub(crate) fn key_arn_in(region: &str, account: &str, key_id: &str) -> String {
+    format!("arn:aws:payment-cryptography:{region}:{account}:key/{key_id}")
 }
 
 pub(crate) fn not_found(identifier: &str) -> ApiError {
@@ -114,7 +119,7 @@ fn millis_of(ts: Timestamp) -> i64 {
 }
 
 impl LoadedKey {
-    fn from_stored(scope: Scope, stored: StoredKey) -> Result<Self, ApiError> {
+    pub(crate) fn from_stored(scope: Scope, stored: StoredKey) -> Result<Self, ApiError> {
         let doc: KeyDocument = serde_json::from_str(&stored.record.metadata).map_err(|e| {
             tracing::error!(key_id = %stored.record.key_id, "unreadable key document: {e}");
             ApiError::internal("The key could not be read.")
@@ -128,7 +133,7 @@ impl LoadedKey {
         })
     }
 
-    fn record(&self) -> Result<KeyRecord, ApiError> {
+    pub(crate) fn record(&self) -> Result<KeyRecord, ApiError> {
         let metadata = serde_json::to_string(&self.doc)
             .map_err(|e| ApiError::internal(format!("The key could not be stored: {e}")))?;
         Ok(KeyRecord {
@@ -156,6 +161,8 @@ impl LoadedKey {
     pub fn require_complete(&self) -> Result<(), ApiError> {
         if self.doc.key.key_state == KeyState::CreateComplete {
             Ok(())
+        } else if let Some(mpa) = &self.doc.key.mpa_status {
+            Err(mpa::unapproved(&self.doc.key.key_arn, mpa))
         } else {
             Err(ApiError::validation(format!(
                 "Key {} is not in CREATE_COMPLETE state.",
@@ -315,33 +322,13 @@ impl Service {
         Ok(key)
     }
 
-    async fn load_key(&self, scope: &Scope, key_id: &str) -> Result<Option<LoadedKey>, ApiError> {
+    pub(crate) async fn load_key(&self, scope: &Scope, key_id: &str) -> Result<Option<LoadedKey>, ApiError> {
         self.store
             .get_key(scope, key_id)
             .await
             .map_err(store_error)?
             .map(|stored| LoadedKey::from_stored(scope.clone(), stored))
             .transpose()
-    }
-
-    /// Stores a new key with its tags, within the key quota.
-    pub(crate) async fn insert_key(
-        &self,
-        ctx: &Context,
-        key: &LoadedKey,
-        tags: &[paycrypt_store::Tag],
-    ) -> Result<(), ApiError> {
-        self.store
-            .insert_key(&key.scope, &key.record()?, tags, self.limits.max_keys)
-            .await
-            .map_err(|e| match e {
-                paycrypt_store::StoreError::QuotaExceeded => ApiError::quota(format!(
-                    "This account has reached its limit of {} keys in {}.",
-                    self.limits.max_keys, ctx.region
-                )),
-                other => store_error(other),
-            })?;
-        Ok(())
     }
 
     /// The clear material of a key, opened from its seal for the operation at hand.
@@ -420,11 +407,9 @@ impl Service {
     ) -> Result<CreateKeyOutput, ApiError> {
         let attributes = input.key_attributes;
         attributes::check_create(&attributes)?;
-        if input.replication_regions.is_some() {
-            return Err(ApiError::validation(
-                "ReplicationRegions is not supported by paycrypt yet.",
-            ));
-        }
+        let replication = self
+            .creation_regions(ctx, input.replication_regions)
+            .await?;
         let is_agreement_key =
             attributes.key_usage.as_str() == "TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT";
         if input.derive_key_usage.is_some() && !is_agreement_key {
@@ -440,7 +425,7 @@ impl Service {
 
         let (secret, public_key) = generate(attributes::material(attributes.key_algorithm)).await?;
         let key_check_value = check_value(method, &secret, public_key.as_deref())?;
-        let (id, key) = new_key(
+        let (id, mut key) = new_key(
             ctx,
             NewKey {
                 attributes,
@@ -452,6 +437,7 @@ impl Service {
                 derive_key_usage: input.derive_key_usage,
             },
         );
+        replication.apply(&mut key);
         let arn = key.key_arn.clone();
         let loaded = LoadedKey {
             scope: ctx.scope(),
@@ -461,11 +447,13 @@ impl Service {
                 public_key: public_key.map(hex::encode),
                 certificate: None,
                 resource_policy: None,
+                requester_comment: None,
             },
             sealed_material: Some(self.sealer.seal(arn.as_bytes(), secret.expose())),
             stored: None,
         };
-        self.insert_key(ctx, &loaded, &tags).await?;
+        self.save_with_replicas(ctx, &loaded, &replication.regions, &[], &tags)
+            .await?;
         tracing::info!(key_arn = %arn, "key created");
         Ok(CreateKeyOutput {
             key: loaded.doc.key,
@@ -512,7 +500,8 @@ impl Service {
         input: DeleteKeyInput,
     ) -> Result<DeleteKeyOutput, ApiError> {
         let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
-        key.require_complete()?;
+        key.require_not_replica("DeleteKey")?;
+        key.require_deletable()?;
         let days = input.delete_key_in_days.unwrap_or(DEFAULT_DELETE_DAYS);
         let k = &mut key.doc.key;
         k.key_state = KeyState::DeletePending;
@@ -521,7 +510,7 @@ impl Service {
         k.delete_pending_timestamp = Some(Timestamp::from_millis(
             ctx.now.as_millis() + i64::from(days) * DAY_MILLIS,
         ));
-        self.save_key(&key).await?;
+        self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         tracing::info!(key_id = %key.id, days, "key scheduled for deletion");
         Ok(DeleteKeyOutput { key: key.doc.key })
     }
@@ -532,15 +521,16 @@ impl Service {
         input: RestoreKeyInput,
     ) -> Result<RestoreKeyOutput, ApiError> {
         let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
+        key.require_not_replica("RestoreKey")?;
         if key.doc.key.key_state != KeyState::DeletePending {
             return Err(ApiError::validation(format!(
                 "Key {} is not in DELETE_PENDING state.",
                 key.doc.key.key_arn
             )));
         }
-        key.doc.key.key_state = KeyState::CreateComplete;
+        key.doc.key.key_state = mpa::restored_state(&key.doc.key);
         key.doc.key.delete_pending_timestamp = None;
-        self.save_key(&key).await?;
+        self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         Ok(RestoreKeyOutput { key: key.doc.key })
     }
 
@@ -549,7 +539,9 @@ impl Service {
         ctx: &Context,
         input: StartKeyUsageInput,
     ) -> Result<StartKeyUsageOutput, ApiError> {
-        let key = self.set_usage(ctx, &input.key_identifier, true).await?;
+        let key = self
+            .set_usage(ctx, &input.key_identifier, true, "StartKeyUsage")
+            .await?;
         Ok(StartKeyUsageOutput { key })
     }
 
@@ -558,7 +550,9 @@ impl Service {
         ctx: &Context,
         input: StopKeyUsageInput,
     ) -> Result<StopKeyUsageOutput, ApiError> {
-        let key = self.set_usage(ctx, &input.key_identifier, false).await?;
+        let key = self
+            .set_usage(ctx, &input.key_identifier, false, "StopKeyUsage")
+            .await?;
         Ok(StopKeyUsageOutput { key })
     }
 
@@ -567,8 +561,10 @@ impl Service {
         ctx: &Context,
         identifier: &str,
         enabled: bool,
+        operation: &str,
     ) -> Result<Key, ApiError> {
         let mut key = self.resolve_key(ctx, identifier).await?;
+        key.require_not_replica(operation)?;
         key.require_complete()?;
         key.doc.key.enabled = enabled;
         if enabled {
@@ -576,7 +572,7 @@ impl Service {
         } else {
             key.doc.key.usage_stop_timestamp = Some(ctx.now);
         }
-        self.save_key(&key).await?;
+        self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         Ok(key.doc.key)
     }
 }

@@ -1,5 +1,5 @@
-//! The paycrypt domain: accounts and regions, keys and their lifecycle, aliases, tags and resource
-//! policies.
+//! The paycrypt domain: accounts and regions, keys and their lifecycle (multi-Region replicas and
+//! multi-party approval included), aliases, tags and resource policies.
 //!
 //! The service knows nothing of HTTP. The server hands it a [`Context`] (who is asking, in which
 //! region, at what time) and a decoded, validated [`paycrypt_api::Input`]; it answers with the
@@ -14,9 +14,11 @@ mod clock;
 mod exchange;
 mod ids;
 mod keys;
+mod mpa;
 mod paging;
 mod policy;
 mod resource_policies;
+mod replication;
 mod sealing;
 mod tags;
 
@@ -28,6 +30,7 @@ use serde::Serialize;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use exchange::TokenPolicy;
+pub use mpa::{MpaDecision, MpaSession};
 pub use sealing::{SealError, Sealer};
 
 /// Who is asking, for which operation, where, and when: built by the server for each request.
@@ -174,10 +177,26 @@ impl Service {
             Input::PutResourcePolicy(i) => to_json(&self.put_resource_policy(ctx, i).await?),
             Input::GetResourcePolicy(i) => to_json(&self.get_resource_policy(ctx, i).await?),
             Input::DeleteResourcePolicy(i) => to_json(&self.delete_resource_policy(ctx, i).await?),
-            other => Err(ApiError::validation(format!(
-                "{} is not implemented by paycrypt yet.",
-                other.operation().name()
-            ))),
+            Input::AddKeyReplicationRegions(i) => {
+                to_json(&self.add_key_replication_regions(ctx, i).await?)
+            }
+            Input::RemoveKeyReplicationRegions(i) => {
+                to_json(&self.remove_key_replication_regions(ctx, i).await?)
+            }
+            Input::EnableDefaultKeyReplicationRegions(i) => {
+                to_json(&self.enable_default_key_replication_regions(ctx, i).await?)
+            }
+            Input::DisableDefaultKeyReplicationRegions(i) => {
+                to_json(&self.disable_default_key_replication_regions(ctx, i).await?)
+            }
+            Input::GetDefaultKeyReplicationRegions(i) => {
+                to_json(&self.get_default_key_replication_regions(ctx, i).await?)
+            }
+            Input::AssociateMpaTeam(i) => to_json(&self.associate_mpa_team(ctx, i).await?),
+            Input::DisassociateMpaTeam(i) => to_json(&self.disassociate_mpa_team(ctx, i).await?),
+            Input::GetMpaTeamAssociation(i) => {
+                to_json(&self.get_mpa_team_association(ctx, i).await?)
+            }
         }
     }
 }

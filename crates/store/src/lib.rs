@@ -108,6 +108,20 @@ impl std::fmt::Debug for TokenRecord {
     }
 }
 
+/// One key of a multi-Region group written by [`Store::write_key_group`]: a primary key or one of
+/// its replicas, each in its own region of the group's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyWrite {
+    pub region: String,
+    pub record: KeyRecord,
+    /// For an update, the record as the caller read it (`Conflict` unless it is still so). `None`
+    /// inserts the key within the region's key quota; an insert replaces a `DELETE_COMPLETE` key
+    /// with the same id (a replica removed earlier and now added again).
+    pub expected: Option<KeyRecord>,
+    /// Tags to put on an inserted key.
+    pub tags: Vec<Tag>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique name is taken (an alias).
@@ -166,6 +180,21 @@ pub trait Store: Send + Sync {
         key: &KeyRecord,
         expected: &KeyRecord,
     ) -> StoreResult<()>;
+
+    /// Writes keys of one account in several regions in one transaction, so a primary key and
+    /// its replicas never disagree: every write happens or none does. Inserts count against the
+    /// key quota of their own region (`QuotaExceeded`); updates fail with `Conflict` or
+    /// `NotFound` like [`Store::update_key`]; a key written as `DELETE_COMPLETE` loses its
+    /// aliases, as in [`Store::complete_deletion`].
+    async fn write_key_group(
+        &self,
+        account: &str,
+        writes: &[KeyWrite],
+        max_keys: u32,
+    ) -> StoreResult<()>;
+    /// Keys in `state` in every account and region, for operator tools (such as the pending
+    /// multi-party approvals that `paycrypt admin mpa list` shows), never for API requests.
+    async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>>;
 
     /// Creates an alias unless the name is taken (`Conflict`) or the scope holds `max_aliases`.
     async fn create_alias(
@@ -239,6 +268,20 @@ pub trait Store: Send + Sync {
     /// Deployment-wide settings (such as the master-key check value): stores `value` under `name`
     /// unless a value is there already, and returns the value that is stored afterwards.
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// A setting of one account and region (such as its default replication regions).
+    async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value` under `name` in the scope (`None` removes it), provided the setting still
+    /// holds `expected` (`None`: absent); `Conflict` when another request changed it meanwhile.
+    async fn put_scope_setting(
+        &self,
+        scope: &Scope,
+        name: &str,
+        value: Option<&[u8]>,
+        expected: Option<&[u8]>,
+    ) -> StoreResult<()>;
+    /// The value of the setting `name` in every scope that has one, for operator tools.
+    async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>>;
 }
 
 #[cfg(test)]

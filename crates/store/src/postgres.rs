@@ -17,6 +17,11 @@
 //!   is exact. Writers to other scopes are not held up (a hash collision only makes two scopes
 //!   queue together). This was chosen over SERIALIZABLE isolation because a serialization failure
 //!   would have to be retried by every caller, whereas the lock turns the race into a short wait.
+//! - A multi-Region key group ([`Store::write_key_group`]) may insert into several regions; its
+//!   transaction takes the key quota locks of all those regions first, in region order, so two
+//!   groups never wait on each other's locks in opposite orders.
+//! - Scope settings change by compare-and-set in one statement (an `UPDATE`/`DELETE` whose
+//!   `WHERE` names the expected value, or an insert that fails on an existing row).
 //! - Migrations run in one transaction behind an advisory lock of their own, so nodes starting
 //!   together apply each version exactly once.
 
@@ -27,8 +32,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    AliasRecord, AuthorityRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag,
-    TokenRecord,
+    AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, Scope, Store, StoreError, StoreResult,
+    StoredKey, Tag, TokenRecord,
 };
 
 /// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
@@ -94,6 +99,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
         UNIQUE (account, region, token)
     );
     CREATE INDEX tokens_latest ON tokens (account, region, kind, material_type, algorithm, seq);",
+    ),
+    (
+        3,
+        "CREATE TABLE scope_settings (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE INDEX scope_settings_by_name ON scope_settings (name);
+    CREATE INDEX keys_by_state_everywhere ON keys (state);",
     ),
 ];
 
@@ -278,37 +295,67 @@ impl Store for PostgresStore {
     ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         lock_quota(&mut tx, QuotaLock::Keys, scope, None).await?;
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM keys
-             WHERE account = $1 AND region = $2 AND state <> 'DELETE_COMPLETE'",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if count >= i64::from(max_keys) {
-            return Err(StoreError::QuotaExceeded);
-        }
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&key.key_id)
-        .bind(&key.state)
-        .bind(key.delete_pending_ms)
-        .bind(&key.metadata)
-        .bind(&key.sealed_material)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(insert_error)?;
-        for tag in tags {
-            upsert_tag(&mut tx, scope, &key.key_id, tag).await?;
-        }
+        let seq = insert_key_row(&mut tx, scope, key, tags, max_keys).await?;
         tx.commit().await.map_err(backend)?;
         Ok(seq)
+    }
+
+    async fn write_key_group(
+        &self,
+        account: &str,
+        writes: &[KeyWrite],
+        max_keys: u32,
+    ) -> StoreResult<()> {
+        let scope_of = |region: &str| Scope {
+            account: account.to_string(),
+            region: region.to_string(),
+        };
+        let mut tx = self.begin().await?;
+        let mut inserting: Vec<&str> = writes
+            .iter()
+            .filter(|w| w.expected.is_none())
+            .map(|w| w.region.as_str())
+            .collect();
+        inserting.sort_unstable();
+        inserting.dedup();
+        for region in inserting {
+            lock_quota(&mut tx, QuotaLock::Keys, &scope_of(region), None).await?;
+        }
+        for write in writes {
+            let scope = scope_of(&write.region);
+            match &write.expected {
+                Some(expected) => write_key(&mut tx, &scope, &write.record, expected).await?,
+                None => {
+                    remove_deleted_key(&mut tx, &scope, &write.record.key_id).await?;
+                    insert_key_row(&mut tx, &scope, &write.record, &write.tags, max_keys).await?;
+                }
+            }
+            if write.record.state == "DELETE_COMPLETE" {
+                remove_aliases_of(&mut tx, &scope, &write.record.key_id).await?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>> {
+        let rows = sqlx::query(
+            "SELECT account, region, seq, key_id, state, delete_pending_ms, metadata, sealed_material
+             FROM keys WHERE state = $1 ORDER BY seq",
+        )
+        .bind(state)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let scope = Scope {
+                    account: row.get("account"),
+                    region: row.get("region"),
+                };
+                (scope, key_from_row(row))
+            })
+            .collect())
     }
 
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
@@ -379,13 +426,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         write_key(&mut tx, scope, key, expected).await?;
-        sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND key_id = $3")
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(&key.key_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        remove_aliases_of(&mut tx, scope, &key.key_id).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -702,6 +743,165 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(backend)?;
         Ok(stored)
     }
+
+    async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar(
+            "SELECT value FROM scope_settings WHERE account = $1 AND region = $2 AND name = $3",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn put_scope_setting(
+        &self,
+        scope: &Scope,
+        name: &str,
+        value: Option<&[u8]>,
+        expected: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        let statement = match (expected, value) {
+            (None, Some(_)) => {
+                "INSERT INTO scope_settings (account, region, name, value) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (account, region, name) DO NOTHING"
+            }
+            (Some(_), Some(_)) => {
+                "UPDATE scope_settings SET value = $4
+                 WHERE account = $1 AND region = $2 AND name = $3 AND value = $5"
+            }
+            (Some(_), None) => {
+                "DELETE FROM scope_settings
+                 WHERE account = $1 AND region = $2 AND name = $3 AND value = $4"
+            }
+            (None, None) => {
+                return match self.get_scope_setting(scope, name).await? {
+                    None => Ok(()),
+                    Some(_) => Err(StoreError::Conflict),
+                };
+            }
+        };
+        let mut query = sqlx::query(statement)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name);
+        // The new value first, then the expected one, as the statements number them.
+        for bytes in [value, expected].into_iter().flatten() {
+            query = query.bind(bytes);
+        }
+        let done = query.execute(&self.pool).await.map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>> {
+        let rows = sqlx::query(
+            "SELECT account, region, value FROM scope_settings WHERE name = $1
+             ORDER BY account, region",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let scope = Scope {
+                    account: row.get("account"),
+                    region: row.get("region"),
+                };
+                (scope, row.get("value"))
+            })
+            .collect())
+    }
+}
+
+/// Inserts a key and its tags unless the scope holds `max_keys` keys that are not
+/// `DELETE_COMPLETE`; `Conflict` when the id is taken. The caller holds the scope's quota lock.
+async fn insert_key_row(
+    tx: &mut Transaction<'static, Postgres>,
+    scope: &Scope,
+    key: &KeyRecord,
+    tags: &[Tag],
+    max_keys: u32,
+) -> StoreResult<i64> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM keys
+         WHERE account = $1 AND region = $2 AND state <> 'DELETE_COMPLETE'",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if count >= i64::from(max_keys) {
+        return Err(StoreError::QuotaExceeded);
+    }
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(&key.key_id)
+    .bind(&key.state)
+    .bind(key.delete_pending_ms)
+    .bind(&key.metadata)
+    .bind(&key.sealed_material)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(insert_error)?;
+    for tag in tags {
+        upsert_tag(tx, scope, &key.key_id, tag).await?;
+    }
+    Ok(seq)
+}
+
+/// Removes a `DELETE_COMPLETE` key and its tags, so the id can be used again.
+async fn remove_deleted_key(
+    tx: &mut Transaction<'static, Postgres>,
+    scope: &Scope,
+    key_id: &str,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "DELETE FROM keys
+         WHERE account = $1 AND region = $2 AND key_id = $3 AND state = 'DELETE_COMPLETE'",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(key_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() > 0 {
+        sqlx::query("DELETE FROM tags WHERE account = $1 AND region = $2 AND key_id = $3")
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(key_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+async fn remove_aliases_of(
+    tx: &mut Transaction<'static, Postgres>,
+    scope: &Scope,
+    key_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND key_id = $3")
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 async fn write_key(

@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row, Sqlite, Transaction};
 
 use crate::{
-    AliasRecord, AuthorityRecord, KeyRecord, Scope, Store, StoreError, StoreResult, StoredKey, Tag,
-    TokenRecord,
+    AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, Scope, Store, StoreError, StoreResult,
+    StoredKey, Tag, TokenRecord,
 };
 
 /// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
@@ -81,6 +81,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
         UNIQUE (account, region, token)
     );
     CREATE INDEX tokens_latest ON tokens (account, region, kind, material_type, algorithm, seq);",
+    ),
+    (
+        3,
+        "CREATE TABLE scope_settings (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE INDEX scope_settings_by_name ON scope_settings (name);
+    CREATE INDEX keys_by_state_everywhere ON keys (state);",
     ),
 ];
 
@@ -225,42 +237,56 @@ impl Store for SqliteStore {
         max_keys: u32,
     ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM keys WHERE account = ? AND region = ? AND state <> 'DELETE_COMPLETE'",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if count >= i64::from(max_keys) {
-            return Err(StoreError::QuotaExceeded);
-        }
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&key.key_id)
-        .bind(&key.state)
-        .bind(key.delete_pending_ms)
-        .bind(&key.metadata)
-        .bind(&key.sealed_material)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict
-            } else {
-                backend(e)
-            }
-        })?;
-        for tag in tags {
-            upsert_tag(&mut tx, scope, &key.key_id, tag).await?;
-        }
+        let seq = insert_key_row(&mut tx, scope, key, tags, max_keys).await?;
         tx.commit().await.map_err(backend)?;
         Ok(seq)
+    }
+
+    async fn write_key_group(
+        &self,
+        account: &str,
+        writes: &[KeyWrite],
+        max_keys: u32,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for write in writes {
+            let scope = Scope {
+                account: account.to_string(),
+                region: write.region.clone(),
+            };
+            match &write.expected {
+                Some(expected) => write_key(&mut tx, &scope, &write.record, expected).await?,
+                None => {
+                    remove_deleted_key(&mut tx, &scope, &write.record.key_id).await?;
+                    insert_key_row(&mut tx, &scope, &write.record, &write.tags, max_keys).await?;
+                }
+            }
+            if write.record.state == "DELETE_COMPLETE" {
+                remove_aliases_of(&mut tx, &scope, &write.record.key_id).await?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>> {
+        let rows = sqlx::query(
+            "SELECT account, region, seq, key_id, state, delete_pending_ms, metadata, sealed_material
+             FROM keys WHERE state = ? ORDER BY seq",
+        )
+        .bind(state)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let scope = Scope {
+                    account: row.get("account"),
+                    region: row.get("region"),
+                };
+                (scope, key_from_row(row))
+            })
+            .collect())
     }
 
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
@@ -332,13 +358,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         write_key(&mut tx, scope, key, expected).await?;
-        sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND key_id = ?")
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(&key.key_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        remove_aliases_of(&mut tx, scope, &key.key_id).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -673,6 +693,169 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(backend)?;
         Ok(stored)
     }
+
+    async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar(
+            "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)
+    }
+
+    async fn put_scope_setting(
+        &self,
+        scope: &Scope,
+        name: &str,
+        value: Option<&[u8]>,
+        expected: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let current: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if current.as_deref() != expected {
+            return Err(StoreError::Conflict);
+        }
+        match value {
+            Some(value) => sqlx::query(
+                "INSERT INTO scope_settings (account, region, name, value) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .bind(value),
+            None => sqlx::query(
+                "DELETE FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
+            )
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>> {
+        let rows = sqlx::query(
+            "SELECT account, region, value FROM scope_settings WHERE name = ?
+             ORDER BY account, region",
+        )
+        .bind(name)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let scope = Scope {
+                    account: row.get("account"),
+                    region: row.get("region"),
+                };
+                (scope, row.get("value"))
+            })
+            .collect())
+    }
+}
+
+/// Inserts a key and its tags unless the scope holds `max_keys` keys that are not
+/// `DELETE_COMPLETE`; `Conflict` when the id is taken.
+async fn insert_key_row(
+    tx: &mut Transaction<'static, Sqlite>,
+    scope: &Scope,
+    key: &KeyRecord,
+    tags: &[Tag],
+    max_keys: u32,
+) -> StoreResult<i64> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM keys WHERE account = ? AND region = ? AND state <> 'DELETE_COMPLETE'",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if count >= i64::from(max_keys) {
+        return Err(StoreError::QuotaExceeded);
+    }
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(&key.key_id)
+    .bind(&key.state)
+    .bind(key.delete_pending_ms)
+    .bind(&key.metadata)
+    .bind(&key.sealed_material)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict
+        } else {
+            backend(e)
+        }
+    })?;
+    for tag in tags {
+        upsert_tag(tx, scope, &key.key_id, tag).await?;
+    }
+    Ok(seq)
+}
+
+/// Removes a `DELETE_COMPLETE` key and its tags, so the id can be used again.
+async fn remove_deleted_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    scope: &Scope,
+    key_id: &str,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "DELETE FROM keys WHERE account = ? AND region = ? AND key_id = ? AND state = 'DELETE_COMPLETE'",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(key_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() > 0 {
+        sqlx::query("DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ?")
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(key_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+async fn remove_aliases_of(
+    tx: &mut Transaction<'static, Sqlite>,
+    scope: &Scope,
+    key_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND key_id = ?")
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 async fn write_key(

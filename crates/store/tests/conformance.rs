@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use paycrypt_store::{
-    AuthorityRecord, KeyRecord, PostgresStore, Scope, SqliteStore, Store, StoreError, StoreResult,
-    Tag, TokenRecord,
+    AuthorityRecord, KeyRecord, KeyWrite, PostgresStore, Scope, SqliteStore, Store, StoreError,
+    StoreResult, Tag, TokenRecord,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::Barrier;
@@ -71,6 +71,11 @@ conformance!(
     racing_authorities_and_settings_agree_on_one,
     racing_sweeps_complete_each_deletion_once,
     racing_tokens_agree_on_latest,
+    key_groups_write_all_regions_or_none,
+    key_groups_replace_completed_replicas_and_drop_their_aliases,
+    racing_key_groups_one_writer_wins,
+    scope_settings_compare_and_set,
+    racing_scope_settings_one_writer_wins,
 );
 
 /// Says, past the test harness's capture, that a PostgreSQL variant did not run.
@@ -901,4 +906,398 @@ async fn racing_tokens_agree_on_latest(db: &Backend) {
         latest.push(token.unwrap().token);
     }
     assert!(latest.iter().all(|t| *t == latest[0]), "{latest:?}");
+}
+
+fn in_region(account: &str, region: &str) -> Scope {
+    Scope {
+        account: account.to_string(),
+        region: region.to_string(),
+    }
+}
+
+fn insert(region: &str, record: KeyRecord) -> KeyWrite {
+    KeyWrite {
+        region: region.to_string(),
+        record,
+        expected: None,
+        tags: Vec::new(),
+    }
+}
+
+fn update(region: &str, record: KeyRecord, expected: KeyRecord) -> KeyWrite {
+    KeyWrite {
+        region: region.to_string(),
+        record,
+        expected: Some(expected),
+        tags: Vec::new(),
+    }
+}
+
+async fn key_groups_write_all_regions_or_none(db: &Backend) {
+    let store = db.open().await;
+    let account = "111122223333";
+    let (east, west, eu) = (
+        in_region(account, "us-east-1"),
+        in_region(account, "us-west-2"),
+        in_region(account, "eu-west-1"),
+    );
+    // A primary with tags and two replicas, in one go.
+    let mut primary = insert("us-east-1", key("k1", "CREATE_COMPLETE"));
+    primary.tags = vec![tag("team", "a")];
+    store
+        .write_key_group(
+            account,
+            &[
+                primary,
+                insert("us-west-2", key("k1", "CREATE_COMPLETE")),
+                insert("eu-west-1", key("k1", "CREATE_COMPLETE")),
+            ],
+            10,
+        )
+        .await
+        .unwrap();
+    for s in [&east, &west, &eu] {
+        assert!(store.get_key(s, "k1").await.unwrap().is_some(), "{s:?}");
+    }
+    assert_eq!(
+        store.list_tags(&east, "k1", None, 10).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .list_tags(&west, "k1", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another account sees none of it.
+    assert!(
+        store
+            .get_key(&in_region("444455556666", "us-west-2"), "k1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The replica region is full: nothing of the group is written, the primary included.
+    store
+        .insert_key(&west, &key("other", "CREATE_COMPLETE"), &[], 10)
+        .await
+        .unwrap();
+    let result = store
+        .write_key_group(
+            account,
+            &[
+                insert("us-east-1", key("k2", "CREATE_COMPLETE")),
+                insert("us-west-2", key("k2", "CREATE_COMPLETE")),
+            ],
+            2,
+        )
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::QuotaExceeded)),
+        "{result:?}"
+    );
+    assert!(store.get_key(&east, "k2").await.unwrap().is_none());
+
+    // A stale replica makes the whole update fail, and the primary keeps its state.
+    let before = key("k1", "CREATE_COMPLETE");
+    let mut pending = key("k1", "DELETE_PENDING");
+    pending.delete_pending_ms = Some(5);
+    let stale = key("k1", "DELETE_PENDING");
+    let result = store
+        .write_key_group(
+            account,
+            &[
+                update("us-east-1", pending.clone(), before.clone()),
+                update("us-west-2", pending.clone(), before.clone()),
+                update("eu-west-1", pending.clone(), stale),
+            ],
+            10,
+        )
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    for s in [&east, &west, &eu] {
+        let now = store.get_key(s, "k1").await.unwrap().unwrap().record;
+        assert_eq!(now.state, "CREATE_COMPLETE", "{s:?}");
+    }
+    // An update of a key that does not exist is NotFound, and changes nothing either.
+    let result = store
+        .write_key_group(
+            account,
+            &[
+                update("us-east-1", pending.clone(), before.clone()),
+                update("ap-south-1", pending.clone(), before.clone()),
+            ],
+            10,
+        )
+        .await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    assert_eq!(
+        store
+            .get_key(&east, "k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .state,
+        "CREATE_COMPLETE"
+    );
+    // Done right, every region moves together and survives a reopen.
+    store
+        .write_key_group(
+            account,
+            &[
+                update("us-east-1", pending.clone(), before.clone()),
+                update("us-west-2", pending.clone(), before.clone()),
+                update("eu-west-1", pending.clone(), before.clone()),
+            ],
+            10,
+        )
+        .await
+        .unwrap();
+    let reopened = db.open().await;
+    for s in [&east, &west, &eu] {
+        let now = reopened.get_key(s, "k1").await.unwrap().unwrap().record;
+        assert_eq!(now, pending, "{s:?}");
+    }
+}
+
+async fn key_groups_replace_completed_replicas_and_drop_their_aliases(db: &Backend) {
+    let store = db.open().await;
+    let account = "111122223333";
+    let west = in_region(account, "us-west-2");
+    store
+        .write_key_group(
+            account,
+            &[
+                insert("us-east-1", key("k1", "CREATE_COMPLETE")),
+                insert("us-west-2", key("k1", "CREATE_COMPLETE")),
+            ],
+            10,
+        )
+        .await
+        .unwrap();
+    store
+        .create_alias(&west, "alias/replica", Some("k1"), 10)
+        .await
+        .unwrap();
+    // The replica is removed: it completes its deletion and its aliases go.
+    let mut removed = key("k1", "DELETE_COMPLETE");
+    removed.sealed_material = None;
+    store
+        .write_key_group(
+            account,
+            &[update("us-west-2", removed, key("k1", "CREATE_COMPLETE"))],
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_alias(&west, "alias/replica")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Adding the region again replaces the completed replica.
+    let mut again = key("k1", "CREATE_COMPLETE");
+    again.metadata = "{\"again\":true}".to_string();
+    store
+        .write_key_group(account, &[insert("us-west-2", again.clone())], 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_key(&west, "k1").await.unwrap().unwrap().record,
+        again
+    );
+    // A live key with the same id is not replaced.
+    let result = store
+        .write_key_group(
+            account,
+            &[insert("us-west-2", key("k1", "CREATE_COMPLETE"))],
+            10,
+        )
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    assert_eq!(
+        store.get_key(&west, "k1").await.unwrap().unwrap().record,
+        again
+    );
+    // Operator tools find keys by state in every scope.
+    let everywhere = store
+        .keys_in_state_everywhere("CREATE_COMPLETE")
+        .await
+        .unwrap();
+    let mut found: Vec<String> = everywhere
+        .iter()
+        .map(|(s, k)| format!("{}/{}/{}", s.account, s.region, k.record.key_id))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        ["111122223333/us-east-1/k1", "111122223333/us-west-2/k1"]
+    );
+}
+
+async fn racing_key_groups_one_writer_wins(db: &Backend) {
+    let account = "111122223333";
+    let store = db.open().await;
+    store
+        .write_key_group(
+            account,
+            &[
+                insert("us-east-1", key("k1", "CREATE_COMPLETE")),
+                insert("us-west-2", key("k1", "CREATE_COMPLETE")),
+            ],
+            10,
+        )
+        .await
+        .unwrap();
+    let nodes = db.nodes(4).await;
+    let results = race(&nodes, 16, |store, i| async move {
+        let mut next = key("k1", "CREATE_COMPLETE");
+        next.metadata = format!("{{\"writer\":{i}}}");
+        store
+            .write_key_group(
+                "111122223333",
+                &[
+                    update("us-east-1", next.clone(), key("k1", "CREATE_COMPLETE")),
+                    update("us-west-2", next, key("k1", "CREATE_COMPLETE")),
+                ],
+                10,
+            )
+            .await
+    })
+    .await;
+    assert_eq!(count_ok(&results, |e| matches!(e, StoreError::Conflict)), 1);
+    let east = store
+        .get_key(&in_region(account, "us-east-1"), "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    let west = store
+        .get_key(&in_region(account, "us-west-2"), "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(east.record.metadata, west.record.metadata);
+    // Groups inserting into the same regions in opposite orders neither deadlock nor pass the
+    // quota of either region.
+    let results = race(&nodes, 16, |store, i| async move {
+        let id = format!("g{i}");
+        let regions = if i % 2 == 0 {
+            ["eu-west-1", "ap-south-1"]
+        } else {
+            ["ap-south-1", "eu-west-1"]
+        };
+        store
+            .write_key_group(
+                "111122223333",
+                &[
+                    insert(regions[0], key(&id, "CREATE_COMPLETE")),
+                    insert(regions[1], key(&id, "CREATE_COMPLETE")),
+                ],
+                5,
+            )
+            .await
+    })
+    .await;
+    assert_eq!(
+        count_ok(&results, |e| matches!(e, StoreError::QuotaExceeded)),
+        5
+    );
+    for region in ["eu-west-1", "ap-south-1"] {
+        let keys = store
+            .list_keys(&in_region(account, region), None, None, 100)
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 5, "{region}");
+    }
+}
+
+async fn scope_settings_compare_and_set(db: &Backend) {
+    let store = db.open().await;
+    let s = scope("111122223333");
+    let other = scope("444455556666");
+    assert_eq!(store.get_scope_setting(&s, "defaults").await.unwrap(), None);
+    store
+        .put_scope_setting(&s, "defaults", Some(b"one"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_scope_setting(&s, "defaults")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(
+        store.get_scope_setting(&other, "defaults").await.unwrap(),
+        None
+    );
+    // Expecting the wrong value (or absence) changes nothing.
+    for expected in [None, Some(&b"two"[..])] {
+        let result = store
+            .put_scope_setting(&s, "defaults", Some(b"three"), expected)
+            .await;
+        assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    }
+    store
+        .put_scope_setting(&s, "defaults", Some(b"two"), Some(b"one"))
+        .await
+        .unwrap();
+    store
+        .put_scope_setting(&other, "defaults", Some(b"x"), None)
+        .await
+        .unwrap();
+    let everywhere = store.scope_settings_everywhere("defaults").await.unwrap();
+    assert_eq!(
+        everywhere,
+        vec![(s.clone(), b"two".to_vec()), (other, b"x".to_vec())]
+    );
+    let result = store
+        .put_scope_setting(&s, "defaults", None, Some(b"one"))
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    store
+        .put_scope_setting(&s, "defaults", None, Some(b"two"))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.open()
+            .await
+            .get_scope_setting(&s, "defaults")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn racing_scope_settings_one_writer_wins(db: &Backend) {
+    let nodes = db.nodes(4).await;
+    let results = race(&nodes, 16, |store, i| async move {
+        let value = format!("v{i}");
+        store
+            .put_scope_setting(
+                &scope("111122223333"),
+                "defaults",
+                Some(value.as_bytes()),
+                None,
+            )
+            .await
+    })
+    .await;
+    assert_eq!(count_ok(&results, |e| matches!(e, StoreError::Conflict)), 1);
+    let results = race(&nodes, 16, |store, i| async move {
+        let s = scope("111122223333");
+        let current = store.get_scope_setting(&s, "defaults").await?;
+        let value = format!("w{i}");
+        store
+            .put_scope_setting(&s, "defaults", Some(value.as_bytes()), current.as_deref())
+            .await
+    })
+    .await;
+    assert!(count_ok(&results, |e| matches!(e, StoreError::Conflict)) >= 1);
 }

@@ -147,6 +147,19 @@ impl TestServer {
         SqliteStore::open(self.dir.path()).await.unwrap()
     }
 
+    /// A second service over the server's data directory, as `paycrypt admin` opens it beside a
+    /// running server.
+    pub async fn operator_service(&self) -> Service {
+        Service::new(
+            Arc::new(self.store().await),
+            Sealer::new(&MASTER_KEY),
+            Limits::default(),
+            TokenPolicy::default(),
+        )
+        .await
+        .unwrap()
+    }
+
     /// The stored record of a key of the default account, by ARN.
     pub async fn stored_key(&self, arn: &str) -> KeyRecord {
         let id = arn.rsplit('/').next().unwrap();

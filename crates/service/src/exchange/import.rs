@@ -14,6 +14,8 @@ use super::export::oaep_hash;
 use super::{Tr34Role, attributes_from_header, chained_certificate, rsa_strength, strength};
 use crate::attributes::{self, Material};
 use crate::keys::{KeyDocument, LoadedKey, NewKey, check_value, new_key};
+use crate::mpa::PendingApproval;
+use crate::replication::CreationRegions;
 use crate::{Context, Service, tags};
 
 /// A key about to be stored by ImportKey.
@@ -77,12 +79,16 @@ impl Service {
         ctx: &Context,
         input: ImportKeyInput,
     ) -> Result<ImportKeyOutput, ApiError> {
-        if input.replication_regions.is_some() {
-            return Err(ApiError::validation(
-                "ReplicationRegions is not supported by paycrypt yet.",
-            ));
-        }
         let tags = tags::checked_tags(input.tags.unwrap_or_default(), self.limits.max_tags)?;
+        let replication = self
+            .creation_regions(ctx, input.replication_regions)
+            .await?;
+        let approval = match &input.key_material {
+            ImportKeyMaterial::RootCertificatePublicKey(_) => {
+                self.import_approval(ctx, input.requester_comment).await?
+            }
+            _ => None,
+        };
         let imported = match input.key_material {
             ImportKeyMaterial::RootCertificatePublicKey(root) => {
                 let certificate =
@@ -254,9 +260,13 @@ impl Service {
             .store_imported(
                 ctx,
                 imported,
-                input.key_check_value_algorithm,
-                input.enabled,
-                tags,
+                Creation {
+                    kcv_algorithm: input.key_check_value_algorithm,
+                    enabled: input.enabled,
+                    tags,
+                    replication,
+                    approval,
+                },
             )
             .await?;
         Ok(ImportKeyOutput { key })
@@ -299,15 +309,29 @@ fn unwrap_tr31_with(
     }
 }
 
+/// How ImportKey asks for the new key to be made, besides its material.
+struct Creation {
+    kcv_algorithm: Option<paycrypt_api::KeyCheckValueAlgorithm>,
+    enabled: Option<bool>,
+    tags: Vec<paycrypt_store::Tag>,
+    replication: CreationRegions,
+    approval: Option<PendingApproval>,
+}
+
 impl Service {
     async fn store_imported(
         &self,
         ctx: &Context,
         imported: Imported,
-        kcv_algorithm: Option<paycrypt_api::KeyCheckValueAlgorithm>,
-        enabled: Option<bool>,
-        tags: Vec<paycrypt_store::Tag>,
+        creation: Creation,
     ) -> Result<Key, ApiError> {
+        let Creation {
+            kcv_algorithm,
+            enabled,
+            tags,
+            replication,
+            approval,
+        } = creation;
         let algorithm = imported.attributes.key_algorithm;
         let kcv_algorithm =
             kcv_algorithm.unwrap_or_else(|| attributes::default_kcv_algorithm(algorithm));
@@ -318,7 +342,7 @@ impl Service {
             imported.secret.as_ref().unwrap_or(&empty),
             imported.public_key.as_deref(),
         )?;
-        let (id, key) = new_key(
+        let (id, mut key) = new_key(
             ctx,
             NewKey {
                 attributes: imported.attributes,
@@ -330,6 +354,8 @@ impl Service {
                 derive_key_usage: None,
             },
         );
+        replication.apply(&mut key);
+        let requester_comment = approval.map(|a| a.apply(ctx, &id, &mut key));
         let arn = key.key_arn.clone();
         let loaded = LoadedKey {
             scope: ctx.scope(),
@@ -339,14 +365,16 @@ impl Service {
                 public_key: imported.public_key.map(hex::encode),
                 certificate: imported.certificate.map(hex::encode),
                 resource_policy: None,
+                requester_comment,
             },
             sealed_material: imported
                 .secret
                 .map(|secret| self.sealer.seal(arn.as_bytes(), secret.expose())),
             stored: None,
         };
-        self.insert_key(ctx, &loaded, &tags).await?;
-        tracing::info!(key_arn = %arn, "key imported");
+        self.save_with_replicas(ctx, &loaded, &replication.regions, &[], &tags)
+            .await?;
+        tracing::info!(key_arn = %arn, state = loaded.doc.key.key_state.as_str(), "key imported");
         Ok(loaded.doc.key)
     }
 }
