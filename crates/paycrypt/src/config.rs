@@ -8,6 +8,7 @@
 //! database_url = "postgres://paycrypt@db.internal/paycrypt"   # instead of SQLite
 //! token_validity = "7d"              # export/import tokens and their certificates
 //! token_reuse_min_remaining = "1d"   # ReuseLastGeneratedToken needs this much left
+//! key_pool_size = 8                  # RSA-2048 pairs pregenerated for tokens; 0 disables
 //!
 //! [limits]
 //! keys_per_region = 2000
@@ -30,6 +31,8 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9120";
 pub const DEFAULT_DATA_DIR: &str = "./paycrypt-data";
 pub const DEFAULT_ACCOUNT: &str = "111122223333";
+/// RSA-2048 key pairs kept ready for GetParametersForExport/Import.
+pub const DEFAULT_KEY_POOL_SIZE: usize = 8;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +46,8 @@ pub struct FileConfig {
     pub token_validity: Option<String>,
     /// The least validity a token must have left for ReuseLastGeneratedToken to return it.
     pub token_reuse_min_remaining: Option<String>,
+    /// RSA-2048 key pairs kept pregenerated for tokens; 0 disables the pool.
+    pub key_pool_size: Option<usize>,
     #[serde(default)]
     pub limits: LimitsConfig,
     pub accounts: Option<Vec<AccountConfig>>,
@@ -171,6 +176,7 @@ mod tests {
         let config: FileConfig = toml::from_str(
             r#"
             listen = "127.0.0.1:0"
+            key_pool_size = 2
             [limits]
             keys_per_region = 5
             [[accounts]]
@@ -183,6 +189,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.limits().max_keys, 5);
+        assert_eq!(config.key_pool_size, Some(2));
         assert_eq!(config.limits().max_tags, 200);
         let keys = config.access_keys().unwrap();
         assert_eq!(keys.len(), 3);

@@ -13,7 +13,9 @@ use paycrypt_store::{PostgresStore, SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileConfig, parse_duration};
+use crate::config::{
+    DEFAULT_DATA_DIR, DEFAULT_KEY_POOL_SIZE, DEFAULT_LISTEN, FileConfig, parse_duration,
+};
 use crate::master_key;
 
 #[derive(Args)]
@@ -39,6 +41,9 @@ pub struct ServeArgs {
     /// Least validity a token needs left for ReuseLastGeneratedToken to return it [default: 1d]
     #[arg(long, env = "PAYCRYPT_TOKEN_REUSE_MIN_REMAINING")]
     token_reuse_min_remaining: Option<String>,
+    /// RSA-2048 key pairs kept pregenerated for export/import tokens; 0 disables [default: 8]
+    #[arg(long, env = "PAYCRYPT_KEY_POOL_SIZE")]
+    key_pool_size: Option<usize>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -98,8 +103,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
         ),
     };
-    let service =
-        Service::new(store, Sealer::new(&master_key), file.limits(), token_policy).await?;
+    let key_pool_size = args
+        .key_pool_size
+        .or(file.key_pool_size)
+        .unwrap_or(DEFAULT_KEY_POOL_SIZE);
+    let service = Service::new(store, Sealer::new(&master_key), file.limits(), token_policy)
+        .await?
+        .with_rsa_key_pool(key_pool_size);
     drop(master_key);
 
     // Listen for SIGTERM before announcing readiness, so a stop right after the listening line
