@@ -12,6 +12,7 @@
 //! tls_key = "/etc/paycrypt/tls/key.pem"
 //! allow_plaintext = false            # plain HTTP on a non-loopback address
 //! audit_log = "/var/log/paycrypt/audit.log"   # default <data_dir>/audit.log
+//! key_pool_size = 8                  # RSA-2048 pairs pregenerated for tokens; 0 disables
 //!
 //! [limits]
 //! keys_per_region = 2000
@@ -36,6 +37,8 @@ pub const DEFAULT_DATA_DIR: &str = "./paycrypt-data";
 pub const DEFAULT_ACCOUNT: &str = "111122223333";
 /// The audit log's file name in the data directory.
 pub const DEFAULT_AUDIT_LOG: &str = "audit.log";
+/// RSA-2048 key pairs kept ready for GetParametersForExport/Import.
+pub const DEFAULT_KEY_POOL_SIZE: usize = 8;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +60,8 @@ pub struct FileConfig {
     pub allow_plaintext: Option<bool>,
     /// Where the audit log of mutating requests goes.
     pub audit_log: Option<PathBuf>,
+    /// RSA-2048 key pairs kept pregenerated for tokens; 0 disables the pool.
+    pub key_pool_size: Option<usize>,
     #[serde(default)]
     pub limits: LimitsConfig,
     pub accounts: Option<Vec<AccountConfig>>,
@@ -185,6 +190,7 @@ mod tests {
         let config: FileConfig = toml::from_str(
             r#"
             listen = "127.0.0.1:0"
+            key_pool_size = 2
             [limits]
             keys_per_region = 5
             [[accounts]]
@@ -197,6 +203,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.limits().max_keys, 5);
+        assert_eq!(config.key_pool_size, Some(2));
         assert_eq!(config.limits().max_tags, 200);
         let keys = config.access_keys().unwrap();
         assert_eq!(keys.len(), 3);

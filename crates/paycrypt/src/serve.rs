@@ -15,7 +15,9 @@ use paycrypt_service::{SystemClock, TokenPolicy};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{DEFAULT_AUDIT_LOG, DEFAULT_LISTEN, FileConfig, parse_duration};
+use crate::config::{
+    DEFAULT_AUDIT_LOG, DEFAULT_KEY_POOL_SIZE, DEFAULT_LISTEN, FileConfig, parse_duration,
+};
 use crate::store_options::StoreArgs;
 
 #[derive(Args)]
@@ -43,6 +45,9 @@ pub struct ServeArgs {
     /// Audit log of mutating requests (JSON lines) [default: <data-dir>/audit.log]
     #[arg(long, env = "PAYCRYPT_AUDIT_LOG")]
     audit_log: Option<PathBuf>,
+    /// RSA-2048 key pairs kept pregenerated for export/import tokens; 0 disables [default: 8]
+    #[arg(long, env = "PAYCRYPT_KEY_POOL_SIZE")]
+    key_pool_size: Option<usize>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -106,7 +111,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         refuse_plaintext_beyond_loopback(address)?;
     }
 
-    let service = args.store.open_service(&file, token_policy).await?;
+    let key_pool_size = args
+        .key_pool_size
+        .or(file.key_pool_size)
+        .unwrap_or(DEFAULT_KEY_POOL_SIZE);
+    let service = args
+        .store
+        .open_service(&file, token_policy)
+        .await?
+        .with_rsa_key_pool(key_pool_size);
     let audit = Arc::new(
         AuditLog::open(&audit_log)
             .with_context(|| format!("cannot open the audit log {}", audit_log.display()))?,

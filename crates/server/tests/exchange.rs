@@ -1034,3 +1034,58 @@ async fn as2805_key_cryptogram_round_trip() {
     assert_eq!(attributes.key_usage, KeyUsage::Tr31P0PinEncryptionKey);
     assert!(!imported.exportable);
 }
+
+/// Export tokens from a server with an RSA key pool: every token has its own key pair (no two
+/// certificates share a public key, also once the pool has run dry and refilled), and a token
+/// whose pair came from the pool signs a TR-34 block the receiving party opens. A pool of 0 still
+/// answers with distinct key pairs.
+#[tokio::test]
+async fn export_tokens_never_share_a_key_pair_with_or_without_a_pool() {
+    for pool_size in [4, 0] {
+        let server = common::start_with_key_pool(pool_size).await;
+        let client = server.client();
+        let mut public_keys = std::collections::HashSet::new();
+        let mut tokens = Vec::new();
+        for _ in 0..12 {
+            let params = client
+                .get_parameters_for_export()
+                .key_material_type(KeyMaterialType::Tr34KeyBlock)
+                .signing_key_algorithm(KeyAlgorithm::Rsa2048)
+                .send()
+                .await
+                .unwrap();
+            let der = paycrypt_pki::from_wire(&params.signing_key_certificate).unwrap();
+            let spki = Certificate::parse(&der)
+                .unwrap()
+                .public_key_spki_der()
+                .to_vec();
+            assert!(
+                public_keys.insert(spki),
+                "pool {pool_size}: two tokens share a key pair"
+            );
+            tokens.push(params.export_token);
+        }
+        assert_eq!(public_keys.len(), 12);
+
+        let krd = party(AsymmetricAlgorithm::Rsa2048);
+        let ca_arn = import_root(&client, &krd.ca_der, KeyAlgorithm::Rsa4096).await;
+        let (arn, kcv) = create(&client, KeyAlgorithm::Tdes3Key, true).await;
+        let tr34 = ExportTr34KeyBlock::builder()
+            .certificate_authority_public_key_identifier(&ca_arn)
+            .wrapping_key_certificate(paycrypt_pki::to_wire(&krd.cert_der))
+            .export_token(&tokens[0])
+            .key_block_format(Tr34KeyBlockFormat::X9Tr342012)
+            .build()
+            .unwrap();
+        let wrapped = client
+            .export_key()
+            .export_key_identifier(&arn)
+            .key_material(ExportKeyMaterial::Tr34KeyBlock(tr34))
+            .send()
+            .await
+            .unwrap()
+            .wrapped_key
+            .unwrap();
+        assert_eq!(wrapped.key_check_value.as_deref(), Some(kcv.as_str()));
+    }
+}

@@ -322,7 +322,11 @@ impl Service {
         Ok(key)
     }
 
-    pub(crate) async fn load_key(&self, scope: &Scope, key_id: &str) -> Result<Option<LoadedKey>, ApiError> {
+    pub(crate) async fn load_key(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+    ) -> Result<Option<LoadedKey>, ApiError> {
         self.store
             .get_key(scope, key_id)
             .await

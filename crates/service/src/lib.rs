@@ -17,8 +17,8 @@ mod keys;
 mod mpa;
 mod paging;
 mod policy;
-mod resource_policies;
 mod replication;
+mod resource_policies;
 mod sealing;
 mod tags;
 
@@ -99,6 +99,7 @@ pub struct Service {
     sealer: Sealer,
     limits: Limits,
     token_policy: TokenPolicy,
+    key_pool: exchange::KeyPool,
 }
 
 /// The store failed: the details go to the operator's log, the client gets a generic error.
@@ -133,7 +134,16 @@ impl Service {
             sealer,
             limits,
             token_policy,
+            key_pool: exchange::KeyPool::new(0),
         })
+    }
+
+    /// Keeps up to `size` RSA-2048 key pairs pregenerated in a background thread for export and
+    /// import tokens, each used for one token only; 0 (the default) generates every pair on
+    /// request.
+    pub fn with_rsa_key_pool(mut self, size: usize) -> Self {
+        self.key_pool = exchange::KeyPool::new(size);
+        self
     }
 
     /// Runs one operation and returns its output as the JSON body of the response.

@@ -59,6 +59,19 @@ pub async fn start_with(limits: Limits) -> TestServer {
 }
 
 pub async fn start_limited(limits: Limits, rate_limiter: RateLimiter) -> TestServer {
+    start_configured(limits, rate_limiter, 0).await
+}
+
+/// A server whose service keeps `size` RSA-2048 key pairs pregenerated for tokens.
+pub async fn start_with_key_pool(size: usize) -> TestServer {
+    start_configured(Limits::default(), RateLimiter::unlimited(), size).await
+}
+
+async fn start_configured(
+    limits: Limits,
+    rate_limiter: RateLimiter,
+    key_pool_size: usize,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
     let service = Service::new(
@@ -68,7 +81,8 @@ pub async fn start_limited(limits: Limits, rate_limiter: RateLimiter) -> TestSer
         TokenPolicy::default(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .with_rsa_key_pool(key_pool_size);
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let credentials = Credentials::new([
         AccessKey {

@@ -7,6 +7,7 @@ mod agreement;
 mod as2805;
 mod export;
 mod import;
+mod key_pool;
 mod params;
 
 use paycrypt_api::{ApiError, KeyAlgorithm, KeyAttributes, KeyModesOfUse, KeyUsage, Timestamp};
@@ -18,6 +19,7 @@ use paycrypt_store::{AuthorityRecord, TokenRecord};
 use crate::keys::LoadedKey;
 use crate::{Context, Service, ids, store_error};
 
+pub(crate) use key_pool::KeyPool;
 pub use params::TokenPolicy;
 
 const HOUR_SECS: i64 = 60 * 60;
@@ -171,7 +173,14 @@ impl Service {
         algorithm: KeyAlgorithm,
         expires: Timestamp,
     ) -> Result<TokenRecord, ApiError> {
-        let pair = generate_pair(asymmetric(algorithm)?).await?;
+        let pair = match algorithm {
+            KeyAlgorithm::Rsa2048 => self.key_pool.take(),
+            _ => None,
+        };
+        let pair = match pair {
+            Some(pair) => pair,
+            None => generate_pair(asymmetric(algorithm)?).await?,
+        };
         let token = format!("{kind}-token-{}", ids::random_lower_alphanumeric(16));
         let usage = if kind == "export" {
             paycrypt_pki::LeafUsage::Signing
