@@ -78,9 +78,16 @@ class Observed:
 OBSERVED = Observed()
 
 
+# Enough known keys to catch any leak path (a leak shows for every key that takes that path),
+# few enough that the final scans stay fast however much traffic the suite makes.
+MAX_SECRETS = 400
+
+
 def remember_secret(clear: bytes) -> None:
-    """Registers a clear key value that must never show up in a data dir, a log or a response."""
-    OBSERVED.secrets.append(bytes(clear))
+    """Registers a clear key value that must never show up in a data dir, a log or a response
+    (the first MAX_SECRETS of them)."""
+    if len(OBSERVED.secrets) < MAX_SECRETS:
+        OBSERVED.secrets.append(bytes(clear))
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,12 +32,35 @@ def forms(value: bytes) -> list[bytes]:
     return [value, value.hex().encode(), value.hex().upper().encode()]
 
 
-def needles() -> list[tuple[str, bytes]]:
-    out = [(f"clear key {v.hex().upper()[:8]}...", f) for v in set(OBSERVED.secrets) for f in forms(v)]
-    out += [("a PKCS#8 RSA private key", f) for f in forms(PKCS8_RSA_PREFIX)]
-    out += [("a PKCS#8 EC private key", f) for f in forms(PKCS8_EC_PREFIX)]
-    out += [("a PEM private key", m) for m in PRIVATE_KEY_MARKERS]
-    return out
+HEX_RUN = re.compile(rb"[0-9A-Fa-f]{32,}")
+
+
+class Needles:
+    """The secrets to look for, searched in time linear in the data: hex spellings by looking up
+    every window of every hex run in a set, raw bytes (only in binary files) with `in`."""
+
+    def __init__(self, secrets: list[bytes]) -> None:
+        self.hex: dict[int, dict[bytes, str]] = {}
+        for value in set(secrets):
+            self.hex.setdefault(2 * len(value), {})[value.hex().upper().encode()] = f"clear key {value.hex().upper()[:8]}..."
+        self.raw = [(f"clear key {v.hex().upper()[:8]}... (raw)", v) for v in set(secrets)]
+        self.raw += [("a PKCS#8 RSA private key", f) for f in forms(PKCS8_RSA_PREFIX)]
+        self.raw += [("a PKCS#8 EC private key", f) for f in forms(PKCS8_EC_PREFIX)]
+        self.raw += [("a PEM private key", m) for m in PRIVATE_KEY_MARKERS]
+
+    def in_hex(self, data: bytes) -> list[str]:
+        found = []
+        for run in HEX_RUN.finditer(data):
+            text = run.group(0).upper()
+            for length, wanted in self.hex.items():
+                for i in range(len(text) - length + 1):
+                    what = wanted.get(text[i : i + length])
+                    if what:
+                        found.append(what)
+        return found
+
+    def in_bytes(self, data: bytes) -> list[str]:
+        return self.in_hex(data) + [what for what, needle in self.raw if needle in data]
 
 
 def master_keys() -> dict[Path, bytes]:
@@ -72,29 +95,33 @@ def test_no_secret_in_any_data_dir_or_log(observed):
     assert files, "no files to scan"
     masters = master_keys()
     assert masters, "no master keys found"
+    needles = Needles(observed.secrets)
+    master_hex = {m.hex().upper().encode(): key_file for key_file, m in masters.items()}
     found = []
     for path in files:
         data = path.read_bytes()
-        for what, needle in needles():
-            if needle in data:
-                found.append(f"{path}: {what}")
-        for key_file, master in masters.items():
-            if path != key_file and any(f in data for f in forms(master)):
-                found.append(f"{path}: the master key of {key_file}")
+        found += [f"{path}: {what}" for what in needles.in_bytes(data)]
+        for run in HEX_RUN.finditer(data):
+            text = run.group(0).upper()
+            for i in range(len(text) - 63):
+                owner = master_hex.get(text[i : i + 64])
+                if owner is not None and owner != path:
+                    found.append(f"{path}: the master key of {owner} (hex)")
+        found += [f"{path}: the master key of {key_file}" for key_file, m in masters.items() if key_file != path and m in data]
     assert not found, "\n".join(found)
     print(f"\nscanned {len(files)} files for {len(set(observed.secrets))} clear keys and {len(masters)} master keys")
 
 
 def test_no_secret_in_any_response(observed):
     masters = list(master_keys().values())
+    # responses are JSON text: secrets could only appear spelled in hex (or as a PEM key)
+    needles = Needles(observed.secrets + masters)
     found = []
     for exchange in observed.exchanges:
-        for what, needle in needles():
-            if needle in exchange.response:
-                found.append(f"response to {exchange.request[:80]!r}: {what}")
-        for master in masters:
-            if any(f in exchange.response for f in forms(master)):
-                found.append(f"response to {exchange.request[:80]!r}: a master key")
+        hits = needles.in_hex(exchange.response)
+        if b"PRIVATE KEY-----" in exchange.response:
+            hits.append("a PEM private key")
+        found += [f"response to {exchange.request[:80]!r}: {what}" for what in hits]
     assert not found, "\n".join(found)
     print(f"\nscanned {len(observed.exchanges)} responses")
 
@@ -118,3 +145,12 @@ def test_responses_name_only_the_callers_resources(observed):
                 found.append(f"{exchange.account} got {match.group(0).decode()} in reply to {exchange.request[:120]!r}")
     assert checked, "no ARNs in any response"
     assert not found, "\n".join(found[:20])
+
+
+def test_the_scanner_finds_what_it_looks_for():
+    key = bytes(range(1, 17))
+    needles = Needles([key])
+    assert needles.in_hex(b'{"KeyMaterial":"00' + key.hex().upper().encode() + b'FF"}')
+    assert needles.in_hex(b"x" + key.hex().encode() + b"y")
+    assert needles.in_bytes(b"\x00\x01" + key + b"\x02")
+    assert not needles.in_bytes(b'{"KeyCheckValue":"0102030405060708090A0B0C0D0E0F11"}' + key[:15])
