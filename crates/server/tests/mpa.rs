@@ -7,7 +7,7 @@ mod common;
 use aws_sdk_paymentcryptography::Client;
 use aws_sdk_paymentcryptography::types::{
     AssociationState, ImportKeyMaterial, Key, KeyAlgorithm, KeyAttributes, KeyClass, KeyModesOfUse,
-    KeyState, KeyUsage, MpaOperation, RootCertificatePublicKey, SessionStatus,
+    KeyState, KeyUsage, MpaOperation, MpaTeamAssociation, RootCertificatePublicKey, SessionStatus,
     TrustedCertificatePublicKey,
 };
 use common::{ACCOUNT, REGION, TestServer, code, code_and_message, start};
@@ -128,19 +128,48 @@ async fn associate(client: &Client, team: &str) {
         .unwrap();
 }
 
+/// GetMpaTeamAssociation for the protected action.
+async fn association(client: &Client) -> MpaTeamAssociation {
+    client
+        .get_mpa_team_association()
+        .action(ACTION)
+        .send()
+        .await
+        .unwrap()
+        .mpa_team_association
+        .unwrap()
+}
+
+/// The error code of GetMpaTeamAssociation for the protected action.
+async fn association_error(client: &Client) -> String {
+    code(
+        client
+            .get_mpa_team_association()
+            .action(ACTION)
+            .send()
+            .await,
+    )
+}
+
+/// DisassociateMpaTeam for the protected action.
+async fn disassociate(client: &Client) -> MpaTeamAssociation {
+    client
+        .disassociate_mpa_team()
+        .action(ACTION)
+        .send()
+        .await
+        .unwrap()
+        .mpa_team_association
+        .unwrap()
+}
+
 #[tokio::test]
 async fn root_imports_wait_for_approval_and_denied_ones_stay_unusable() {
     let server = start().await;
     let client = server.client();
     let pki = pki(&server);
     assert_eq!(
-        code(
-            client
-                .get_mpa_team_association()
-                .action(ACTION)
-                .send()
-                .await
-        ),
+        association_error(&client).await,
         "ResourceNotFoundException"
     );
     let association = client
@@ -362,27 +391,13 @@ async fn association_changes_need_the_current_teams_approval() {
         )
         .await
         .unwrap();
-    let now = client
-        .get_mpa_team_association()
-        .action(ACTION)
-        .send()
-        .await
-        .unwrap()
-        .mpa_team_association
-        .unwrap();
+    let now = association(&client).await;
     assert_eq!(now.association_state, AssociationState::Active);
     assert_eq!(now.mpa_team_arn, NEW_TEAM);
     assert_eq!(now.mpa_status.unwrap().status, SessionStatus::Approved);
 
     // Removing the team: cancelled keeps it, approved removes it.
-    let removal = client
-        .disassociate_mpa_team()
-        .action(ACTION)
-        .send()
-        .await
-        .unwrap()
-        .mpa_team_association
-        .unwrap();
+    let removal = disassociate(&client).await;
     assert_eq!(removal.association_state, AssociationState::DeletePending);
     let session = removal.mpa_status.unwrap().mpa_session_arn;
     assert!(
@@ -393,25 +408,11 @@ async fn association_changes_need_the_current_teams_approval() {
         .decide_mpa_session(&session, MpaDecision::Cancel, None, server.clock.now())
         .await
         .unwrap();
-    let kept = client
-        .get_mpa_team_association()
-        .action(ACTION)
-        .send()
-        .await
-        .unwrap()
-        .mpa_team_association
-        .unwrap();
+    let kept = association(&client).await;
     assert_eq!(kept.association_state, AssociationState::Active);
     assert_eq!(kept.mpa_team_arn, NEW_TEAM);
     assert_eq!(kept.mpa_status.unwrap().status, SessionStatus::Cancelled);
-    let removal = client
-        .disassociate_mpa_team()
-        .action(ACTION)
-        .send()
-        .await
-        .unwrap()
-        .mpa_team_association
-        .unwrap();
+    let removal = disassociate(&client).await;
     operator
         .decide_mpa_session(
             &removal.mpa_status.unwrap().mpa_session_arn,
@@ -422,13 +423,7 @@ async fn association_changes_need_the_current_teams_approval() {
         .await
         .unwrap();
     assert_eq!(
-        code(
-            client
-                .get_mpa_team_association()
-                .action(ACTION)
-                .send()
-                .await
-        ),
+        association_error(&client).await,
         "ResourceNotFoundException"
     );
     // Without a team, a root import completes at once, comment or not.
@@ -437,8 +432,5 @@ async fn association_changes_need_the_current_teams_approval() {
     assert!(key.mpa_status.is_none());
     // Another account was never guarded.
     let other = server.client_as("other", "other-secret", REGION, 0);
-    assert_eq!(
-        code(other.get_mpa_team_association().action(ACTION).send().await),
-        "ResourceNotFoundException"
-    );
+    assert_eq!(association_error(&other).await, "ResourceNotFoundException");
 }
