@@ -30,23 +30,31 @@ pub struct Client {
     identity: Identity,
 }
 
-/// What came back: the HTTP status and the JSON body (`Null` when there was none).
+/// What came back: the HTTP status and the body as received. The body is parsed only when it is
+/// needed (an output the caller uses, an error code), so measuring a call costs the client a JSON
+/// syntax check rather than building a tree of the whole answer.
 pub struct Answer {
     pub status: u16,
-    pub body: Value,
+    pub body: Bytes,
 }
 
 impl Answer {
+    /// The body as JSON (`Null` when there is none or it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
     /// The AWS error code of a failed call (`__type` without its namespace), or the status.
     pub fn error_code(&self) -> String {
-        match self.body.get("__type").and_then(Value::as_str) {
+        match self.json().get("__type").and_then(Value::as_str) {
             Some(t) => t.rsplit('#').next().unwrap_or(t).to_string(),
             None => format!("HTTP{}", self.status),
         }
     }
 
+    /// Whether the call succeeded: status 200 with a well-formed JSON body.
     pub fn ok(&self) -> bool {
-        self.status == 200
+        self.status == 200 && serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_ok()
     }
 }
 
@@ -128,28 +136,22 @@ impl Client {
         let request = request.map(|()| Full::new(Bytes::from(body)));
         let response = self.http.request(request).await?;
         let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
+        let body = response.into_body().collect().await?.to_bytes();
         Ok(Answer { status, body })
     }
 
     /// Calls `operation` and returns its output, or an error naming the AWS error code.
     pub async fn expect(&self, operation: &str, input: &Value) -> anyhow::Result<Value> {
         let answer = self.call(operation, input).await?;
+        let body = answer.json();
         if answer.ok() {
-            Ok(answer.body)
+            Ok(body)
         } else {
             Err(anyhow!(
                 "{operation} failed: {} {}",
                 answer.error_code(),
-                answer
-                    .body
-                    .get("message")
-                    .or_else(|| answer.body.get("Message"))
+                body.get("message")
+                    .or_else(|| body.get("Message"))
                     .and_then(Value::as_str)
                     .unwrap_or("")
             ))

@@ -89,7 +89,8 @@ struct RunArgs {
     endpoint: Endpoint,
     /// The operation mix, e.g. `GetKey=3,ListKeys=1`. Operations: CreateKey, GetKey, ListKeys,
     /// CreateAlias, GetAlias, TagResource, GetParametersForExport, ExportKeyTr34, ExportKeyTr31,
-    /// ImportKeyTr31.
+    /// ImportKeyTr31. ListKeys asks for pages of 50, each worker walking the whole list by
+    /// NextToken and starting over after the last page.
     #[arg(long)]
     op: Mix,
     /// Requests in flight (closed-loop workers).

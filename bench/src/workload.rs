@@ -403,6 +403,16 @@ impl Fixture {
     }
 }
 
+/// The NextToken of a ListKeys answer, read without building the rest of the page.
+fn next_token(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        #[serde(rename = "NextToken")]
+        next_token: Option<String>,
+    }
+    serde_json::from_slice::<Page>(body).ok()?.next_token
+}
+
 fn export_tr31(key_arn: &str, kek_arn: &str) -> Value {
     json!({
         "ExportKeyIdentifier": key_arn,
@@ -443,6 +453,8 @@ pub async fn run(
             let mut recorders: Vec<(Op, Recorder)> =
                 mix.ops().map(|op| (op, Recorder::default())).collect();
             let mut next_start = Instant::now();
+            // Each worker walks the key list page by page, starting over after the last page.
+            let mut list_cursor: Option<String> = None;
             while Instant::now() < deadline {
                 if let Some(interval) = interval {
                     tokio::time::sleep_until(next_start.into()).await;
@@ -453,10 +465,16 @@ pub async fn run(
                 }
                 let op = mix.pick(rng.random_range(0..mix.total));
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let input = fixture.input(op, &mut rng, n);
+                let mut input = fixture.input(op, &mut rng, n);
+                if let (Op::ListKeys, Some(token)) = (op, &list_cursor) {
+                    input["NextToken"] = json!(token);
+                }
                 let sent = Instant::now();
                 let answer = client.call(op.api_name(), &input).await;
                 let latency = sent.elapsed();
+                if let (Op::ListKeys, Ok(a)) = (op, &answer) {
+                    list_cursor = a.ok().then(|| next_token(&a.body)).flatten();
+                }
                 let recorder = &mut recorders
                     .iter_mut()
                     .find(|(o, _)| *o == op)

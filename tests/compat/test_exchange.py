@@ -26,6 +26,7 @@ import importlib.util
 import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -540,6 +541,30 @@ def test_export_parameters_and_the_signing_certificate(client, export_params):
     fresh = client.get_parameters_for_export(KeyMaterialType="TR34_KEY_BLOCK", SigningKeyAlgorithm="RSA_2048")
     assert fresh["ExportToken"] != p["ExportToken"]
     assert fresh["SigningKeyCertificateChain"] == p["SigningKeyCertificateChain"]
+
+
+def test_concurrent_first_uses_of_an_account_create_one_certificate_authority(server_factory, client_factory):
+    # Eight first requests of a fresh account arrive together; one RSA-4096 CA key is generated
+    # for all of them (the others wait for it), not one each.
+    server = server_factory()
+    clients = [client_factory(server.endpoint) for _ in range(8)]
+
+    def first_use(index: int) -> dict:
+        client = clients[index]
+        if index % 2:
+            return client.get_parameters_for_import(KeyMaterialType="TR34_KEY_BLOCK", WrappingKeyAlgorithm="RSA_2048")
+        return client.get_parameters_for_export(KeyMaterialType="TR34_KEY_BLOCK", SigningKeyAlgorithm="RSA_2048")
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(first_use, range(len(clients))))
+    chains = {a.get("SigningKeyCertificateChain") or a.get("WrappingKeyCertificateChain") for a in answers}
+    assert len(chains) == 1
+    (chain,) = chains
+    ca = from_wire(chain)
+    for answer in answers:
+        leaf = from_wire(answer.get("SigningKeyCertificate") or answer.get("WrappingKeyCertificate"))
+        leaf.verify_directly_issued_by(ca)
+    assert server.log().count("account certificate authority created") == 1, server.log()
 
 
 @pytest.mark.parametrize(

@@ -215,7 +215,7 @@ pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Re
     }
     let response = match result {
         Ok((op, body)) => {
-            tracing::info!(request_id, operation = op.name(), status = 200, "request");
+            tracing::debug!(request_id, operation = op.name(), status = 200, "request");
             let mut response = (StatusCode::OK, body).into_response();
             response
                 .headers_mut()

@@ -697,6 +697,24 @@ async fn list_keys_paginates_stably_and_filters() {
 
     let first = client.list_keys().max_results(3).send().await.unwrap();
     assert_eq!(first.keys.len(), 3);
+    // Each summary says what GetKey says of the same key (one of them is pending deletion).
+    for summary in &first.keys {
+        let key = client
+            .get_key()
+            .key_identifier(&summary.key_arn)
+            .send()
+            .await
+            .unwrap()
+            .key
+            .unwrap();
+        assert_eq!(summary.key_state, key.key_state);
+        assert_eq!(summary.key_attributes, key.key_attributes);
+        assert_eq!(summary.key_check_value, key.key_check_value);
+        assert_eq!(summary.exportable, key.exportable);
+        assert_eq!(summary.enabled, key.enabled);
+        assert_eq!(summary.multi_region_key_type, key.multi_region_key_type);
+        assert_eq!(summary.primary_region, key.primary_region);
+    }
     // Keys created between pages show up at the end, not as duplicates.
     arns.push(create_kek(&client).await.key_arn);
     let mut seen: Vec<String> = first.keys.iter().map(|k| k.key_arn.clone()).collect();

@@ -1,7 +1,7 @@
 //! The key lifecycle: CreateKey, GetKey, ListKeys, DeleteKey, RestoreKey, StartKeyUsage and
 //! StopKeyUsage, plus what every other operation uses to find a key by identifier (in the caller's
 //! account, or in another account when the operation supports cross-account use and the key's
-//! resource policy allows it) and to finish deletions whose window has passed.
+//! resource policy allows it).
 
 use paycrypt_api::{
     ApiError, CreateKeyInput, CreateKeyOutput, DeleteKeyInput, DeleteKeyOutput, GetKeyInput,
@@ -36,6 +36,12 @@ pub(crate) struct KeyDocument {
     /// For imports awaiting multi-party approval, the requester's comment for the approvers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requester_comment: Option<String>,
+}
+
+/// The part of a [`KeyDocument`] that ListKeys shows: the summary fields of its key.
+#[derive(Deserialize)]
+struct SummaryDocument {
+    key: KeySummary,
 }
 
 /// A key read from the store, ready to inspect or change.
@@ -169,19 +175,6 @@ impl LoadedKey {
                 self.doc.key.key_arn
             )))
         }
-    }
-}
-
-fn summary(key: &Key) -> KeySummary {
-    KeySummary {
-        key_arn: key.key_arn.clone(),
-        key_state: key.key_state,
-        key_attributes: key.key_attributes.clone(),
-        key_check_value: key.key_check_value.clone(),
-        exportable: key.exportable,
-        enabled: key.enabled,
-        multi_region_key_type: key.multi_region_key_type,
-        primary_region: key.primary_region.clone(),
     }
 }
 
@@ -369,41 +362,6 @@ impl Service {
             })
     }
 
-    /// Completes every deletion in `scope` whose window has passed by `now`: the key reads
-    /// DELETE_COMPLETE, its material is destroyed and its aliases are removed.
-    pub(crate) async fn complete_due_deletions(
-        &self,
-        scope: &Scope,
-        now: Timestamp,
-    ) -> Result<(), ApiError> {
-        let due = self
-            .store
-            .due_deletions(scope, now.as_millis())
-            .await
-            .map_err(store_error)?;
-        for stored in due {
-            let expected = stored.record.clone();
-            let mut key = LoadedKey::from_stored(scope.clone(), stored)?;
-            key.doc.key.key_state = KeyState::DeleteComplete;
-            key.doc.key.delete_timestamp = key.doc.key.delete_pending_timestamp;
-            key.doc.key.enabled = false;
-            key.sealed_material = None;
-            match self
-                .store
-                .complete_deletion(scope, &key.record()?, &expected)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(key_id = %key.id, "key deletion completed; material destroyed");
-                }
-                // Another request completed or restored it meanwhile.
-                Err(StoreError::Conflict) => {}
-                Err(other) => return Err(store_error(other)),
-            }
-        }
-        Ok(())
-    }
-
     pub(crate) async fn create_key(
         &self,
         ctx: &Context,
@@ -492,8 +450,16 @@ impl Service {
             .then(|| rows.last().map(|k| paging::next_token(&k.seq.to_string())))
             .flatten();
         let keys = rows
-            .into_iter()
-            .map(|stored| LoadedKey::from_stored(ctx.scope(), stored).map(|k| summary(&k.doc.key)))
+            .iter()
+            .map(|listed| {
+                // The summary is read straight from the document; its other fields are skipped.
+                serde_json::from_str::<SummaryDocument>(&listed.metadata)
+                    .map(|doc| doc.key)
+                    .map_err(|e| {
+                        tracing::error!(key_id = %listed.key_id, "unreadable key document: {e}");
+                        ApiError::internal("The key could not be read.")
+                    })
+            })
             .collect::<Result<_, _>>()?;
         Ok(ListKeysOutput { keys, next_token })
     }

@@ -11,6 +11,7 @@ mod aliases;
 mod attributes;
 mod certificates;
 mod clock;
+mod deletions;
 mod exchange;
 mod ids;
 mod keys;
@@ -100,6 +101,9 @@ pub struct Service {
     limits: Limits,
     token_policy: TokenPolicy,
     key_pool: exchange::KeyPool,
+    deletions: deletions::DeletionSchedule,
+    /// Held while an account CA is created, so concurrent first uses create one.
+    authority_creation: tokio::sync::Mutex<()>,
 }
 
 /// The store failed: the details go to the operator's log, the client gets a generic error.
@@ -135,6 +139,8 @@ impl Service {
             limits,
             token_policy,
             key_pool: exchange::KeyPool::new(0),
+            deletions: deletions::DeletionSchedule::default(),
+            authority_creation: tokio::sync::Mutex::new(()),
         })
     }
 

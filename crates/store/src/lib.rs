@@ -8,6 +8,7 @@
 //! account and region, so no lookup can reach another account's rows. A method returns only after
 //! its write is durable.
 
+mod group_commit;
 mod postgres;
 mod sqlite;
 
@@ -53,6 +54,16 @@ impl std::fmt::Debug for KeyRecord {
 pub struct StoredKey {
     pub seq: i64,
     pub record: KeyRecord,
+}
+
+/// A key as ListKeys pages show it: its sequence (the pagination cursor), id and document,
+/// without its material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedKey {
+    pub seq: i64,
+    pub key_id: String,
+    /// The service's description of the key, as JSON.
+    pub metadata: String,
 }
 
 /// An alias and the key it points to, if any.
@@ -162,16 +173,19 @@ pub trait Store: Send + Sync {
         key: &KeyRecord,
         expected: &KeyRecord,
     ) -> StoreResult<()>;
-    /// Keys in insertion order after `after_seq`, optionally only those in `state`.
+    /// Keys in insertion order after `after_seq`, optionally only those in `state`; their
+    /// material is not read.
     async fn list_keys(
         &self,
         scope: &Scope,
         state: Option<&str>,
         after_seq: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<StoredKey>>;
+    ) -> StoreResult<Vec<ListedKey>>;
     /// Keys whose pending deletion is due at `now_ms`.
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>>;
+    /// The earliest deadline of a pending deletion in the scope, if any key is `DELETE_PENDING`.
+    async fn next_deletion_ms(&self, scope: &Scope) -> StoreResult<Option<i64>>;
     /// Completes a deletion in one transaction: stores the key as given (without material) and
     /// removes the aliases that pointed to it; `Conflict` unless the key is still as `expected`.
     async fn complete_deletion(

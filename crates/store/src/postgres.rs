@@ -32,8 +32,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, Scope, Store, StoreError, StoreResult,
-    StoredKey, Tag, TokenRecord,
+    AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, ListedKey, Scope, Store, StoreError,
+    StoreResult, StoredKey, Tag, TokenRecord,
 };
 
 /// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
@@ -112,6 +112,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX scope_settings_by_name ON scope_settings (name);
     CREATE INDEX keys_by_state_everywhere ON keys (state);",
     ),
+    (
+        4,
+        // Pages of ListKeys and ListAliases walk an index in sequence order from the page start.
+        "CREATE INDEX keys_by_scope ON keys (account, region, seq);
+    CREATE INDEX aliases_by_scope ON aliases (account, region, seq);",
+    ),
 ];
 
 /// The advisory lock that serialises migrations: "paycrypt" in ASCII.
@@ -186,6 +192,13 @@ fn authority_from_row(row: &PgRow) -> AuthorityRecord {
         certificate: row.get("certificate"),
         sealed_private_key: row.get("sealed_private_key"),
     }
+}
+
+/// A static `SELECT` of what a ListKeys page shows of a key, followed by the rest of the query.
+macro_rules! select_listed_keys {
+    ($rest:literal) => {
+        concat!("SELECT seq, key_id, metadata FROM keys ", $rest)
+    };
 }
 
 /// A static `SELECT` of every key column, followed by the rest of the query.
@@ -388,20 +401,31 @@ impl Store for PostgresStore {
         state: Option<&str>,
         after_seq: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(select_keys!(
-            "WHERE account = $1 AND region = $2 AND seq > $3
-             AND ($4::TEXT IS NULL OR state = $4) ORDER BY seq LIMIT $5"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(after_seq.unwrap_or(0))
-        .bind(state)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(rows.iter().map(key_from_row).collect())
+    ) -> StoreResult<Vec<ListedKey>> {
+        let rows = page(
+            &self.pool,
+            (
+                select_listed_keys!(
+                    "WHERE account = $1 AND region = $2 AND state = $3 AND seq > $4 ORDER BY seq LIMIT $5"
+                ),
+                select_listed_keys!(
+                    "WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+                ),
+            ),
+            scope,
+            state,
+            after_seq,
+            limit,
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| ListedKey {
+                seq: row.get("seq"),
+                key_id: row.get("key_id"),
+                metadata: row.get("metadata"),
+            })
+            .collect())
     }
 
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
@@ -416,6 +440,18 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         Ok(rows.iter().map(key_from_row).collect())
+    }
+
+    async fn next_deletion_ms(&self, scope: &Scope) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT MIN(delete_pending_ms) FROM keys
+             WHERE account = $1 AND region = $2 AND state = 'DELETE_PENDING'",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
     }
 
     async fn complete_deletion(
@@ -532,18 +568,21 @@ impl Store for PostgresStore {
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<AliasRecord>> {
-        let rows = sqlx::query(
-            "SELECT seq, name, key_id FROM aliases WHERE account = $1 AND region = $2 AND seq > $3
-             AND ($4::TEXT IS NULL OR key_id = $4) ORDER BY seq LIMIT $5",
+        let rows = page(
+            &self.pool,
+            (
+                "SELECT seq, name, key_id FROM aliases
+                 WHERE account = $1 AND region = $2 AND key_id = $3 AND seq > $4
+                 ORDER BY seq LIMIT $5",
+                "SELECT seq, name, key_id FROM aliases
+                 WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+            ),
+            scope,
+            key_id,
+            after_seq,
+            limit,
         )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(after_seq.unwrap_or(0))
-        .bind(key_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(rows.iter().map(alias_from_row).collect())
     }
 
@@ -818,6 +857,33 @@ impl Store for PostgresStore {
             })
             .collect())
     }
+}
+
+/// One page of a scope's rows in sequence order after `after_seq`, by one of two queries: the
+/// first (filtered), binding `filter` after account and region, when there is a filter, else the
+/// second (all). Two queries rather than one with an optional condition, so each walks its own
+/// index from the page start instead of sorting the scope.
+async fn page(
+    pool: &PgPool,
+    (filtered, all): (&'static str, &'static str),
+    scope: &Scope,
+    filter: Option<&str>,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<PgRow>> {
+    let query = match filter {
+        Some(value) => sqlx::query(filtered)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(value),
+        None => sqlx::query(all).bind(&scope.account).bind(&scope.region),
+    };
+    query
+        .bind(after_seq.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
 }
 
 /// Inserts a key and its tags unless the scope holds `max_keys` keys that are not

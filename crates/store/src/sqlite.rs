@@ -12,11 +12,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Connection, Row, SqliteConnection};
 
+use crate::group_commit::GroupCommit;
 use crate::{
-    AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, Scope, Store, StoreError, StoreResult,
-    StoredKey, Tag, TokenRecord,
+    AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, ListedKey, Scope, Store, StoreError,
+    StoreResult, StoredKey, Tag, TokenRecord,
 };
 
 /// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
@@ -94,10 +95,57 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX scope_settings_by_name ON scope_settings (name);
     CREATE INDEX keys_by_state_everywhere ON keys (state);",
     ),
+    (
+        4,
+        // Pages of ListKeys and ListAliases walk an index in sequence order instead of sorting
+        // the whole scope; quotas read a count kept by triggers instead of counting rows.
+        "CREATE INDEX keys_by_scope ON keys (account, region, seq);
+    CREATE INDEX aliases_by_scope ON aliases (account, region, seq);
+    CREATE TABLE scope_counts (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        live_keys INTEGER NOT NULL DEFAULT 0,
+        aliases INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, region)
+    );
+    INSERT INTO scope_counts (account, region)
+        SELECT account, region FROM keys UNION SELECT account, region FROM aliases;
+    UPDATE scope_counts SET
+        live_keys = (SELECT COUNT(*) FROM keys k
+            WHERE k.account = scope_counts.account AND k.region = scope_counts.region
+            AND k.state <> 'DELETE_COMPLETE'),
+        aliases = (SELECT COUNT(*) FROM aliases a
+            WHERE a.account = scope_counts.account AND a.region = scope_counts.region);
+    CREATE TRIGGER keys_counted_on_insert AFTER INSERT ON keys BEGIN
+        INSERT INTO scope_counts (account, region) VALUES (NEW.account, NEW.region)
+            ON CONFLICT DO NOTHING;
+        UPDATE scope_counts SET live_keys = live_keys + (NEW.state <> 'DELETE_COMPLETE')
+            WHERE account = NEW.account AND region = NEW.region;
+    END;
+    CREATE TRIGGER keys_counted_on_delete AFTER DELETE ON keys BEGIN
+        UPDATE scope_counts SET live_keys = live_keys - (OLD.state <> 'DELETE_COMPLETE')
+            WHERE account = OLD.account AND region = OLD.region;
+    END;
+    CREATE TRIGGER keys_counted_on_state AFTER UPDATE OF state ON keys BEGIN
+        UPDATE scope_counts SET live_keys = live_keys
+            - (OLD.state <> 'DELETE_COMPLETE') + (NEW.state <> 'DELETE_COMPLETE')
+            WHERE account = NEW.account AND region = NEW.region;
+    END;
+    CREATE TRIGGER aliases_counted_on_insert AFTER INSERT ON aliases BEGIN
+        INSERT INTO scope_counts (account, region) VALUES (NEW.account, NEW.region)
+            ON CONFLICT DO NOTHING;
+        UPDATE scope_counts SET aliases = aliases + 1
+            WHERE account = NEW.account AND region = NEW.region;
+    END;
+    CREATE TRIGGER aliases_counted_on_delete AFTER DELETE ON aliases BEGIN
+        UPDATE scope_counts SET aliases = aliases - 1
+            WHERE account = OLD.account AND region = OLD.region;
+    END;",
+    ),
 ];
 
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: GroupCommit,
     reader: SqlitePool,
 }
 
@@ -107,6 +155,15 @@ fn backend(e: sqlx::Error) -> StoreError {
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// `Conflict` for a unique name or id already taken, else a backend failure.
+fn conflict_or_backend(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict
+    } else {
+        backend(e)
+    }
 }
 
 fn key_from_row(row: &SqliteRow) -> StoredKey {
@@ -154,6 +211,13 @@ fn alias_from_row(row: &SqliteRow) -> AliasRecord {
     }
 }
 
+/// A static `SELECT` of what a ListKeys page shows of a key, followed by the rest of the query.
+macro_rules! select_listed_keys {
+    ($rest:literal) => {
+        concat!("SELECT seq, key_id, metadata FROM keys ", $rest)
+    };
+}
+
 /// A static `SELECT` of every key column, followed by the rest of the query.
 macro_rules! select_keys {
     ($rest:literal) => {
@@ -174,8 +238,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
+        // A connection to a local file cannot go stale as a network connection can, so the
+        // pools skip the ping before each use (one round trip to the connection's thread less).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             // A write that failed half-way (a full disk, an I/O error) can leave the connection
             // inside a transaction that neither COMMIT nor ROLLBACK ended; later "transactions"
             // on it would only be savepoints inside that one, acknowledged but never committed.
@@ -187,14 +254,14 @@ impl SqliteStore {
         migrate(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .map_err(backend)?;
-        Ok(Self { writer, reader })
-    }
-
-    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.writer.begin().await.map_err(backend)
+        Ok(Self {
+            writer: GroupCommit::start(writer),
+            reader,
+        })
     }
 }
 
@@ -236,10 +303,15 @@ impl Store for SqliteStore {
         tags: &[Tag],
         max_keys: u32,
     ) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        let seq = insert_key_row(&mut tx, scope, key, tags, max_keys).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(seq)
+        let (scope, key, tags) = (scope.clone(), key.clone(), tags.to_vec());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, key, tags) = (&scope, &key, &tags);
+                    insert_key_row(conn, scope, key, tags, max_keys).await
+                })
+            })
+            .await
     }
 
     async fn write_key_group(
@@ -248,24 +320,33 @@ impl Store for SqliteStore {
         writes: &[KeyWrite],
         max_keys: u32,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for write in writes {
-            let scope = Scope {
-                account: account.to_string(),
-                region: write.region.clone(),
-            };
-            match &write.expected {
-                Some(expected) => write_key(&mut tx, &scope, &write.record, expected).await?,
-                None => {
-                    remove_deleted_key(&mut tx, &scope, &write.record.key_id).await?;
-                    insert_key_row(&mut tx, &scope, &write.record, &write.tags, max_keys).await?;
-                }
-            }
-            if write.record.state == "DELETE_COMPLETE" {
-                remove_aliases_of(&mut tx, &scope, &write.record.key_id).await?;
-            }
-        }
-        tx.commit().await.map_err(backend)
+        let (account, writes) = (account.to_string(), writes.to_vec());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    for write in &writes {
+                        let scope = Scope {
+                            account: account.clone(),
+                            region: write.region.clone(),
+                        };
+                        match &write.expected {
+                            Some(expected) => {
+                                write_key(conn, &scope, &write.record, expected).await?
+                            }
+                            None => {
+                                remove_deleted_key(conn, &scope, &write.record.key_id).await?;
+                                insert_key_row(conn, &scope, &write.record, &write.tags, max_keys)
+                                    .await?;
+                            }
+                        }
+                        if write.record.state == "DELETE_COMPLETE" {
+                            remove_aliases_of(conn, &scope, &write.record.key_id).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>> {
@@ -308,9 +389,15 @@ impl Store for SqliteStore {
         key: &KeyRecord,
         expected: &KeyRecord,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        write_key(&mut tx, scope, key, expected).await?;
-        tx.commit().await.map_err(backend)
+        let (scope, key, expected) = (scope.clone(), key.clone(), expected.clone());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, key, expected) = (&scope, &key, &expected);
+                    write_key(conn, scope, key, expected).await
+                })
+            })
+            .await
     }
 
     async fn list_keys(
@@ -319,21 +406,27 @@ impl Store for SqliteStore {
         state: Option<&str>,
         after_seq: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(select_keys!(
-            "WHERE account = ? AND region = ? AND seq > ?
-             AND (? IS NULL OR state = ?) ORDER BY seq LIMIT ?"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(after_seq.unwrap_or(0))
-        .bind(state)
-        .bind(state)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(rows.iter().map(key_from_row).collect())
+    ) -> StoreResult<Vec<ListedKey>> {
+        let rows = page(
+            &self.reader,
+            (
+                select_listed_keys!("WHERE account = ? AND region = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                select_listed_keys!("WHERE account = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?"),
+            ),
+            scope,
+            state,
+            after_seq,
+            limit,
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| ListedKey {
+                seq: row.get("seq"),
+                key_id: row.get("key_id"),
+                metadata: row.get("metadata"),
+            })
+            .collect())
     }
 
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
@@ -350,16 +443,35 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(key_from_row).collect())
     }
 
+    async fn next_deletion_ms(&self, scope: &Scope) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT MIN(delete_pending_ms) FROM keys
+             WHERE account = ? AND region = ? AND state = 'DELETE_PENDING'",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)
+    }
+
     async fn complete_deletion(
         &self,
         scope: &Scope,
         key: &KeyRecord,
         expected: &KeyRecord,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        write_key(&mut tx, scope, key, expected).await?;
-        remove_aliases_of(&mut tx, scope, &key.key_id).await?;
-        tx.commit().await.map_err(backend)
+        let (scope, key, expected) = (scope.clone(), key.clone(), expected.clone());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, key, expected) = (&scope, &key, &expected);
+                    write_key(conn, scope, key, expected).await?;
+                    remove_aliases_of(conn, scope, &key.key_id).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn create_alias(
@@ -369,48 +481,42 @@ impl Store for SqliteStore {
         key_id: Option<&str>,
         max_aliases: u32,
     ) -> StoreResult<AliasRecord> {
-        let mut tx = self.begin().await?;
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM aliases WHERE account = ? AND region = ?")
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?;
-        let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM aliases WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict);
-        }
-        if count >= i64::from(max_aliases) {
-            return Err(StoreError::QuotaExceeded);
-        }
-        let row = sqlx::query(
-            "INSERT INTO aliases (account, region, name, key_id) VALUES (?, ?, ?, ?)
-             RETURNING seq, name, key_id",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .bind(key_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict
-            } else {
-                backend(e)
-            }
-        })?;
-        tx.commit().await.map_err(backend)?;
-        Ok(alias_from_row(&row))
+        let (scope, name, key_id) = (scope.clone(), name.to_string(), key_id.map(str::to_string));
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
+                    let count = scope_count(conn, scope, Counted::Aliases).await?;
+                    let taken: Option<i64> = sqlx::query_scalar(
+                        "SELECT seq FROM aliases WHERE account = ? AND region = ? AND name = ?",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    if taken.is_some() {
+                        return Err(StoreError::Conflict);
+                    }
+                    if count >= i64::from(max_aliases) {
+                        return Err(StoreError::QuotaExceeded);
+                    }
+                    let row = sqlx::query(
+                        "INSERT INTO aliases (account, region, name, key_id) VALUES (?, ?, ?, ?)
+                     RETURNING seq, name, key_id",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name)
+                    .bind(key_id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(conflict_or_backend)?;
+                    Ok(alias_from_row(&row))
+                })
+            })
+            .await
     }
 
     async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>> {
@@ -432,36 +538,51 @@ impl Store for SqliteStore {
         name: &str,
         key_id: Option<&str>,
     ) -> StoreResult<AliasRecord> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "UPDATE aliases SET key_id = ? WHERE account = ? AND region = ? AND name = ?
-             RETURNING seq, name, key_id",
-        )
-        .bind(key_id)
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?
-        .ok_or(StoreError::NotFound)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(alias_from_row(&row))
+        let (scope, name, key_id) = (scope.clone(), name.to_string(), key_id.map(str::to_string));
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
+                    let row = sqlx::query(
+                    "UPDATE aliases SET key_id = ? WHERE account = ? AND region = ? AND name = ?
+                     RETURNING seq, name, key_id",
+                )
+                .bind(key_id)
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?
+                .ok_or(StoreError::NotFound)?;
+                    Ok(alias_from_row(&row))
+                })
+            })
+            .await
     }
 
     async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND name = ?")
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .execute(&mut *tx)
+        let (scope, name) = (scope.clone(), name.to_string());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, name) = (&scope, name.as_str());
+                    let done = sqlx::query(
+                        "DELETE FROM aliases WHERE account = ? AND region = ? AND name = ?",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
             .await
-            .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await.map_err(backend)
     }
 
     async fn list_aliases(
@@ -471,19 +592,20 @@ impl Store for SqliteStore {
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<AliasRecord>> {
-        let rows = sqlx::query(
-            "SELECT seq, name, key_id FROM aliases WHERE account = ? AND region = ? AND seq > ?
-             AND (? IS NULL OR key_id = ?) ORDER BY seq LIMIT ?",
+        let rows = page(
+            &self.reader,
+            (
+                "SELECT seq, name, key_id FROM aliases
+                 WHERE account = ? AND region = ? AND key_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                "SELECT seq, name, key_id FROM aliases
+                 WHERE account = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?",
+            ),
+            scope,
+            key_id,
+            after_seq,
+            limit,
         )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(after_seq.unwrap_or(0))
-        .bind(key_id)
-        .bind(key_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(rows.iter().map(alias_from_row).collect())
     }
 
@@ -494,23 +616,30 @@ impl Store for SqliteStore {
         tags: &[Tag],
         max_tags: u32,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for tag in tags {
-            upsert_tag(&mut tx, scope, key_id, tag).await?;
-        }
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tags WHERE account = ? AND region = ? AND key_id = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if count > i64::from(max_tags) {
-            return Err(StoreError::QuotaExceeded);
-        }
-        tx.commit().await.map_err(backend)
+        let (scope, key_id, tags) = (scope.clone(), key_id.to_string(), tags.to_vec());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, key_id) = (&scope, key_id.as_str());
+                    for tag in &tags {
+                        upsert_tag(conn, scope, key_id, tag).await?;
+                    }
+                    let count: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM tags WHERE account = ? AND region = ? AND key_id = ?",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(key_id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    if count > i64::from(max_tags) {
+                        return Err(StoreError::QuotaExceeded);
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn remove_tags(
@@ -519,20 +648,27 @@ impl Store for SqliteStore {
         key_id: &str,
         tag_keys: &[String],
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for tag_key in tag_keys {
-            sqlx::query(
-                "DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ? AND tag_key = ?",
-            )
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(key_id)
-            .bind(tag_key)
-            .execute(&mut *tx)
+        let (scope, key_id, tag_keys) = (scope.clone(), key_id.to_string(), tag_keys.to_vec());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, key_id) = (&scope, key_id.as_str());
+                for tag_key in &tag_keys {
+                    sqlx::query(
+                        "DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ? AND tag_key = ?",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(key_id)
+                    .bind(tag_key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                }
+                Ok(())
+                })
+            })
             .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
     }
 
     async fn list_tags(
@@ -569,31 +705,37 @@ impl Store for SqliteStore {
         scope: &Scope,
         authority: &AuthorityRecord,
     ) -> StoreResult<AuthorityRecord> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO authorities (account, region, certificate, sealed_private_key)
-             VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO NOTHING",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&authority.certificate)
-        .bind(&authority.sealed_private_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let row = sqlx::query(
-            "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(AuthorityRecord {
-            certificate: row.get("certificate"),
-            sealed_private_key: row.get("sealed_private_key"),
-        })
+        let (scope, authority) = (scope.clone(), authority.clone());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, authority) = (&scope, &authority);
+                sqlx::query(
+                    "INSERT INTO authorities (account, region, certificate, sealed_private_key)
+                     VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO NOTHING",
+                )
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(&authority.certificate)
+                .bind(&authority.sealed_private_key)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
+                let row = sqlx::query(
+                    "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
+                )
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(backend)?;
+                Ok(AuthorityRecord {
+                    certificate: row.get("certificate"),
+                    sealed_private_key: row.get("sealed_private_key"),
+                })
+                })
+            })
+            .await
     }
 
     async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>> {
@@ -612,32 +754,33 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
-             certificate, sealed_private_key, created_ms, expires_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&token.token)
-        .bind(&token.kind)
-        .bind(&token.material_type)
-        .bind(&token.algorithm)
-        .bind(&token.certificate)
-        .bind(&token.sealed_private_key)
-        .bind(token.created_ms)
-        .bind(token.expires_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict
-            } else {
-                backend(e)
-            }
-        })?;
-        tx.commit().await.map_err(backend)
+        let (scope, token) = (scope.clone(), token.clone());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, token) = (&scope, &token);
+                    sqlx::query(
+                    "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
+                     certificate, sealed_private_key, created_ms, expires_ms)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(&token.token)
+                .bind(&token.kind)
+                .bind(&token.material_type)
+                .bind(&token.algorithm)
+                .bind(&token.certificate)
+                .bind(&token.sealed_private_key)
+                .bind(token.created_ms)
+                .bind(token.expires_ms)
+                .execute(&mut *conn)
+                .await
+                .map_err(conflict_or_backend)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>> {
@@ -676,22 +819,28 @@ impl Store for SqliteStore {
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
-            .bind(name)
-            .fetch_one(&mut *tx)
+        let (name, value) = (name.to_string(), value.to_vec());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (name, value) = (name.as_str(), value.as_slice());
+                sqlx::query(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
+                let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+                    .bind(name)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                Ok(stored)
+                })
+            })
             .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(stored)
     }
 
     async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -713,39 +862,48 @@ impl Store for SqliteStore {
         value: Option<&[u8]>,
         expected: Option<&[u8]>,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let current: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if current.as_deref() != expected {
-            return Err(StoreError::Conflict);
-        }
-        match value {
-            Some(value) => sqlx::query(
-                "INSERT INTO scope_settings (account, region, name, value) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value",
-            )
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .bind(value),
-            None => sqlx::query(
-                "DELETE FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-            )
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name),
-        }
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        let (scope, name) = (scope.clone(), name.to_string());
+        let (value, expected) = (value.map(<[u8]>::to_vec), expected.map(<[u8]>::to_vec));
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let (scope, name) = (&scope, name.as_str());
+                    let (value, expected) = (value.as_deref(), expected.as_deref());
+                let current: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
+                )
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+                if current.as_deref() != expected {
+                    return Err(StoreError::Conflict);
+                }
+                match value {
+                    Some(value) => sqlx::query(
+                        "INSERT INTO scope_settings (account, region, name, value) VALUES (?, ?, ?, ?)
+                         ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name)
+                    .bind(value),
+                    None => sqlx::query(
+                        "DELETE FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name),
+                }
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
+                Ok(())
+                })
+            })
+            .await
     }
 
     async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>> {
@@ -770,23 +928,70 @@ impl Store for SqliteStore {
     }
 }
 
+/// One page of a scope's rows in sequence order after `after_seq`, by one of two queries: the
+/// first (filtered), binding `filter` after account and region, when there is a filter, else the
+/// second (all). Two queries rather than one with an optional condition, so each walks its own
+/// index from the page start instead of sorting the scope.
+async fn page(
+    pool: &SqlitePool,
+    (filtered, all): (&'static str, &'static str),
+    scope: &Scope,
+    filter: Option<&str>,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<SqliteRow>> {
+    let query = match filter {
+        Some(value) => sqlx::query(filtered)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(value),
+        None => sqlx::query(all).bind(&scope.account).bind(&scope.region),
+    };
+    query
+        .bind(after_seq.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
+}
+
+/// What the triggers of migration 4 count per scope, for the quotas.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// Keys not `DELETE_COMPLETE`.
+    LiveKeys,
+    Aliases,
+}
+
+/// The scope's current count of `what`.
+async fn scope_count(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    what: Counted,
+) -> StoreResult<i64> {
+    let sql = match what {
+        Counted::LiveKeys => "SELECT live_keys FROM scope_counts WHERE account = ? AND region = ?",
+        Counted::Aliases => "SELECT aliases FROM scope_counts WHERE account = ? AND region = ?",
+    };
+    let count: Option<i64> = sqlx::query_scalar(sql)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(count.unwrap_or(0))
+}
+
 /// Inserts a key and its tags unless the scope holds `max_keys` keys that are not
 /// `DELETE_COMPLETE`; `Conflict` when the id is taken.
 async fn insert_key_row(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     scope: &Scope,
     key: &KeyRecord,
     tags: &[Tag],
     max_keys: u32,
 ) -> StoreResult<i64> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM keys WHERE account = ? AND region = ? AND state <> 'DELETE_COMPLETE'",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(backend)?;
+    let count = scope_count(conn, scope, Counted::LiveKeys).await?;
     if count >= i64::from(max_keys) {
         return Err(StoreError::QuotaExceeded);
     }
@@ -801,24 +1006,18 @@ async fn insert_key_row(
     .bind(key.delete_pending_ms)
     .bind(&key.metadata)
     .bind(&key.sealed_material)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict
-        } else {
-            backend(e)
-        }
-    })?;
+    .map_err(conflict_or_backend)?;
     for tag in tags {
-        upsert_tag(tx, scope, &key.key_id, tag).await?;
+        upsert_tag(conn, scope, &key.key_id, tag).await?;
     }
     Ok(seq)
 }
 
 /// Removes a `DELETE_COMPLETE` key and its tags, so the id can be used again.
 async fn remove_deleted_key(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     scope: &Scope,
     key_id: &str,
 ) -> StoreResult<()> {
@@ -828,7 +1027,7 @@ async fn remove_deleted_key(
     .bind(&scope.account)
     .bind(&scope.region)
     .bind(key_id)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await
     .map_err(backend)?;
     if done.rows_affected() > 0 {
@@ -836,7 +1035,7 @@ async fn remove_deleted_key(
             .bind(&scope.account)
             .bind(&scope.region)
             .bind(key_id)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await
             .map_err(backend)?;
     }
@@ -844,7 +1043,7 @@ async fn remove_deleted_key(
 }
 
 async fn remove_aliases_of(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     scope: &Scope,
     key_id: &str,
 ) -> StoreResult<()> {
@@ -852,14 +1051,14 @@ async fn remove_aliases_of(
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(key_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
     Ok(())
 }
 
 async fn write_key(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     scope: &Scope,
     key: &KeyRecord,
     expected: &KeyRecord,
@@ -877,7 +1076,7 @@ async fn write_key(
     .bind(&key.key_id)
     .bind(&expected.state)
     .bind(&expected.metadata)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await
     .map_err(backend)?;
     if done.rows_affected() == 0 {
@@ -887,7 +1086,7 @@ async fn write_key(
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(&key.key_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
         return Err(if exists.is_some() {
@@ -900,7 +1099,7 @@ async fn write_key(
 }
 
 async fn upsert_tag(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     scope: &Scope,
     key_id: &str,
     tag: &Tag,
@@ -914,8 +1113,100 @@ async fn upsert_tag(
     .bind(key_id)
     .bind(&tag.key)
     .bind(&tag.value)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory as paycrypt left it before migration 4: migrations 1 to 3, with keys
+    /// (one of them deleted) and aliases in two scopes.
+    async fn data_dir_at_migration_3(dir: &Path) {
+        let url = format!("sqlite://{}", dir.join("paycrypt.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        sqlx::query("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (version, sql) in &MIGRATIONS[..3] {
+            sqlx::raw_sql(*sql).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
+                .bind(version)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        for (account, key_id, state) in [
+            ("111122223333", "k1", "CREATE_COMPLETE"),
+            ("111122223333", "k2", "DELETE_PENDING"),
+            ("111122223333", "k3", "DELETE_COMPLETE"),
+            ("444455556666", "k1", "CREATE_COMPLETE"),
+        ] {
+            sqlx::query(
+                "INSERT INTO keys (account, region, key_id, state, metadata)
+                 VALUES (?, 'us-east-1', ?, ?, '{}')",
+            )
+            .bind(account)
+            .bind(key_id)
+            .bind(state)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        for name in ["alias/a", "alias/b"] {
+            sqlx::query(
+                "INSERT INTO aliases (account, region, name) VALUES ('111122223333', 'us-east-1', ?)",
+            )
+            .bind(name)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+
+    fn scope(account: &str) -> Scope {
+        Scope {
+            account: account.into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn key(id: &str) -> KeyRecord {
+        KeyRecord {
+            key_id: id.into(),
+            state: "CREATE_COMPLETE".into(),
+            delete_pending_ms: None,
+            metadata: "{}".into(),
+            sealed_material: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn migration_4_counts_what_an_older_data_dir_holds_for_the_quotas() {
+        let dir = tempfile::tempdir().unwrap();
+        data_dir_at_migration_3(dir.path()).await;
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let (a, b) = (scope("111122223333"), scope("444455556666"));
+
+        // Two live keys in `a` (the deleted one does not count): a third fits under 3, a fourth not.
+        store.insert_key(&a, &key("k4"), &[], 3).await.unwrap();
+        let over = store.insert_key(&a, &key("k5"), &[], 3).await;
+        assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
+        // One live key in `b`.
+        store.insert_key(&b, &key("k2"), &[], 2).await.unwrap();
+        let over = store.insert_key(&b, &key("k3"), &[], 2).await;
+        assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
+        // Two aliases in `a`.
+        store.create_alias(&a, "alias/c", None, 3).await.unwrap();
+        let over = store.create_alias(&a, "alias/d", None, 3).await;
+        assert!(matches!(over, Err(StoreError::QuotaExceeded)), "{over:?}");
+    }
 }

@@ -58,6 +58,7 @@ conformance!(
     key_quota_ignores_completed_deletions,
     list_keys_pages_in_insertion_order_with_filter,
     due_deletions_complete_and_take_aliases_with_them,
+    next_deletion_is_the_earliest_pending_deadline_of_the_scope,
     aliases_are_unique_limited_and_listable_by_key,
     tags_upsert_limit_remove_and_page,
     first_setting_wins,
@@ -448,19 +449,19 @@ async fn list_keys_pages_in_insertion_order_with_filter(db: &Backend) {
             .unwrap();
     }
     let first = store.list_keys(&s, None, None, 3).await.unwrap();
-    let ids: Vec<_> = first.iter().map(|k| k.record.key_id.as_str()).collect();
+    let ids: Vec<_> = first.iter().map(|k| k.key_id.as_str()).collect();
     assert_eq!(ids, ["k0", "k1", "k2"]);
     let rest = store
         .list_keys(&s, None, Some(first[2].seq), 10)
         .await
         .unwrap();
-    let ids: Vec<_> = rest.iter().map(|k| k.record.key_id.as_str()).collect();
+    let ids: Vec<_> = rest.iter().map(|k| k.key_id.as_str()).collect();
     assert_eq!(ids, ["k3", "k4", "k5", "k6"]);
     let pending = store
         .list_keys(&s, Some("DELETE_PENDING"), None, 10)
         .await
         .unwrap();
-    let ids: Vec<_> = pending.iter().map(|k| k.record.key_id.as_str()).collect();
+    let ids: Vec<_> = pending.iter().map(|k| k.key_id.as_str()).collect();
     assert_eq!(ids, ["k1", "k3", "k5"]);
 }
 
@@ -501,6 +502,30 @@ async fn due_deletions_complete_and_take_aliases_with_them(db: &Backend) {
     assert!(store.get_alias(&s, "alias/gone").await.unwrap().is_none());
     assert!(store.get_alias(&s, "alias/kept").await.unwrap().is_some());
     assert!(store.due_deletions(&s, 5_000).await.unwrap().is_empty());
+}
+
+async fn next_deletion_is_the_earliest_pending_deadline_of_the_scope(db: &Backend) {
+    let store = db.open().await;
+    let (s, other) = (scope("111122223333"), scope("444455556666"));
+    assert_eq!(store.next_deletion_ms(&s).await.unwrap(), None);
+    for (id, deadline) in [("k1", 9_000), ("k2", 4_000), ("k3", 7_000)] {
+        let mut pending = key(id, "DELETE_PENDING");
+        pending.delete_pending_ms = Some(deadline);
+        store.insert_key(&s, &pending, &[], 10).await.unwrap();
+    }
+    let mut elsewhere = key("k9", "DELETE_PENDING");
+    elsewhere.delete_pending_ms = Some(1_000);
+    store.insert_key(&other, &elsewhere, &[], 10).await.unwrap();
+    assert_eq!(store.next_deletion_ms(&s).await.unwrap(), Some(4_000));
+    assert_eq!(store.next_deletion_ms(&other).await.unwrap(), Some(1_000));
+
+    // A key no longer pending (completed or restored) no longer counts.
+    let expected = store.get_key(&s, "k2").await.unwrap().unwrap().record;
+    let mut done = expected.clone();
+    done.state = "DELETE_COMPLETE".into();
+    done.sealed_material = None;
+    store.complete_deletion(&s, &done, &expected).await.unwrap();
+    assert_eq!(store.next_deletion_ms(&s).await.unwrap(), Some(7_000));
 }
 
 async fn aliases_are_unique_limited_and_listable_by_key(db: &Backend) {

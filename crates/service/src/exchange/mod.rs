@@ -84,46 +84,52 @@ pub(crate) struct OpenedToken {
 }
 
 impl Service {
-    /// The CA of the caller's account and region, created on first use (RSA-4096, as AWS's).
-    pub(crate) async fn authority(&self, ctx: &Context) -> Result<Authority, ApiError> {
+    /// The CA of the caller's account and region as stored (certificate and sealed private key),
+    /// created on first use (RSA-4096, as AWS's). Concurrent first uses on this node wait for one
+    /// creation instead of each generating a key; nodes sharing a database keep the first stored.
+    pub(crate) async fn authority_record(
+        &self,
+        ctx: &Context,
+    ) -> Result<AuthorityRecord, ApiError> {
         let scope = ctx.scope();
-        let stored = match self
-            .store
-            .get_authority(&scope)
-            .await
-            .map_err(store_error)?
-        {
-            Some(stored) => stored,
-            None => {
-                let pair = generate_pair(AsymmetricAlgorithm::Rsa4096).await?;
-                let now = ctx.now.as_millis() / 1000;
-                let certificate = paycrypt_pki::create_ca(
-                    &pair,
-                    &subject(ctx, "paycrypt account certificate authority"),
-                    ValidityPeriod {
-                        not_before: now - HOUR_SECS,
-                        not_after: now + CA_VALIDITY_SECS,
-                    },
-                    random_serial(),
-                )
-                .map_err(|e| {
-                    internal("The account certificate authority could not be created", e)
-                })?;
-                let record = AuthorityRecord {
-                    certificate,
-                    sealed_private_key: self
-                        .sealer
-                        .seal(&authority_aad(ctx), pair.private_pkcs8_der.expose()),
-                };
-                let stored = self
-                    .store
-                    .init_authority(&scope, &record)
-                    .await
-                    .map_err(store_error)?;
-                tracing::info!(account = %ctx.account, region = %ctx.region, "account certificate authority created");
-                stored
-            }
+        let read = || async { self.store.get_authority(&scope).await.map_err(store_error) };
+        if let Some(stored) = read().await? {
+            return Ok(stored);
+        }
+        let _creating = self.authority_creation.lock().await;
+        if let Some(stored) = read().await? {
+            return Ok(stored);
+        }
+        let pair = generate_pair(AsymmetricAlgorithm::Rsa4096).await?;
+        let now = ctx.now.as_millis() / 1000;
+        let certificate = paycrypt_pki::create_ca(
+            &pair,
+            &subject(ctx, "paycrypt account certificate authority"),
+            ValidityPeriod {
+                not_before: now - HOUR_SECS,
+                not_after: now + CA_VALIDITY_SECS,
+            },
+            random_serial(),
+        )
+        .map_err(|e| internal("The account certificate authority could not be created", e))?;
+        let record = AuthorityRecord {
+            certificate,
+            sealed_private_key: self
+                .sealer
+                .seal(&authority_aad(ctx), pair.private_pkcs8_der.expose()),
         };
+        let stored = self
+            .store
+            .init_authority(&scope, &record)
+            .await
+            .map_err(store_error)?;
+        tracing::info!(account = %ctx.account, region = %ctx.region, "account certificate authority created");
+        Ok(stored)
+    }
+
+    /// The CA of the caller's account and region, opened for issuing.
+    pub(crate) async fn authority(&self, ctx: &Context) -> Result<Authority, ApiError> {
+        let stored = self.authority_record(ctx).await?;
         let private_key = self
             .sealer
             .open(&authority_aad(ctx), &stored.sealed_private_key)
@@ -148,20 +154,27 @@ impl Service {
         let ca = Certificate::parse(&authority.certificate)
             .map_err(|e| internal("The account certificate authority is unreadable", e))?;
         let now = ctx.now.as_millis() / 1000;
-        let leaf = paycrypt_pki::issue_leaf(
-            &authority.certificate,
-            authority.private_key.expose(),
-            public_spki_der,
-            &subject(ctx, common_name),
-            ValidityPeriod {
-                not_before: (now - HOUR_SECS).max(ca.not_before()),
-                not_after: not_after_secs.min(ca.not_after()),
-            },
-            random_serial(),
-            usage,
-        )
-        .map_err(|e| internal("The certificate could not be issued", e))?;
-        Ok((leaf, authority.certificate))
+        let validity = ValidityPeriod {
+            not_before: (now - HOUR_SECS).max(ca.not_before()),
+            not_after: not_after_secs.min(ca.not_after()),
+        };
+        let (public_spki_der, subject) = (public_spki_der.to_vec(), subject(ctx, common_name));
+        // An RSA-4096 signature takes milliseconds: it runs off the async runtime.
+        tokio::task::spawn_blocking(move || {
+            let leaf = paycrypt_pki::issue_leaf(
+                &authority.certificate,
+                authority.private_key.expose(),
+                &public_spki_der,
+                &subject,
+                validity,
+                random_serial(),
+                usage,
+            )
+            .map_err(|e| internal("The certificate could not be issued", e))?;
+            Ok((leaf, authority.certificate))
+        })
+        .await
+        .map_err(|e| internal("Certificate issuing stopped", e))?
     }
 
     /// Stores a new token with a fresh key pair and its certificate.

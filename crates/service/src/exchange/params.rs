@@ -102,7 +102,7 @@ impl Service {
                 input.reuse_last_generated_token.unwrap_or(false),
             )
             .await?;
-        let authority = self.authority(ctx).await?;
+        let authority = self.authority_record(ctx).await?;
         Ok(GetParametersForExportOutput {
             signing_key_certificate: wire_certificate(&token.certificate),
             signing_key_certificate_chain: wire_certificate(&authority.certificate),
@@ -147,7 +147,7 @@ impl Service {
                 input.reuse_last_generated_token.unwrap_or(false),
             )
             .await?;
-        let authority = self.authority(ctx).await?;
+        let authority = self.authority_record(ctx).await?;
         Ok(GetParametersForImportOutput {
             wrapping_key_certificate: wire_certificate(&token.certificate),
             wrapping_key_certificate_chain: wire_certificate(&authority.certificate),

@@ -1,0 +1,225 @@
+//! Group commit for the SQLite store: every write transaction goes to one writer task, which runs
+//! the writes waiting at that moment inside a single database transaction, each in a savepoint of
+//! its own, and commits them together. One fsync then makes a whole group durable, and no write is
+//! answered before that commit has returned.
+//!
+//! A write that fails (a taken name, a quota, a stale record) rolls back its own savepoint and
+//! gets its own error; the others of its group are not affected. When the commit itself fails
+//! (a full disk, an I/O error) every write of the group gets that failure and none of them is
+//! kept. A caller that goes away does not cut its write short: the writer finishes the group.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{StoreError, StoreResult};
+
+/// The most writes committed together.
+const MAX_GROUP: usize = 64;
+/// Writes that may wait for the writer before callers are held back.
+const QUEUE: usize = 1024;
+
+pub(crate) type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// Answers a write's caller, given how its group's commit went.
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// What a write leaves for after the commit: whether it failed (so its savepoint is rolled back)
+/// and how to answer its caller once the group's fate is known.
+struct Ran {
+    failed: bool,
+    answer: Answer,
+}
+
+type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send>;
+
+/// The handle through which the store's write methods reach the writer task.
+pub(crate) struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Backend("the store's writer has stopped".into())
+}
+
+impl GroupCommit {
+    /// Starts the writer task on the current runtime, writing through `pool` (one connection).
+    pub(crate) fn start(pool: SqlitePool) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, queue));
+        Self { jobs }
+    }
+
+    /// Runs `work` in the next group and returns its result once the group is committed.
+    pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        let (reply, replied) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = work(conn).await;
+                Ran {
+                    failed: result.is_err(),
+                    answer: Box::new(move |committed: Result<(), String>| {
+                        // The write's own error stands; otherwise the commit decides.
+                        let _ = reply.send(result.and_then(|value| {
+                            committed.map(|()| value).map_err(StoreError::Backend)
+                        }));
+                    }),
+                }
+            })
+        });
+        self.jobs.send(job).await.map_err(|_| writer_stopped())?;
+        // A group that failed before reaching this write drops it unanswered.
+        replied.await.map_err(|_| writer_stopped())?
+    }
+}
+
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let mut answers = Vec::with_capacity(group.len());
+        let committed = commit_group(&pool, group.drain(..), &mut answers)
+            .await
+            .map_err(|e| {
+                tracing::error!("a group of {} writes failed: {e}", answers.len());
+                e.to_string()
+            });
+        for answer in answers {
+            answer(committed.clone());
+        }
+    }
+}
+
+/// Runs each job of `group` in its own savepoint and commits them all; the answers of the jobs
+/// that ran are pushed to `answers` (the others are dropped, which answers their callers).
+async fn commit_group(
+    pool: &SqlitePool,
+    group: impl Iterator<Item = Job>,
+    answers: &mut Vec<Answer>,
+) -> Result<(), sqlx::Error> {
+    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for job in group {
+        let mut savepoint = Connection::begin(&mut *transaction).await?;
+        let ran = job(&mut savepoint).await;
+        answers.push(ran.answer);
+        if ran.failed {
+            savepoint.rollback().await?;
+        } else {
+            savepoint.commit().await?;
+        }
+    }
+    transaction.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::sync::Arc;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::*;
+
+    async fn pool(dir: &std::path::Path) -> SqlitePool {
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    async fn rows(pool: &SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    // On a current-thread runtime the 40 writes are all queued before the writer task next runs,
+    // so they share groups.
+    #[tokio::test]
+    async fn a_failing_write_rolls_back_only_itself_and_the_rest_of_its_group_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = Arc::new(GroupCommit::start(pool.clone()));
+        let mut writes = tokio::task::JoinSet::new();
+        for n in 0..40_i64 {
+            let writer = writer.clone();
+            writes.spawn(async move {
+                let result = writer
+                    .write(move |conn| {
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO t (n) VALUES (?)")
+                                .bind(n)
+                                .execute(&mut *conn)
+                                .await
+                                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                            // Odd writes fail after writing their row.
+                            if n % 2 == 1 {
+                                return Err(StoreError::Conflict);
+                            }
+                            Ok(n * 10)
+                        })
+                    })
+                    .await;
+                (n, result)
+            });
+        }
+        while let Some(joined) = writes.join_next().await {
+            let (n, result) = joined.unwrap();
+            match result {
+                Ok(value) => assert!(n % 2 == 0 && value == n * 10, "{n}: {value}"),
+                Err(StoreError::Conflict) => assert_eq!(n % 2, 1, "{n}"),
+                Err(other) => panic!("{n}: {other}"),
+            }
+        }
+        assert_eq!(rows(&pool).await, (0..40).step_by(2).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_write_is_answered_only_after_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = GroupCommit::start(pool.clone());
+        writer
+            .write(|conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO t (n) VALUES (7)")
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+        // Another connection sees it: the transaction is committed, not merely run.
+        let other = SqlitePoolOptions::new()
+            .connect_with(
+                SqliteConnectOptions::from_str(&format!(
+                    "sqlite://{}",
+                    dir.path().join("t.db").display()
+                ))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows(&other).await, [7]);
+    }
+}
