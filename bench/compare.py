@@ -69,8 +69,14 @@ class Bench:
             "--json", str(path),
         ]
         print(f"== {label}: {op} (concurrency {kw.get('concurrency', self.concurrency)})", flush=True)
+        before = cpu_times()
         subprocess.run(cmd, check=True)
-        return json.loads(path.read_text())
+        result = json.loads(path.read_text())
+        # On a virtual machine other guests can take CPU time ("steal"): recorded per run, since
+        # it moves absolute numbers and can move the ratios of runs made one after the other.
+        result["steal_pct"] = steal_pct(before, cpu_times())
+        path.write_text(json.dumps(result, indent=2))
+        return result
 
     def tool(self, *args: str) -> dict:
         out = subprocess.run([str(self.bin), *args], check=True, capture_output=True, text=True)
@@ -115,6 +121,17 @@ class Moto:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (the `cpu` line of /proc/stat)."""
+    return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+
+
+def steal_pct(before: list[int], after: list[int]) -> float:
+    delta = [b - a for a, b in zip(before, after)]
+    total = sum(delta[:8])
+    return 100.0 * delta[7] / total if total else 0.0
 
 
 def rate_of(result: dict, op: str) -> float:
@@ -188,8 +205,8 @@ def main() -> None:
                 rows.append((op, p, m))
             md.append(f"### paycrypt / moto, concurrency {args.concurrency}, {args.duration:g} s per run, "
                       f"{args.keys} keys created before each run (50 for ListKeys: one page of 50 on both)\n")
-            md.append("| operation | paycrypt /s | p50 ms | p99 ms | moto /s | p50 ms | p99 ms | ratio | errors (paycrypt; moto) |")
-            md.append("|---|---|---|---|---|---|---|---|---|")
+            md.append("| operation | paycrypt /s | p50 ms | p99 ms | moto /s | p50 ms | p99 ms | ratio | errors (paycrypt; moto) | CPU steal % (paycrypt; moto) |")
+            md.append("|---|---|---|---|---|---|---|---|---|---|")
             summary["table"] = {}
             for op, p, m in rows:
                 po, mo = p["ops"][op], m["ops"][op]
@@ -198,7 +215,8 @@ def main() -> None:
                 md.append(
                     f"| {op} | {po['throughput_per_s']:.0f} | {po['p50_ms']:.2f} | {po['p99_ms']:.2f} "
                     f"| {mo['throughput_per_s']:.0f} | {mo['p50_ms']:.2f} | {mo['p99_ms']:.2f} "
-                    f"| {'%.1fx' % ratio if ratio else 'n/a'} | {fmt_errors(p, op)}; {fmt_errors(m, op)} |"
+                    f"| {'%.1fx' % ratio if ratio else 'n/a'} | {fmt_errors(p, op)}; {fmt_errors(m, op)} "
+                    f"| {p['steal_pct']:.0f}; {m['steal_pct']:.0f} |"
                 )
             md.append("\n### paycrypt alone\n")
             md.append("| operation | paycrypt /s | p50 ms | p99 ms | errors |")

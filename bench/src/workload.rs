@@ -403,14 +403,17 @@ impl Fixture {
     }
 }
 
-/// The NextToken of a ListKeys answer, read without building the rest of the page.
-fn next_token(body: &[u8]) -> Option<String> {
+/// The NextToken of a ListKeys answer (`Some(None)` on the last page), read without building the
+/// rest of the page; `None` when the answer is not JSON.
+fn next_token(body: &[u8]) -> Option<Option<String>> {
     #[derive(serde::Deserialize)]
     struct Page {
         #[serde(rename = "NextToken")]
         next_token: Option<String>,
     }
-    serde_json::from_slice::<Page>(body).ok()?.next_token
+    serde_json::from_slice::<Page>(body)
+        .ok()
+        .map(|page| page.next_token)
 }
 
 fn export_tr31(key_arn: &str, kek_arn: &str) -> Value {
@@ -472,16 +475,25 @@ pub async fn run(
                 let sent = Instant::now();
                 let answer = client.call(op.api_name(), &input).await;
                 let latency = sent.elapsed();
-                if let (Op::ListKeys, Ok(a)) = (op, &answer) {
-                    list_cursor = a.ok().then(|| next_token(&a.body)).flatten();
-                }
+                // A ListKeys page is read once, for its NextToken and as the check of its JSON.
+                let succeeded = match (&answer, op) {
+                    (Ok(a), Op::ListKeys) if a.status == 200 => match next_token(&a.body) {
+                        Some(token) => {
+                            list_cursor = token;
+                            true
+                        }
+                        None => false,
+                    },
+                    (Ok(a), _) => a.ok(),
+                    (Err(_), _) => false,
+                };
                 let recorder = &mut recorders
                     .iter_mut()
                     .find(|(o, _)| *o == op)
                     .expect("every op of the mix has a recorder")
                     .1;
                 match answer {
-                    Ok(a) if a.ok() => recorder.success(latency),
+                    Ok(_) if succeeded => recorder.success(latency),
                     Ok(a) => recorder.failure(a.error_code()),
                     Err(_) => recorder.failure("transport".into()),
                 }

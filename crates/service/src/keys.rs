@@ -5,17 +5,17 @@
 
 use paycrypt_api::{
     ApiError, CreateKeyInput, CreateKeyOutput, DeleteKeyInput, DeleteKeyOutput, GetKeyInput,
-    GetKeyOutput, Key, KeyOrigin, KeyState, KeySummary, ListKeysInput, ListKeysOutput,
-    RestoreKeyInput, RestoreKeyOutput, StartKeyUsageInput, StartKeyUsageOutput, StopKeyUsageInput,
-    StopKeyUsageOutput, Timestamp,
+    GetKeyOutput, Key, KeyOrigin, KeyState, ListKeysInput, RestoreKeyInput, RestoreKeyOutput,
+    StartKeyUsageInput, StartKeyUsageOutput, StopKeyUsageInput, StopKeyUsageOutput, Timestamp,
 };
 use paycrypt_keyblock::keygen::{self, KeyPair};
 use paycrypt_keyblock::{SecretBytes, SystemRng, kcv};
 use paycrypt_store::{KeyRecord, Scope, StoreError, StoredKey};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::attributes::{self, KcvMethod, Material};
-use crate::{Context, Service, ids, mpa, paging, resource_policies, store_error, tags};
+use crate::{Context, Service, ids, mpa, paging, resource_policies, store_error, tags, to_json};
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 const DEFAULT_DELETE_DAYS: i32 = 7;
@@ -38,10 +38,45 @@ pub(crate) struct KeyDocument {
     pub requester_comment: Option<String>,
 }
 
-/// The part of a [`KeyDocument`] that ListKeys shows: the summary fields of its key.
+/// The part of a [`KeyDocument`] that ListKeys shows: the fields of
+/// [`paycrypt_api::KeySummary`], borrowed as
+/// the JSON the document holds and written out as they are, in `KeySummary`'s order. A page of
+/// keys is so answered without building and dropping each key's strings.
 #[derive(Deserialize)]
-struct SummaryDocument {
-    key: KeySummary,
+struct SummaryDocument<'a> {
+    #[serde(borrow)]
+    key: SummaryView<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SummaryView<'a> {
+    #[serde(rename = "KeyArn", borrow)]
+    key_arn: &'a RawValue,
+    #[serde(rename = "KeyState", borrow)]
+    key_state: &'a RawValue,
+    #[serde(rename = "KeyAttributes", borrow)]
+    key_attributes: &'a RawValue,
+    #[serde(rename = "KeyCheckValue", borrow)]
+    key_check_value: &'a RawValue,
+    #[serde(rename = "Exportable", borrow)]
+    exportable: &'a RawValue,
+    #[serde(rename = "Enabled", borrow)]
+    enabled: &'a RawValue,
+    #[serde(rename = "MultiRegionKeyType", borrow, default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_region_key_type: Option<&'a RawValue>,
+    #[serde(rename = "PrimaryRegion", borrow, default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_region: Option<&'a RawValue>,
+}
+
+/// A ListKeys answer made of [`SummaryView`]s, shaped as [`paycrypt_api::ListKeysOutput`].
+#[derive(Serialize)]
+struct ListKeysPage<'a> {
+    #[serde(rename = "Keys")]
+    keys: Vec<SummaryView<'a>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
 }
 
 /// A key read from the store, ready to inspect or change.
@@ -431,11 +466,12 @@ impl Service {
         Ok(GetKeyOutput { key: key.doc.key })
     }
 
+    /// ListKeys, answered as the JSON body of a [`paycrypt_api::ListKeysOutput`].
     pub(crate) async fn list_keys(
         &self,
         ctx: &Context,
         input: ListKeysInput,
-    ) -> Result<ListKeysOutput, ApiError> {
+    ) -> Result<Vec<u8>, ApiError> {
         let limit = paging::page_size(input.max_results);
         let after = paging::sequence(input.next_token.as_deref())?;
         let state = input.key_state.map(|s| s.as_str());
@@ -452,7 +488,6 @@ impl Service {
         let keys = rows
             .iter()
             .map(|listed| {
-                // The summary is read straight from the document; its other fields are skipped.
                 serde_json::from_str::<SummaryDocument>(&listed.metadata)
                     .map(|doc| doc.key)
                     .map_err(|e| {
@@ -461,7 +496,7 @@ impl Service {
                     })
             })
             .collect::<Result<_, _>>()?;
-        Ok(ListKeysOutput { keys, next_token })
+        to_json(&ListKeysPage { keys, next_token })
     }
 
     pub(crate) async fn delete_key(
@@ -544,5 +579,98 @@ impl Service {
         }
         self.save_with_replicas(ctx, &key, &[], &[], &[]).await?;
         Ok(key.doc.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use paycrypt_api::{KeySummary, ListKeysOutput};
+
+    use super::*;
+
+    fn document(key: serde_json::Value) -> String {
+        let doc = KeyDocument {
+            key: serde_json::from_value(key).unwrap(),
+            public_key: Some("3059301306072a8648ce3d0201".into()),
+            certificate: None,
+            resource_policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into()),
+            requester_comment: Some("a \"quoted\" comment".into()),
+        };
+        serde_json::to_string(&doc).unwrap()
+    }
+
+    #[test]
+    fn a_page_of_summary_views_is_the_list_keys_output_of_the_same_keys() {
+        let attributes = serde_json::json!({
+            "KeyUsage": "TR31_K0_KEY_ENCRYPTION_KEY",
+            "KeyClass": "SYMMETRIC_KEY",
+            "KeyAlgorithm": "AES_256",
+            "KeyModesOfUse": {"Encrypt": true, "Decrypt": true, "Wrap": true, "Unwrap": true,
+                "Generate": false, "Sign": false, "Verify": false, "DeriveKey": false,
+                "NoRestrictions": false}
+        });
+        let documents = [
+            document(serde_json::json!({
+                "KeyArn": "arn:aws:payment-cryptography:us-east-1:111122223333:key/abcdefghijklmnop",
+                "KeyAttributes": attributes,
+                "KeyCheckValue": "8F698F",
+                "KeyCheckValueAlgorithm": "CMAC",
+                "Enabled": true,
+                "Exportable": false,
+                "KeyState": "CREATE_COMPLETE",
+                "KeyOrigin": "AWS_PAYMENT_CRYPTOGRAPHY",
+                "CreateTimestamp": 1795891062.362,
+                "UsageStartTimestamp": 1795891062.362
+            })),
+            document(serde_json::json!({
+                "KeyArn": "arn:aws:payment-cryptography:eu-west-1:111122223333:key/qrstuvwxyz012345",
+                "KeyAttributes": attributes,
+                "KeyCheckValue": "0A1B2C",
+                "KeyCheckValueAlgorithm": "CMAC",
+                "Enabled": false,
+                "Exportable": true,
+                "KeyState": "DELETE_PENDING",
+                "KeyOrigin": "EXTERNAL",
+                "CreateTimestamp": 1795891062.0,
+                "DeletePendingTimestamp": 1796495862.0,
+                "MultiRegionKeyType": "REPLICA",
+                "PrimaryRegion": "us-east-1"
+            })),
+        ];
+
+        let views = documents
+            .iter()
+            .map(|d| serde_json::from_str::<SummaryDocument>(d).unwrap().key)
+            .collect();
+        let answered = serde_json::to_string(&ListKeysPage {
+            keys: views,
+            next_token: Some("next".into()),
+        })
+        .unwrap();
+
+        let typed = ListKeysOutput {
+            keys: documents
+                .iter()
+                .map(|d| {
+                    let key = serde_json::from_str::<KeyDocument>(d).unwrap().key;
+                    KeySummary {
+                        key_arn: key.key_arn,
+                        key_state: key.key_state,
+                        key_attributes: key.key_attributes,
+                        key_check_value: key.key_check_value,
+                        exportable: key.exportable,
+                        enabled: key.enabled,
+                        multi_region_key_type: key.multi_region_key_type,
+                        primary_region: key.primary_region,
+                    }
+                })
+                .collect(),
+            next_token: Some("next".into()),
+        };
+        assert_eq!(answered, serde_json::to_string(&typed).unwrap());
+        assert!(
+            answered.contains(r#""PrimaryRegion":"us-east-1""#),
+            "{answered}"
+        );
     }
 }

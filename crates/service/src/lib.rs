@@ -163,7 +163,7 @@ impl Service {
         match input {
             Input::CreateKey(i) => to_json(&self.create_key(ctx, i).await?),
             Input::GetKey(i) => to_json(&self.get_key(ctx, i).await?),
-            Input::ListKeys(i) => to_json(&self.list_keys(ctx, i).await?),
+            Input::ListKeys(i) => self.list_keys(ctx, i).await,
             Input::DeleteKey(i) => to_json(&self.delete_key(ctx, i).await?),
             Input::RestoreKey(i) => to_json(&self.restore_key(ctx, i).await?),
             Input::StartKeyUsage(i) => to_json(&self.start_key_usage(ctx, i).await?),

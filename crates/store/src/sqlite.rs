@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{GroupCommit, Undo};
 use crate::{
     AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, ListedKey, Scope, Store, StoreError,
     StoreResult, StoredKey, Tag, TokenRecord,
@@ -179,6 +179,22 @@ fn key_from_row(row: &SqliteRow) -> StoredKey {
     }
 }
 
+/// One key of a page read by [`listed_keys_page`]: `seq US key_id US metadata`.
+fn listed_key(entry: &str) -> StoreResult<ListedKey> {
+    let mut fields = entry.splitn(3, '\x1f');
+    let (Some(seq), Some(key_id), Some(metadata)) = (fields.next(), fields.next(), fields.next())
+    else {
+        return Err(StoreError::Backend("unreadable page of keys".into()));
+    };
+    Ok(ListedKey {
+        seq: seq
+            .parse()
+            .map_err(|_| StoreError::Backend("unreadable page of keys".into()))?,
+        key_id: key_id.to_string(),
+        metadata: metadata.to_string(),
+    })
+}
+
 fn token_from_row(row: &SqliteRow) -> TokenRecord {
     TokenRecord {
         token: row.get("token"),
@@ -211,10 +227,19 @@ fn alias_from_row(row: &SqliteRow) -> AliasRecord {
     }
 }
 
-/// A static `SELECT` of what a ListKeys page shows of a key, followed by the rest of the query.
-macro_rules! select_listed_keys {
+/// A static query of what a ListKeys page shows of its keys, their rows chosen by the rest of the
+/// query. sqlx's SQLite driver passes rows one at a time from its connection thread to the
+/// caller, a thread handoff each; the page comes back as one value instead: per key
+/// `seq US key_id US metadata`, the keys separated by RS (the ASCII unit and record separators,
+/// which JSON text never holds unescaped, nor does a key id or a number).
+macro_rules! listed_keys_page {
     ($rest:literal) => {
-        concat!("SELECT seq, key_id, metadata FROM keys ", $rest)
+        concat!(
+            "SELECT group_concat(seq || char(31) || key_id || char(31) || metadata, char(30))
+             FROM (SELECT seq, key_id, metadata FROM keys ",
+            $rest,
+            ")"
+        )
     };
 }
 
@@ -303,9 +328,14 @@ impl Store for SqliteStore {
         tags: &[Tag],
         max_keys: u32,
     ) -> StoreResult<i64> {
+        let undo = if tags.is_empty() {
+            Undo::Statement
+        } else {
+            Undo::Savepoint
+        };
         let (scope, key, tags) = (scope.clone(), key.clone(), tags.to_vec());
         self.writer
-            .write(move |conn| {
+            .write(undo, move |conn| {
                 Box::pin(async move {
                     let (scope, key, tags) = (&scope, &key, &tags);
                     insert_key_row(conn, scope, key, tags, max_keys).await
@@ -322,7 +352,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (account, writes) = (account.to_string(), writes.to_vec());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     for write in &writes {
                         let scope = Scope {
@@ -391,7 +421,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key, expected) = (scope.clone(), key.clone(), expected.clone());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, key, expected) = (&scope, &key, &expected);
                     write_key(conn, scope, key, expected).await
@@ -410,8 +440,13 @@ impl Store for SqliteStore {
         let rows = page(
             &self.reader,
             (
-                select_listed_keys!("WHERE account = ? AND region = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                select_listed_keys!("WHERE account = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                listed_keys_page!(
+                    "WHERE account = ? AND region = ? AND state = ? AND seq > ?
+                     ORDER BY seq LIMIT ?"
+                ),
+                listed_keys_page!(
+                    "WHERE account = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?"
+                ),
             ),
             scope,
             state,
@@ -419,14 +454,15 @@ impl Store for SqliteStore {
             limit,
         )
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| ListedKey {
-                seq: row.get("seq"),
-                key_id: row.get("key_id"),
-                metadata: row.get("metadata"),
-            })
-            .collect())
+        let page: Option<String> = rows.first().and_then(|row| row.get(0));
+        let mut listed = page
+            .as_deref()
+            .map(|page| page.split('\x1e').map(listed_key).collect())
+            .transpose()?
+            .unwrap_or_else(Vec::new);
+        // group_concat keeps no promised order: the page is put back in sequence order.
+        listed.sort_by_key(|key: &ListedKey| key.seq);
+        Ok(listed)
     }
 
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
@@ -463,7 +499,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key, expected) = (scope.clone(), key.clone(), expected.clone());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, key, expected) = (&scope, &key, &expected);
                     write_key(conn, scope, key, expected).await?;
@@ -483,10 +519,32 @@ impl Store for SqliteStore {
     ) -> StoreResult<AliasRecord> {
         let (scope, name, key_id) = (scope.clone(), name.to_string(), key_id.map(str::to_string));
         self.writer
-            .write(move |conn| {
+            .write(Undo::Statement, move |conn| {
                 Box::pin(async move {
                     let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
-                    let count = scope_count(conn, scope, Counted::Aliases).await?;
+                    // The quota is checked by the insert itself; a taken name fails it as unique.
+                    let row = sqlx::query(
+                        "INSERT INTO aliases (account, region, name, key_id)
+                         SELECT ?, ?, ?, ?
+                         WHERE COALESCE(
+                             (SELECT aliases FROM scope_counts WHERE account = ? AND region = ?), 0)
+                             < ?
+                         RETURNING seq, name, key_id",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name)
+                    .bind(key_id)
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(i64::from(max_aliases))
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(conflict_or_backend)?;
+                    if let Some(row) = row {
+                        return Ok(alias_from_row(&row));
+                    }
+                    // At the quota, a name already taken is still a conflict.
                     let taken: Option<i64> = sqlx::query_scalar(
                         "SELECT seq FROM aliases WHERE account = ? AND region = ? AND name = ?",
                     )
@@ -496,24 +554,11 @@ impl Store for SqliteStore {
                     .fetch_optional(&mut *conn)
                     .await
                     .map_err(backend)?;
-                    if taken.is_some() {
-                        return Err(StoreError::Conflict);
-                    }
-                    if count >= i64::from(max_aliases) {
-                        return Err(StoreError::QuotaExceeded);
-                    }
-                    let row = sqlx::query(
-                        "INSERT INTO aliases (account, region, name, key_id) VALUES (?, ?, ?, ?)
-                     RETURNING seq, name, key_id",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name)
-                    .bind(key_id)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    Ok(alias_from_row(&row))
+                    Err(if taken.is_some() {
+                        StoreError::Conflict
+                    } else {
+                        StoreError::QuotaExceeded
+                    })
                 })
             })
             .await
@@ -540,7 +585,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<AliasRecord> {
         let (scope, name, key_id) = (scope.clone(), name.to_string(), key_id.map(str::to_string));
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
                     let row = sqlx::query(
@@ -564,7 +609,7 @@ impl Store for SqliteStore {
     async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()> {
         let (scope, name) = (scope.clone(), name.to_string());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, name) = (&scope, name.as_str());
                     let done = sqlx::query(
@@ -618,7 +663,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key_id, tags) = (scope.clone(), key_id.to_string(), tags.to_vec());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, key_id) = (&scope, key_id.as_str());
                     for tag in &tags {
@@ -650,7 +695,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key_id, tag_keys) = (scope.clone(), key_id.to_string(), tag_keys.to_vec());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, key_id) = (&scope, key_id.as_str());
                 for tag_key in &tag_keys {
@@ -707,7 +752,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<AuthorityRecord> {
         let (scope, authority) = (scope.clone(), authority.clone());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, authority) = (&scope, &authority);
                 sqlx::query(
@@ -756,7 +801,7 @@ impl Store for SqliteStore {
     async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
         let (scope, token) = (scope.clone(), token.clone());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, token) = (&scope, &token);
                     sqlx::query(
@@ -821,7 +866,7 @@ impl Store for SqliteStore {
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
         let (name, value) = (name.to_string(), value.to_vec());
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (name, value) = (name.as_str(), value.as_slice());
                 sqlx::query(
@@ -865,7 +910,7 @@ impl Store for SqliteStore {
         let (scope, name) = (scope.clone(), name.to_string());
         let (value, expected) = (value.map(<[u8]>::to_vec), expected.map(<[u8]>::to_vec));
         self.writer
-            .write(move |conn| {
+            .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, name) = (&scope, name.as_str());
                     let (value, expected) = (value.as_deref(), expected.as_deref());
@@ -955,33 +1000,6 @@ async fn page(
         .map_err(backend)
 }
 
-/// What the triggers of migration 4 count per scope, for the quotas.
-#[derive(Clone, Copy)]
-enum Counted {
-    /// Keys not `DELETE_COMPLETE`.
-    LiveKeys,
-    Aliases,
-}
-
-/// The scope's current count of `what`.
-async fn scope_count(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    what: Counted,
-) -> StoreResult<i64> {
-    let sql = match what {
-        Counted::LiveKeys => "SELECT live_keys FROM scope_counts WHERE account = ? AND region = ?",
-        Counted::Aliases => "SELECT aliases FROM scope_counts WHERE account = ? AND region = ?",
-    };
-    let count: Option<i64> = sqlx::query_scalar(sql)
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
-    Ok(count.unwrap_or(0))
-}
-
 /// Inserts a key and its tags unless the scope holds `max_keys` keys that are not
 /// `DELETE_COMPLETE`; `Conflict` when the id is taken.
 async fn insert_key_row(
@@ -991,13 +1009,13 @@ async fn insert_key_row(
     tags: &[Tag],
     max_keys: u32,
 ) -> StoreResult<i64> {
-    let count = scope_count(conn, scope, Counted::LiveKeys).await?;
-    if count >= i64::from(max_keys) {
-        return Err(StoreError::QuotaExceeded);
-    }
-    let seq: i64 = sqlx::query_scalar(
+    // The quota is checked by the insert itself, so a key without tags is one statement.
+    let seq: Option<i64> = sqlx::query_scalar(
         "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+         SELECT ?, ?, ?, ?, ?, ?, ?
+         WHERE COALESCE(
+             (SELECT live_keys FROM scope_counts WHERE account = ? AND region = ?), 0) < ?
+         RETURNING seq",
     )
     .bind(&scope.account)
     .bind(&scope.region)
@@ -1006,9 +1024,13 @@ async fn insert_key_row(
     .bind(key.delete_pending_ms)
     .bind(&key.metadata)
     .bind(&key.sealed_material)
-    .fetch_one(&mut *conn)
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(i64::from(max_keys))
+    .fetch_optional(&mut *conn)
     .await
     .map_err(conflict_or_backend)?;
+    let seq = seq.ok_or(StoreError::QuotaExceeded)?;
     for tag in tags {
         upsert_tag(conn, scope, &key.key_id, tag).await?;
     }
