@@ -127,7 +127,18 @@ def worker(endpoint: str, ledger: Ledger, stop: threading.Event, failures: list[
                 name = ledger.next_name()
                 with ledger.lock:
                     ledger.in_flight_aliases.add(name)
-                client.create_alias(AliasName=name, KeyArn=arn)
+                try:
+                    client.create_alias(AliasName=name, KeyArn=arn)
+                except ClientError as e:
+                    # Another worker may have deleted the key since it was picked (deletions do
+                    # not wait for aliases): the server then refuses the alias, rightly.
+                    with ledger.lock:
+                        raced = arn in ledger.in_flight_key_changes or arn in ledger.deleted
+                        if raced:
+                            ledger.in_flight_aliases.discard(name)
+                    if raced and e.response["Error"]["Code"] == "ValidationException":
+                        continue
+                    raise
                 with ledger.lock:
                     ledger.aliases[name] = arn
                     ledger.in_flight_aliases.discard(name)

@@ -105,6 +105,7 @@ pub mod dukpt;
 pub mod ecdh;
 pub mod kcv;
 pub mod keygen;
+pub mod rsa_keys;
 pub mod tr31;
 pub mod tr34;
 

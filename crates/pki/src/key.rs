@@ -326,7 +326,7 @@ impl PublicKey {
 
 /// A private key that signs certificates and requests.
 pub(crate) enum SigningKey {
-    Rsa(signature::RsaKeyPair),
+    Rsa(std::sync::Arc<signature::RsaKeyPair>),
     Ec(signature::EcdsaKeyPair, EcCurve),
 }
 
@@ -340,8 +340,8 @@ impl SigningKey {
     ) -> Result<Self, Error> {
         let (key, own_spki) = match &public.algorithm {
             KeyAlgorithm::Rsa { .. } => {
-                let kp = signature::RsaKeyPair::from_pkcs8(private_pkcs8_der)
-                    .map_err(|_| Error::InvalidPrivateKey)?;
+                let kp = paycrypt_keyblock::rsa_keys::key_pair(private_pkcs8_der)
+                    .ok_or(Error::InvalidPrivateKey)?;
                 let spki = kp
                     .public_key()
                     .as_der()

@@ -76,7 +76,7 @@ mod asn1;
 mod parse;
 mod write;
 
-use aws_lc_rs::signature::{self, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use der::asn1::{ObjectIdentifier, UtcTime};
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
@@ -414,8 +414,9 @@ fn build_with_inner<R: CryptoRng + ?Sized>(
         serial: krd.serial,
     };
     let (inner_kdh, inner_header) = inner.unwrap_or((&kdh_id, params.header.as_bytes()));
-    let signer = RsaKeyPair::from_pkcs8(params.kdh_private_pkcs8_der)
-        .map_err(|_| Error::InvalidPrivateKey("KDH key is not an RSA PKCS#8 private key"))?;
+    let signer = crate::rsa_keys::key_pair(params.kdh_private_pkcs8_der).ok_or(
+        Error::InvalidPrivateKey("KDH key is not an RSA PKCS#8 private key"),
+    )?;
 
     let cipher = params.content_cipher;
     let content_key = keygen::generate_symmetric(cipher.key_algorithm(), rng);
