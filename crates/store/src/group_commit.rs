@@ -8,7 +8,9 @@
 //! needs no savepoint: SQLite undoes a failed statement by itself, so it runs without one (two
 //! round trips to the connection's thread less). When the commit itself fails
 //! (a full disk, an I/O error) every write of the group gets that failure and none of them is
-//! kept. A caller that goes away does not cut its write short: the writer finishes the group.
+//! kept; so does a write that fails in the database itself (a full disk), since SQLite may then
+//! have rolled back the whole transaction. A caller that goes away does not cut its write short:
+//! the writer finishes the group.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,10 +30,14 @@ pub(crate) type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 /// Answers a write's caller, given how its group's commit went.
 type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// What a write leaves for after the commit: whether it failed (so its savepoint is rolled back)
-/// and how to answer its caller once the group's fate is known.
+/// What a write leaves for after the commit: whether it failed (so its savepoint is rolled back),
+/// whether the database itself failed under it, and how to answer its caller once the group's
+/// fate is known.
 struct Ran {
     failed: bool,
+    /// A database failure (not a refusal such as a taken name or a quota): SQLite may have rolled
+    /// back the whole transaction, so the group stops there and fails as a whole.
+    broke: bool,
     answer: Answer,
 }
 
@@ -85,6 +91,7 @@ impl GroupCommit {
                 let result = work(conn).await;
                 Ran {
                     failed: result.is_err(),
+                    broke: matches!(result, Err(StoreError::Backend(_))),
                     answer: Box::new(move |committed: Result<(), String>| {
                         // The write's own error stands; otherwise the commit decides.
                         let _ = reply.send(result.and_then(|value| {
@@ -110,40 +117,46 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
         let mut answers = Vec::with_capacity(group.len());
         let committed = commit_group(&pool, group.drain(..), &mut answers)
             .await
-            .map_err(|e| {
-                tracing::error!("a group of {} writes failed: {e}", answers.len());
-                e.to_string()
-            });
+            .inspect_err(|e| tracing::error!("a group of {} writes failed: {e}", answers.len()));
         for answer in answers {
             answer(committed.clone());
         }
     }
 }
 
-/// Runs each job of `group` in its own savepoint and commits them all; the answers of the jobs
-/// that ran are pushed to `answers` (the others are dropped, which answers their callers).
+/// Runs each job of `group` (in its own savepoint unless it is a single statement) and commits
+/// them all; the answers of the jobs that ran are pushed to `answers` (the others are dropped,
+/// which answers their callers). A database failure stops the group, which is then rolled back.
 async fn commit_group(
     pool: &SqlitePool,
     group: impl Iterator<Item = Job>,
     answers: &mut Vec<Answer>,
-) -> Result<(), sqlx::Error> {
-    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+) -> Result<(), String> {
+    let failed = |e: sqlx::Error| e.to_string();
+    let broke = || "a write of the group failed in the database".to_string();
+    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
     for job in group {
         if !job.savepoint {
             let ran = (job.work)(&mut transaction).await;
             answers.push(ran.answer);
+            if ran.broke {
+                return Err(broke());
+            }
             continue;
         }
-        let mut savepoint = Connection::begin(&mut *transaction).await?;
+        let mut savepoint = Connection::begin(&mut *transaction).await.map_err(failed)?;
         let ran = (job.work)(&mut savepoint).await;
         answers.push(ran.answer);
+        if ran.broke {
+            return Err(broke());
+        }
         if ran.failed {
-            savepoint.rollback().await?;
+            savepoint.rollback().await.map_err(failed)?;
         } else {
-            savepoint.commit().await?;
+            savepoint.commit().await.map_err(failed)?;
         }
     }
-    transaction.commit().await
+    transaction.commit().await.map_err(failed)
 }
 
 #[cfg(test)]
@@ -252,6 +265,48 @@ mod tests {
                 .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict)))
         );
         assert_eq!(rows(&pool).await, (0..20).collect::<Vec<_>>());
+    }
+
+    // As above, the three writes are queued before the writer runs, so they form one group.
+    #[tokio::test]
+    async fn a_database_failure_fails_the_whole_group_and_keeps_none_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = Arc::new(GroupCommit::start(pool.clone()));
+        let mut writes = tokio::task::JoinSet::new();
+        for (n, undo) in [
+            (1_i64, Undo::Statement),
+            (2, Undo::Savepoint),
+            (3, Undo::Statement),
+        ] {
+            let writer = writer.clone();
+            writes.spawn(async move {
+                writer
+                    .write(undo, move |conn| {
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO t (n) VALUES (?)")
+                                .bind(n)
+                                .execute(&mut *conn)
+                                .await
+                                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                            // The second write meets a failure of the database itself.
+                            if n == 2 {
+                                return Err(StoreError::Backend("disk full".into()));
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await
+            });
+        }
+        let results = writes.join_all().await;
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(StoreError::Backend(_)))),
+            "{results:?}"
+        );
+        assert!(rows(&pool).await.is_empty());
     }
 
     #[tokio::test]
