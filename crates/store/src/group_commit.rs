@@ -165,6 +165,7 @@ mod tests {
     use std::sync::Arc;
 
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use tokio::task::JoinSet;
 
     use super::*;
 
@@ -192,40 +193,54 @@ mod tests {
             .unwrap()
     }
 
-    // On a current-thread runtime the 40 writes are all queued before the writer task next runs,
-    // so they share groups.
+    /// Queues a write that inserts `n` (a taken `n` is a `Conflict`) and then fails with `then`,
+    /// if given; it answers `n`.
+    fn queue_insert(
+        writes: &mut JoinSet<(i64, StoreResult<i64>)>,
+        writer: &Arc<GroupCommit>,
+        undo: Undo,
+        n: i64,
+        then: Option<StoreError>,
+    ) {
+        let writer = writer.clone();
+        writes.spawn(async move {
+            let result = writer
+                .write(undo, move |conn| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO t (n) VALUES (?)")
+                            .bind(n)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(|e| match e {
+                                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                                    StoreError::Conflict
+                                }
+                                other => StoreError::Backend(other.to_string()),
+                            })?;
+                        then.map_or(Ok(n), Err)
+                    })
+                })
+                .await;
+            (n, result)
+        });
+    }
+
+    // On a current-thread runtime the writes of a test are all queued before the writer task
+    // next runs, so they share groups.
     #[tokio::test]
     async fn a_failing_write_rolls_back_only_itself_and_the_rest_of_its_group_commits() {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool(dir.path()).await;
         let writer = Arc::new(GroupCommit::start(pool.clone()));
-        let mut writes = tokio::task::JoinSet::new();
-        for n in 0..40_i64 {
-            let writer = writer.clone();
-            writes.spawn(async move {
-                let result = writer
-                    .write(Undo::Savepoint, move |conn| {
-                        Box::pin(async move {
-                            sqlx::query("INSERT INTO t (n) VALUES (?)")
-                                .bind(n)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(|e| StoreError::Backend(e.to_string()))?;
-                            // Odd writes fail after writing their row.
-                            if n % 2 == 1 {
-                                return Err(StoreError::Conflict);
-                            }
-                            Ok(n * 10)
-                        })
-                    })
-                    .await;
-                (n, result)
-            });
+        let mut writes = JoinSet::new();
+        for n in 0..40 {
+            // Odd writes fail after writing their row.
+            let then = (n % 2 == 1).then_some(StoreError::Conflict);
+            queue_insert(&mut writes, &writer, Undo::Savepoint, n, then);
         }
-        while let Some(joined) = writes.join_next().await {
-            let (n, result) = joined.unwrap();
+        for (n, result) in writes.join_all().await {
             match result {
-                Ok(value) => assert!(n % 2 == 0 && value == n * 10, "{n}: {value}"),
+                Ok(value) => assert!(n % 2 == 0 && value == n, "{n}: {value}"),
                 Err(StoreError::Conflict) => assert_eq!(n % 2, 1, "{n}"),
                 Err(other) => panic!("{n}: {other}"),
             }
@@ -238,72 +253,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool(dir.path()).await;
         let writer = Arc::new(GroupCommit::start(pool.clone()));
-        let mut writes = tokio::task::JoinSet::new();
+        let mut writes = JoinSet::new();
         // Each value twice: the second insert of a value fails on the primary key.
-        for n in (0..20_i64).chain(0..20) {
-            let writer = writer.clone();
-            writes.spawn(async move {
-                writer
-                    .write(Undo::Statement, move |conn| {
-                        Box::pin(async move {
-                            sqlx::query("INSERT INTO t (n) VALUES (?)")
-                                .bind(n)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(|_| StoreError::Conflict)?;
-                            Ok(())
-                        })
-                    })
-                    .await
-            });
+        for n in (0..20).chain(0..20) {
+            queue_insert(&mut writes, &writer, Undo::Statement, n, None);
         }
         let results = writes.join_all().await;
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 20);
+        assert_eq!(results.iter().filter(|(_, r)| r.is_ok()).count(), 20);
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict)))
+                .all(|(_, r)| matches!(r, Ok(_) | Err(StoreError::Conflict)))
         );
         assert_eq!(rows(&pool).await, (0..20).collect::<Vec<_>>());
     }
 
-    // As above, the three writes are queued before the writer runs, so they form one group.
     #[tokio::test]
     async fn a_database_failure_fails_the_whole_group_and_keeps_none_of_it() {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool(dir.path()).await;
         let writer = Arc::new(GroupCommit::start(pool.clone()));
-        let mut writes = tokio::task::JoinSet::new();
-        for (n, undo) in [
-            (1_i64, Undo::Statement),
-            (2, Undo::Savepoint),
-            (3, Undo::Statement),
-        ] {
-            let writer = writer.clone();
-            writes.spawn(async move {
-                writer
-                    .write(undo, move |conn| {
-                        Box::pin(async move {
-                            sqlx::query("INSERT INTO t (n) VALUES (?)")
-                                .bind(n)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(|e| StoreError::Backend(e.to_string()))?;
-                            // The second write meets a failure of the database itself.
-                            if n == 2 {
-                                return Err(StoreError::Backend("disk full".into()));
-                            }
-                            Ok(())
-                        })
-                    })
-                    .await
-            });
-        }
+        let mut writes = JoinSet::new();
+        queue_insert(&mut writes, &writer, Undo::Statement, 1, None);
+        // The second write meets a failure of the database itself.
+        let disk_full = Some(StoreError::Backend("disk full".into()));
+        queue_insert(&mut writes, &writer, Undo::Savepoint, 2, disk_full);
+        queue_insert(&mut writes, &writer, Undo::Statement, 3, None);
         let results = writes.join_all().await;
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, Err(StoreError::Backend(_)))),
+                .all(|(_, r)| matches!(r, Err(StoreError::Backend(_)))),
             "{results:?}"
         );
         assert!(rows(&pool).await.is_empty());
@@ -313,19 +293,10 @@ mod tests {
     async fn a_write_is_answered_only_after_its_commit() {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool(dir.path()).await;
-        let writer = GroupCommit::start(pool.clone());
-        writer
-            .write(Undo::Statement, |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO t (n) VALUES (7)")
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| StoreError::Backend(e.to_string()))?;
-                    Ok(())
-                })
-            })
-            .await
-            .unwrap();
+        let writer = Arc::new(GroupCommit::start(pool.clone()));
+        let mut writes = JoinSet::new();
+        queue_insert(&mut writes, &writer, Undo::Statement, 7, None);
+        assert_eq!(writes.join_all().await[0].1.as_ref().ok(), Some(&7));
         // Another connection sees it: the transaction is committed, not merely run.
         let other = SqlitePoolOptions::new()
             .connect_with(
