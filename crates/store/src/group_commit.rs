@@ -107,7 +107,9 @@ impl GroupCommit {
         };
         self.jobs.send(job).await.map_err(|_| writer_stopped())?;
         // A group that failed before reaching this write drops it unanswered.
-        replied.await.map_err(|_| writer_stopped())?
+        replied.await.map_err(|_| {
+            StoreError::Backend("the write's group failed before the write ran".into())
+        })?
     }
 }
 

@@ -589,17 +589,17 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
                     let row = sqlx::query(
-                    "UPDATE aliases SET key_id = ? WHERE account = ? AND region = ? AND name = ?
-                     RETURNING seq, name, key_id",
-                )
-                .bind(key_id)
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(name)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(backend)?
-                .ok_or(StoreError::NotFound)?;
+                        "UPDATE aliases SET key_id = ? WHERE account = ? AND region = ? AND name = ?
+                         RETURNING seq, name, key_id",
+                    )
+                    .bind(key_id)
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(backend)?
+                    .ok_or(StoreError::NotFound)?;
                     Ok(alias_from_row(&row))
                 })
             })
@@ -698,19 +698,19 @@ impl Store for SqliteStore {
             .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, key_id) = (&scope, key_id.as_str());
-                for tag_key in &tag_keys {
-                    sqlx::query(
-                        "DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ? AND tag_key = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(key_id)
-                    .bind(tag_key)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                }
-                Ok(())
+                    for tag_key in &tag_keys {
+                        sqlx::query(
+                            "DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ? AND tag_key = ?",
+                        )
+                        .bind(&scope.account)
+                        .bind(&scope.region)
+                        .bind(key_id)
+                        .bind(tag_key)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                    }
+                    Ok(())
                 })
             })
             .await
@@ -755,28 +755,28 @@ impl Store for SqliteStore {
             .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (scope, authority) = (&scope, &authority);
-                sqlx::query(
-                    "INSERT INTO authorities (account, region, certificate, sealed_private_key)
-                     VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO NOTHING",
-                )
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(&authority.certificate)
-                .bind(&authority.sealed_private_key)
-                .execute(&mut *conn)
-                .await
-                .map_err(backend)?;
-                let row = sqlx::query(
-                    "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
-                )
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(backend)?;
-                Ok(AuthorityRecord {
-                    certificate: row.get("certificate"),
-                    sealed_private_key: row.get("sealed_private_key"),
+                    sqlx::query(
+                        "INSERT INTO authorities (account, region, certificate, sealed_private_key)
+                         VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO NOTHING",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(&authority.certificate)
+                    .bind(&authority.sealed_private_key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    let row = sqlx::query(
+                        "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    Ok(AuthorityRecord {
+                        certificate: row.get("certificate"),
+                        sealed_private_key: row.get("sealed_private_key"),
                 })
                 })
             })
@@ -805,23 +805,23 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let (scope, token) = (&scope, &token);
                     sqlx::query(
-                    "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
-                     certificate, sealed_private_key, created_ms, expires_ms)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(&token.token)
-                .bind(&token.kind)
-                .bind(&token.material_type)
-                .bind(&token.algorithm)
-                .bind(&token.certificate)
-                .bind(&token.sealed_private_key)
-                .bind(token.created_ms)
-                .bind(token.expires_ms)
-                .execute(&mut *conn)
-                .await
-                .map_err(conflict_or_backend)?;
+                        "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
+                         certificate, sealed_private_key, created_ms, expires_ms)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&scope.account)
+                    .bind(&scope.region)
+                    .bind(&token.token)
+                    .bind(&token.kind)
+                    .bind(&token.material_type)
+                    .bind(&token.algorithm)
+                    .bind(&token.certificate)
+                    .bind(&token.sealed_private_key)
+                    .bind(token.created_ms)
+                    .bind(token.expires_ms)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(conflict_or_backend)?;
                     Ok(())
                 })
             })
@@ -869,20 +869,20 @@ impl Store for SqliteStore {
             .write(Undo::Savepoint, move |conn| {
                 Box::pin(async move {
                     let (name, value) = (name.as_str(), value.as_slice());
-                sqlx::query(
-                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(name)
-                .bind(value)
-                .execute(&mut *conn)
-                .await
-                .map_err(backend)?;
-                let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+                    sqlx::query(
+                        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                    )
                     .bind(name)
-                    .fetch_one(&mut *conn)
+                    .bind(value)
+                    .execute(&mut *conn)
                     .await
                     .map_err(backend)?;
-                Ok(stored)
+                    let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+                        .bind(name)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                    Ok(stored)
                 })
             })
             .await
@@ -914,38 +914,38 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let (scope, name) = (&scope, name.as_str());
                     let (value, expected) = (value.as_deref(), expected.as_deref());
-                let current: Option<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-                )
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(name)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(backend)?;
-                if current.as_deref() != expected {
-                    return Err(StoreError::Conflict);
-                }
-                match value {
-                    Some(value) => sqlx::query(
-                        "INSERT INTO scope_settings (account, region, name, value) VALUES (?, ?, ?, ?)
-                         ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value",
+                    let current: Option<Vec<u8>> = sqlx::query_scalar(
+                        "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
                     )
                     .bind(&scope.account)
                     .bind(&scope.region)
                     .bind(name)
-                    .bind(value),
-                    None => sqlx::query(
-                        "DELETE FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name),
-                }
-                .execute(&mut *conn)
-                .await
-                .map_err(backend)?;
-                Ok(())
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    if current.as_deref() != expected {
+                        return Err(StoreError::Conflict);
+                    }
+                    match value {
+                        Some(value) => sqlx::query(
+                            "INSERT INTO scope_settings (account, region, name, value) VALUES (?, ?, ?, ?)
+                             ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value",
+                        )
+                        .bind(&scope.account)
+                        .bind(&scope.region)
+                        .bind(name)
+                        .bind(value),
+                        None => sqlx::query(
+                            "DELETE FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
+                        )
+                        .bind(&scope.account)
+                        .bind(&scope.region)
+                        .bind(name),
+                    }
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    Ok(())
                 })
             })
             .await
