@@ -1,0 +1,30 @@
+//! The crate's error type: what was wrong with an input, never the secret values involved.
+
+/// Everything that can go wrong in this crate. Messages name lengths, formats and fields, never
+/// key bytes, PINs, PANs or MAC values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key has a length the algorithm does not accept.
+    #[error("invalid {what} length: {len} bytes")]
+    InvalidKeyLength {
+        /// Which key, e.g. `"TDES key"`.
+        what: &'static str,
+        /// The length that was given.
+        len: usize,
+    },
+    /// An input other than a key is malformed; the message says which and why.
+    #[error("{0}")]
+    InvalidInput(String),
+}
+
+impl From<paycrypt_keyblock::Error> for Error {
+    fn from(e: paycrypt_keyblock::Error) -> Self {
+        match e {
+            paycrypt_keyblock::Error::InvalidKeyLength { what, len } => {
+                Self::InvalidKeyLength { what, len }
+            }
+            other => Self::InvalidInput(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The payment algorithms of the AWS Payment Cryptography data plane, as pure functions over
+//! bytes: no I/O, no API types, no clock; randomness is passed in.
+//!
+//! Keys arrive as clear bytes for the length of one call and derived keys leave as
+//! [`paycrypt_keyblock::SecretBytes`]; no error ever carries key material, PINs or MACs.
+//! DUKPT derivations live in [`paycrypt_keyblock::dukpt`] (one place for DUKPT).
+
+mod error;
+
+pub use error::Error;
