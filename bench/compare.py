@@ -7,6 +7,14 @@ TR-31; measures the raw RSA-2048 rates in process; sweeps throughput over concur
 and CreateKey on both; measures ListKeys page latency at 1,000 and 100,000 keys, start-up time to
 the first answered request on that data directory, and resident memory. Writes
 bench/results/*.json, bench/results/results.md and bench/throughput.png.
+
+The data plane (part "data"): GenerateMac (HMAC_SHA256 over 256 bytes), VerifyMac (AES-128 CMAC),
+EncryptData and DecryptData (AES-128 CBC, 1 KiB) against paycrypt alone (moto has no data plane),
+each in its own run on a fresh server, in turns with GetKey for --data-rounds rounds; each
+operation's median throughput is compared with GetKey's (target: at least 0.8x, no errors). Writes
+bench/results/data-plane.{json,md} and bench/data-plane.png. Run with every other part skipped
+(--skip table,crypto,sweep,scale), it leaves summary.json and results.md as they are and needs no
+moto.
 """
 
 from __future__ import annotations
@@ -25,6 +33,15 @@ BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 COMMON_OPS = ["CreateKey", "GetKey", "ListKeys", "CreateAlias", "GetAlias", "TagResource"]
 PAYCRYPT_OPS = ["GetParametersForExport", "ExportKeyTr34", "ExportKeyTr31", "ImportKeyTr31"]
+# The data plane's operations as the load generator names them, with what each call does.
+DATA_OPS = {
+    "GenerateMac": "HMAC_SHA256 over 256 bytes",
+    "VerifyMac": "AES-128 CMAC over 256 bytes",
+    "EncryptData": "AES-128 CBC, 1 KiB",
+    "DecryptData": "AES-128 CBC, 1 KiB",
+}
+DATA_TARGET = 0.8
+ISSUE8_PARTS = {"table", "crypto", "sweep", "scale"}
 CONFIG = """\
 [limits]
 keys_per_region = 1000000
@@ -176,17 +193,26 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1000, help="keys created before each run")
     parser.add_argument("--sweep", default="1,4,16,64", help="concurrency levels of the sweep")
     parser.add_argument("--scale-keys", type=int, default=100_000, help="keys for the ListKeys scaling run")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: table,crypto,sweep,scale")
+    parser.add_argument("--data-rounds", type=int, default=3,
+                        help="rounds of the data-plane part (GetKey and each data operation once per round)")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated parts to skip: table,crypto,sweep,scale,data")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    if unknown := skip - ISSUE8_PARTS - {"data"}:
+        sys.exit(f"unknown parts to skip: {', '.join(sorted(unknown))}")
     RESULTS.mkdir(exist_ok=True)
     bench = Bench(args.bin_dir, args.duration, args.concurrency, args.keys)
     work = Path(tempfile.mkdtemp(prefix="paycrypt-bench-"))
     summary: dict = {"machine": machine(), "concurrency": args.concurrency, "duration_s": args.duration}
     md: list[str] = []
 
-    paycrypt = Paycrypt(bench.paycrypt_bin, work / "data", pool_size=8).start()
-    moto = Moto()
+    # These two serve the table and the sweep only.
+    servers_needed = bool({"table", "sweep"} - skip)
+    paycrypt = Paycrypt(bench.paycrypt_bin, work / "data", pool_size=8)
+    if servers_needed:
+        paycrypt.start()
+    moto = Moto() if servers_needed else None
     try:
         if "crypto" not in skip:
             summary["crypto_1"] = bench.tool("crypto", "--threads", "1")
@@ -197,6 +223,7 @@ def main() -> None:
                 # A fresh moto for each operation, so one run's keys do not slow the next. moto's
                 # ListKeys ignores MaxResults and returns every key: with 50 keys it returns the
                 # same page of 50 that paycrypt does.
+                assert moto is not None
                 moto.stop()
                 moto = Moto()
                 keys = 50 if op == "ListKeys" else args.keys
@@ -240,6 +267,7 @@ def main() -> None:
             finally:
                 nopool.stop()
         if "sweep" not in skip:
+            assert moto is not None
             sweep: dict = {"GetKey": {"paycrypt": [], "moto": []}, "CreateKey": {"paycrypt": [], "moto": []}}
             for op in sweep:
                 for c in [int(x) for x in args.sweep.split(",")]:
@@ -250,17 +278,30 @@ def main() -> None:
             summary["sweep"] = sweep
             plot(sweep, BENCH / "throughput.png")
     finally:
-        moto.stop()
+        if moto:
+            moto.stop()
         paycrypt.stop()
 
     if "scale" not in skip:
         summary["scale"] = scale(bench, work / "scale", args.scale_keys)
 
-    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
-    md.append("")
-    md.extend(targets(summary))
-    (RESULTS / "results.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    data_md: list[str] = []
+    if "data" not in skip:
+        summary["data_plane"] = data_plane(bench, work / "data-plane", args.data_rounds)
+        (RESULTS / "data-plane.json").write_text(json.dumps(summary["data_plane"], indent=2))
+        data_md = data_plane_md(summary["data_plane"])
+        (RESULTS / "data-plane.md").write_text("\n".join(data_md) + "\n")
+        plot_data_plane(summary["data_plane"], BENCH / "data-plane.png")
+
+    if ISSUE8_PARTS - skip:
+        (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
+        md.append("")
+        md.extend(targets(summary))
+        md.extend(["", *data_md])
+        (RESULTS / "results.md").write_text("\n".join(md) + "\n")
+        print("\n".join(md))
+    else:
+        print("\n".join(data_md))
 
 
 def scale(bench: Bench, data_dir: Path, scale_keys: int) -> dict:
@@ -304,6 +345,107 @@ def scale(bench: Bench, data_dir: Path, scale_keys: int) -> dict:
     finally:
         server.stop()
     return out
+
+
+def data_plane(bench: Bench, data_dir: Path, rounds: int) -> dict:
+    """GetKey and each data-plane operation in its own run on a fresh paycrypt, in turns (the order
+    rotated each round), so that each operation's median can be set against GetKey's measured
+    alongside it. Separate runs, not one mix: in a closed loop each operation of a mix gets its
+    share of the calls whatever it costs, so a mix cannot show one being slower than another."""
+    print("== data plane: paycrypt alone (moto has no payment-cryptography-data)", flush=True)
+    ops = ["GetKey", *DATA_OPS]
+    out: dict = {"rounds": rounds, "concurrency": bench.concurrency, "duration_s": bench.duration,
+                 "getkey_keys": bench.keys, "load_before": os.getloadavg(),
+                 "runs": {op: [] for op in ops}}
+    # No key pool: nothing here asks for a token, and filling it would take CPU from the first runs.
+    server = Paycrypt(bench.paycrypt_bin, data_dir, pool_size=0).start()
+    try:
+        for turn in range(rounds):
+            for op in ops[turn % len(ops):] + ops[:turn % len(ops)]:
+                r = bench.run(server.endpoint, "paycrypt", op, f"data-{op}-{turn}",
+                              keys=bench.keys if op == "GetKey" else 0)
+                out["runs"][op].append({**r["ops"][op], "steal_pct": r["steal_pct"]})
+    finally:
+        server.stop()
+    out["load_after"] = os.getloadavg()
+
+    def median(xs: list[float]) -> float:
+        xs = sorted(xs)
+        mid = len(xs) // 2
+        return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+    out["ops"] = {}
+    getkey = out["runs"]["GetKey"]
+    for op in ops:
+        runs = out["runs"][op]
+        rate = median([r["throughput_per_s"] for r in runs])
+        out["ops"][op] = {
+            "throughput_per_s": rate,
+            "p50_ms": median([r["p50_ms"] for r in runs]),
+            "p99_ms": median([r["p99_ms"] for r in runs]),
+            "errors": sum(sum(r["errors"].values()) for r in runs),
+            "ratio": rate / out["ops"]["GetKey"]["throughput_per_s"] if op != "GetKey" else 1.0,
+            "round_ratios": [r["throughput_per_s"] / g["throughput_per_s"] for r, g in zip(runs, getkey)],
+        }
+    return out
+
+
+def data_plane_md(d: dict) -> list[str]:
+    ops = d["ops"]
+    runs = d["runs"]
+    lines = [
+        f"### Data plane (paycrypt alone: moto has no data plane), concurrency {d['concurrency']}, "
+        f"{d['duration_s']:g} s per run, {d['rounds']} rounds in turns with GetKey\n",
+        "| operation | what | /s (median) | runs /s | p50 ms | p99 ms | vs GetKey (median; per round) "
+        "| errors | CPU steal % | >= 0.8x GetKey, no errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for op, o in ops.items():
+        met = "" if op == "GetKey" else ("yes" if o["ratio"] >= DATA_TARGET and not o["errors"] else "no")
+        ratios = "" if op == "GetKey" else (
+            f"{o['ratio']:.2f}x; {', '.join('%.2f' % x for x in o['round_ratios'])}")
+        errors = {}
+        for r in runs[op]:
+            for code, n in r["errors"].items():
+                errors[code] = errors.get(code, 0) + n
+        lines.append(
+            f"| {op} | {DATA_OPS.get(op, 'TDES key, ' + str(d['getkey_keys']) + ' keys')} "
+            f"| {o['throughput_per_s']:.0f} | {', '.join('%.0f' % r['throughput_per_s'] for r in runs[op])} "
+            f"| {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {ratios} "
+            f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or '-'} "
+            f"| {', '.join('%.0f' % r['steal_pct'] for r in runs[op])} | {met} |"
+        )
+    before, after = d["load_before"], d["load_after"]
+    lines.append("")
+    lines.append(f"Load average (1, 5, 15 min) before: {', '.join('%.2f' % x for x in before)}; "
+                 f"after: {', '.join('%.2f' % x for x in after)} ({os.cpu_count()} cores). "
+                 "p50 and p99 are the medians over the rounds.")
+    return lines
+
+
+def plot_data_plane(d: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ops = list(d["ops"])
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    xs = range(len(ops))
+    ax.bar(xs, [d["ops"][op]["throughput_per_s"] for op in ops], color="#8fb3d9", label="median")
+    for x, op in zip(xs, ops):
+        ax.plot([x] * len(d["runs"][op]), [r["throughput_per_s"] for r in d["runs"][op]], "k.",
+                label="each run" if x == 0 else None)
+    ax.axhline(DATA_TARGET * d["ops"]["GetKey"]["throughput_per_s"], color="red", linestyle="--",
+               label=f"{DATA_TARGET}x GetKey")
+    ax.set_xticks(list(xs), ops)
+    ax.set_ylabel("successful requests per second")
+    ax.set_title(f"paycrypt data plane against GetKey, {d['concurrency']} in flight "
+                 f"({os.cpu_count()} cores, shared)")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def bench_rss(bench: Bench, pid: int) -> str:

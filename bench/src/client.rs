@@ -1,6 +1,12 @@
-//! A minimal AWS JSON 1.0 client for the Payment Cryptography control plane: one keep-alive
-//! HTTP/1.1 connection pool (hyper), every request signed with SigV4 by the `aws-sigv4` crate,
-//! so the same load runs against paycrypt, moto or the real service.
+//! A minimal client for AWS Payment Cryptography: the control plane (AWS JSON 1.0, `POST /` with
+//! the operation in `X-Amz-Target`) and the data plane (rest-json, `POST` to the operation's
+//! path with a JSON body). One keep-alive HTTP/1.1 connection pool (hyper), every request signed
+//! with SigV4 by the `aws-sigv4` crate, so the same load runs against paycrypt, moto or the real
+//! service.
+//!
+//! A key identifier in a data-plane path is one segment percent-encoded as botocore does it
+//! ([`path_segment`]); `aws-sigv4`'s default settings then encode the path once more for the
+//! canonical request, as every service but S3 expects (and as paycrypt verifies).
 
 use std::time::SystemTime;
 
@@ -30,11 +36,14 @@ pub struct Client {
     identity: Identity,
 }
 
-/// What came back: the HTTP status and the body as received. The body is parsed only when it is
+/// What came back: the HTTP status, the `x-amzn-ErrorType` header of a failed call and the body
+/// as received. The body is parsed only when it is
 /// needed (an output the caller uses, an error code), so measuring a call costs the client a JSON
 /// syntax check rather than building a tree of the whole answer.
 pub struct Answer {
     pub status: u16,
+    /// The `x-amzn-ErrorType` header, where the rest-json protocol names the error.
+    error_type: Option<String>,
     pub body: Bytes,
 }
 
@@ -44,9 +53,15 @@ impl Answer {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
-    /// The AWS error code of a failed call (`__type` without its namespace), or the status.
+    /// The AWS error code of a failed call, as botocore reads it: the `x-amzn-ErrorType` header
+    /// up to any `:`, else the body's `__type`, either without its namespace; else the status.
     pub fn error_code(&self) -> String {
-        match self.json().get("__type").and_then(Value::as_str) {
+        let body = self.json();
+        let named = match &self.error_type {
+            Some(header) => header.split(':').next(),
+            None => body.get("__type").and_then(Value::as_str),
+        };
+        match named.map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => t.rsplit('#').next().unwrap_or(t).to_string(),
             None => format!("HTTP{}", self.status),
         }
@@ -56,6 +71,37 @@ impl Answer {
     pub fn ok(&self) -> bool {
         self.status == 200 && serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_ok()
     }
+
+    /// The output of a successful call, or an error naming `what` was called and the AWS error.
+    fn output(self, what: &str) -> anyhow::Result<Value> {
+        let body = self.json();
+        if self.ok() {
+            return Ok(body);
+        }
+        Err(anyhow!(
+            "{what} failed: {} {}",
+            self.error_code(),
+            body.get("message")
+                .or_else(|| body.get("Message"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        ))
+    }
+}
+
+/// `segment` percent-encoded as one path segment, as botocore's `quote(value, safe='')` does:
+/// every byte but `A-Z a-z 0-9 - _ . ~` becomes `%XX`, so the `:` and `/` of a key ARN or alias
+/// stay inside the segment.
+pub fn path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len() * 3);
+    for &b in segment.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl Client {
@@ -77,6 +123,11 @@ impl Client {
         if endpoint.scheme_str() != Some("http") {
             return Err(anyhow!(
                 "only http:// endpoints are supported (run a TLS terminator in front for https)"
+            ));
+        }
+        if !matches!(endpoint.path(), "" | "/") {
+            return Err(anyhow!(
+                "endpoint {endpoint} has a path: the service's paths start at the root"
             ));
         }
         let mut connector = HttpConnector::new();
@@ -101,17 +152,56 @@ impl Client {
         })
     }
 
-    /// Calls `operation` with the JSON `input`.
+    /// Calls the control-plane `operation` with the JSON `input`.
     pub async fn call(&self, operation: &str, input: &Value) -> anyhow::Result<Answer> {
-        let body = serde_json::to_vec(input)?;
         let target = format!("{TARGET_PREFIX}{operation}");
+        let request = self.signed_request("/", Some(&target), serde_json::to_vec(input)?)?;
+        self.send(request).await
+    }
+
+    /// Calls the data-plane operation at `path` (already percent-encoded, e.g.
+    /// `/mac/generate`) with the JSON `input` as its body.
+    pub async fn call_data(&self, path: &str, input: &Value) -> anyhow::Result<Answer> {
+        let request = self.signed_request(path, None, serde_json::to_vec(input)?)?;
+        self.send(request).await
+    }
+
+    /// Calls the control-plane `operation` and returns its output, or an error naming the AWS
+    /// error code.
+    pub async fn expect(&self, operation: &str, input: &Value) -> anyhow::Result<Value> {
+        self.call(operation, input).await?.output(operation)
+    }
+
+    /// Calls the data-plane operation at `path` and returns its output, or an error naming the
+    /// AWS error code.
+    pub async fn expect_data(&self, path: &str, input: &Value) -> anyhow::Result<Value> {
+        self.call_data(path, input).await?.output(path)
+    }
+
+    /// A `POST` of `body` to `path` on the endpoint, signed: with `target`, an AWS JSON 1.0
+    /// control-plane call; without, a rest-json data-plane call.
+    fn signed_request(
+        &self,
+        path: &str,
+        target: Option<&str>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<http::Request<Full<Bytes>>> {
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = self.endpoint.scheme().cloned();
+        uri.authority = self.endpoint.authority().cloned();
+        uri.path_and_query = Some(path.parse()?);
+        let uri = http::Uri::from_parts(uri)?;
         let mut request = http::Request::builder()
             .method("POST")
-            .uri(self.endpoint.clone())
-            .header("host", &self.host)
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", &target)
-            .body(())?;
+            .uri(&uri)
+            .header("host", &self.host);
+        request = match target {
+            Some(target) => request
+                .header("content-type", "application/x-amz-json-1.0")
+                .header("x-amz-target", target),
+            None => request.header("content-type", "application/json"),
+        };
+        let mut request = request.body(())?;
         let headers: Vec<(String, String)> = request
             .headers()
             .iter()
@@ -127,34 +217,140 @@ impl Client {
             .into();
         let signable = SignableRequest::new(
             "POST",
-            self.endpoint.to_string(),
+            uri.to_string(),
             headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
             SignableBody::Bytes(&body),
         )?;
         let (instructions, _signature) = sign(signable, &params)?.into_parts();
         instructions.apply_to_request_http1x(&mut request);
-        let request = request.map(|()| Full::new(Bytes::from(body)));
-        let response = self.http.request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, body })
+        Ok(request.map(|()| Full::new(Bytes::from(body))))
     }
 
-    /// Calls `operation` and returns its output, or an error naming the AWS error code.
-    pub async fn expect(&self, operation: &str, input: &Value) -> anyhow::Result<Value> {
-        let answer = self.call(operation, input).await?;
-        let body = answer.json();
-        if answer.ok() {
-            Ok(body)
-        } else {
-            Err(anyhow!(
-                "{operation} failed: {} {}",
-                answer.error_code(),
-                body.get("message")
-                    .or_else(|| body.get("Message"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            ))
-        }
+    async fn send(&self, request: http::Request<Full<Bytes>>) -> anyhow::Result<Answer> {
+        let response = self.http.request(request).await?;
+        let status = response.status().as_u16();
+        let error_type = (status != 200)
+            .then(|| response.headers().get("x-amzn-errortype"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Answer {
+            status,
+            error_type,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use paycrypt_sigv4::{AuthError, Credential, Request};
+
+    use super::*;
+
+    const ARN: &str = "arn:aws:payment-cryptography:us-east-1:111122223333:key/abcd1234efgh5678";
+
+    fn client() -> Client {
+        Client::new(
+            "http://127.0.0.1:9120",
+            "us-east-1",
+            "AKIDBENCH",
+            "s3cr3t",
+            None,
+            1,
+        )
+        .unwrap()
+    }
+
+    /// Verifies `request` as paycrypt's server does, with `path` as the path it received.
+    fn verify(request: &http::Request<Full<Bytes>>, path: &str) -> Result<(), AuthError> {
+        let store = HashMap::from([(
+            "AKIDBENCH".to_owned(),
+            Credential {
+                secret_access_key: "s3cr3t".to_owned(),
+                principal: "111122223333".to_owned(),
+            },
+        )]);
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(request.body().clone().collect())
+            .unwrap()
+            .to_bytes();
+        let received = Request {
+            method: "POST",
+            path,
+            query: "",
+            headers: request.headers(),
+            body: &body,
+        };
+        paycrypt_sigv4::verify(&received, &store, SystemTime::now(), SERVICE).map(|_| ())
+    }
+
+    #[test]
+    fn path_segments_are_encoded_as_botocore_quotes_them() {
+        // Expected values from Python: urllib.parse.quote(value, safe='').
+        assert_eq!(
+            path_segment(ARN),
+            "arn%3Aaws%3Apayment-cryptography%3Aus-east-1%3A111122223333%3Akey%2Fabcd1234efgh5678"
+        );
+        assert_eq!(path_segment("alias/my-key_1.x~y"), "alias%2Fmy-key_1.x~y");
+    }
+
+    #[test]
+    fn data_plane_requests_verify_as_paycrypt_checks_them() {
+        let path = format!("/keys/{}/encrypt", path_segment(ARN));
+        let request = client()
+            .signed_request(&path, None, br#"{"PlainText":"00"}"#.to_vec())
+            .unwrap();
+        assert_eq!(request.uri().path(), path);
+        assert_eq!(request.headers()["content-type"], "application/json");
+        assert!(request.headers().get("x-amz-target").is_none());
+        verify(&request, &path).unwrap();
+        // The signature covers the path as sent, encoded once more: the same request read
+        // with the identifier decoded does not verify.
+        let decoded = format!("/keys/{ARN}/encrypt");
+        assert!(matches!(
+            verify(&request, &decoded),
+            Err(AuthError::SignatureMismatch)
+        ));
+    }
+
+    #[test]
+    fn control_plane_requests_verify_as_paycrypt_checks_them() {
+        let request = client()
+            .signed_request(
+                "/",
+                Some("PaymentCryptographyControlPlane.GetKey"),
+                b"{}".to_vec(),
+            )
+            .unwrap();
+        assert_eq!(
+            request.headers()["content-type"],
+            "application/x-amz-json-1.0"
+        );
+        verify(&request, "/").unwrap();
+    }
+
+    #[test]
+    fn error_codes_come_from_the_header_then_the_body() {
+        let answer = |error_type: Option<&str>, body: &str| Answer {
+            status: 400,
+            error_type: error_type.map(str::to_owned),
+            body: Bytes::from(body.to_owned()),
+        };
+        let header = "VerificationFailedException:http://internal.amazon.com/coral/";
+        assert_eq!(
+            answer(Some(header), "{}").error_code(),
+            "VerificationFailedException"
+        );
+        assert_eq!(
+            answer(None, r#"{"__type":"com.amazonaws#ValidationException"}"#).error_code(),
+            "ValidationException"
+        );
+        assert_eq!(answer(None, "not json").error_code(), "HTTP400");
     }
 }

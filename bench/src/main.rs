@@ -1,5 +1,6 @@
-//! `paycrypt-bench`: a load generator for the AWS Payment Cryptography control plane. It signs
-//! its own requests with SigV4, so it drives paycrypt, moto's server or the real service alike.
+//! `paycrypt-bench`: a load generator for AWS Payment Cryptography, the control plane and the
+//! data plane. It signs its own requests with SigV4, so it drives paycrypt, moto's server (the
+//! control plane only: moto has no data plane) or the real service alike.
 //!
 //! - `run`: set up keys (and whatever the operation mix needs), then run the mix with N
 //!   closed-loop workers for a duration; prints throughput, p50 and p99 latency per operation
@@ -10,7 +11,8 @@
 //!   its resident memory then.
 //! - `rss`: the resident memory of a running process.
 //!
-//! `bench/compare` runs all of them against paycrypt and moto side by side.
+//! `bench/compare` runs all of them against paycrypt and moto side by side, and the data-plane
+//! operations against paycrypt alone.
 
 mod client;
 mod crypto;
@@ -87,10 +89,12 @@ impl Endpoint {
 struct RunArgs {
     #[command(flatten)]
     endpoint: Endpoint,
-    /// The operation mix, e.g. `GetKey=3,ListKeys=1`. Operations: CreateKey, GetKey, ListKeys,
-    /// CreateAlias, GetAlias, TagResource, GetParametersForExport, ExportKeyTr34, ExportKeyTr31,
-    /// ImportKeyTr31. ListKeys asks for pages of 50, each worker walking the whole list by
-    /// NextToken and starting over after the last page.
+    /// The operation mix, e.g. `GetKey=3,ListKeys=1`. Control plane: CreateKey, GetKey,
+    /// ListKeys, CreateAlias, GetAlias, TagResource, GetParametersForExport, ExportKeyTr34,
+    /// ExportKeyTr31, ImportKeyTr31. Data plane: GenerateMac (HMAC_SHA256 over 256 bytes),
+    /// VerifyMac (AES-128 CMAC over 256 bytes), EncryptData and DecryptData (AES-128 CBC, 1 KiB),
+    /// each with its own key. ListKeys asks for pages of 50, each worker walking the whole list
+    /// by NextToken and starting over after the last page.
     #[arg(long)]
     op: Mix,
     /// Requests in flight (closed-loop workers).

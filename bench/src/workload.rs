@@ -1,6 +1,7 @@
 //! The operations the load generator drives, the operation mix (`GetKey=3,ListKeys=1`), the
 //! fixture each needs set up first (keys, aliases, a trusted KRD CA and its certificate, an
-//! export token, a KEK and TR-31 blocks wrapped under it), and the closed-loop workers.
+//! export token, a KEK and TR-31 blocks wrapped under it; for the data plane a MAC key of each
+//! kind, a data encryption key, a valid CMAC and a ciphertext), and the closed-loop workers.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::client::Client;
+use crate::client::{Client, path_segment};
 use crate::stats::Recorder;
 
 /// An operation of the benchmark.
@@ -33,10 +34,18 @@ pub enum Op {
     ExportKeyTr31,
     /// ImportKey of a TR-31 block under a KEK paycrypt holds.
     ImportKeyTr31,
+    /// Data plane: HMAC_SHA256 over 256 bytes.
+    GenerateMac,
+    /// Data plane: a valid AES-128 CMAC over 256 bytes checked.
+    VerifyMac,
+    /// Data plane: 1 KiB encrypted with AES-128 CBC.
+    EncryptData,
+    /// Data plane: 1 KiB decrypted with AES-128 CBC.
+    DecryptData,
 }
 
 impl Op {
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 14] = [
         Op::CreateKey,
         Op::GetKey,
         Op::ListKeys,
@@ -47,6 +56,10 @@ impl Op {
         Op::ExportKeyTr34,
         Op::ExportKeyTr31,
         Op::ImportKeyTr31,
+        Op::GenerateMac,
+        Op::VerifyMac,
+        Op::EncryptData,
+        Op::DecryptData,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +74,10 @@ impl Op {
             Op::ExportKeyTr34 => "ExportKeyTr34",
             Op::ExportKeyTr31 => "ExportKeyTr31",
             Op::ImportKeyTr31 => "ImportKeyTr31",
+            Op::GenerateMac => "GenerateMac",
+            Op::VerifyMac => "VerifyMac",
+            Op::EncryptData => "EncryptData",
+            Op::DecryptData => "DecryptData",
         }
     }
 
@@ -144,16 +161,25 @@ impl Mix {
     }
 }
 
-fn symmetric_key_input() -> Value {
+/// The CreateKey input of an exportable symmetric key.
+fn key_input(algorithm: &str, usage: &str, modes: Value) -> Value {
     json!({
         "Exportable": true,
         "KeyAttributes": {
-            "KeyAlgorithm": "TDES_3KEY",
-            "KeyUsage": "TR31_K0_KEY_ENCRYPTION_KEY",
+            "KeyAlgorithm": algorithm,
+            "KeyUsage": usage,
             "KeyClass": "SYMMETRIC_KEY",
-            "KeyModesOfUse": {"Encrypt": true, "Decrypt": true, "Wrap": true, "Unwrap": true}
+            "KeyModesOfUse": modes
         }
     })
+}
+
+fn symmetric_key_input() -> Value {
+    key_input(
+        "TDES_3KEY",
+        "TR31_K0_KEY_ENCRYPTION_KEY",
+        json!({"Encrypt": true, "Decrypt": true, "Wrap": true, "Unwrap": true}),
+    )
 }
 
 fn key_arn(output: &Value) -> anyhow::Result<String> {
@@ -162,6 +188,26 @@ fn key_arn(output: &Value) -> anyhow::Result<String> {
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("the answer has no Key.KeyArn: {output}"))
 }
+
+/// The string member `name` of a data-plane answer.
+fn member(output: &Value, name: &str) -> anyhow::Result<String> {
+    output[name]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the answer has no {name}: {output}"))
+}
+
+/// `bytes` random bytes as upper-case hex, the data plane's form of binary data.
+fn random_hex(rng: &mut StdRng, bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02X}", rng.random::<u8>()))
+        .collect()
+}
+
+/// The bytes of each MessageData (GenerateMac, VerifyMac).
+const MESSAGE_BYTES: usize = 256;
+/// The bytes of each PlainText (EncryptData, DecryptData): 1 KiB, a whole number of AES blocks.
+const PLAINTEXT_BYTES: usize = 1024;
 
 /// Creates `count` TDES keys with `concurrency` calls in flight; returns their ARNs.
 pub async fn create_keys(
@@ -200,6 +246,151 @@ pub struct Fixture {
     tr34: Option<Tr34Fixture>,
     kek: Option<String>,
     tr31_blocks: Vec<String>,
+    data: DataCalls,
+}
+
+/// A data-plane call, made the same every time: its path (the key identifier in it
+/// percent-encoded) and its JSON body.
+struct DataCall {
+    path: String,
+    input: Value,
+}
+
+/// The data-plane calls of the run, each with its own key, set up for the operations of the mix.
+#[derive(Default)]
+struct DataCalls {
+    /// HMAC_SHA256 with a TR31_M7_HMAC_KEY.
+    generate_mac: Option<DataCall>,
+    /// CMAC with an AES-128 TR31_M6_ISO_9797_5_CMAC_KEY, of a MAC that key made in setup.
+    verify_mac: Option<DataCall>,
+    /// AES-128 CBC with a TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY.
+    encrypt_data: Option<DataCall>,
+    /// The same key and IV, of a ciphertext it made in setup.
+    decrypt_data: Option<DataCall>,
+}
+
+impl DataCalls {
+    async fn set_up(client: &Client, mix: &Mix) -> anyhow::Result<Self> {
+        let mut rng = StdRng::from_os_rng();
+        let message = random_hex(&mut rng, MESSAGE_BYTES);
+        let mac_modes = json!({"Generate": true, "Verify": true});
+        let mut calls = DataCalls::default();
+        if mix.contains(Op::GenerateMac) {
+            let key = create_key(
+                client,
+                key_input("HMAC_SHA256", "TR31_M7_HMAC_KEY", mac_modes.clone()),
+            )
+            .await?;
+            calls.generate_mac = Some(DataCall {
+                path: "/mac/generate".to_owned(),
+                input: json!({
+                    "KeyIdentifier": key,
+                    "MessageData": message,
+                    "GenerationAttributes": {"Algorithm": "HMAC_SHA256"}
+                }),
+            });
+        }
+        if mix.contains(Op::VerifyMac) {
+            let key = create_key(
+                client,
+                key_input("AES_128", "TR31_M6_ISO_9797_5_CMAC_KEY", mac_modes),
+            )
+            .await?;
+            let attributes = json!({"Algorithm": "CMAC"});
+            let output = client
+                .expect_data(
+                    "/mac/generate",
+                    &json!({
+                        "KeyIdentifier": key,
+                        "MessageData": message,
+                        "GenerationAttributes": attributes
+                    }),
+                )
+                .await
+                .context("making the CMAC to verify")?;
+            calls.verify_mac = Some(DataCall {
+                path: "/mac/verify".to_owned(),
+                input: json!({
+                    "KeyIdentifier": key,
+                    "MessageData": message,
+                    "Mac": member(&output, "Mac")?,
+                    "VerificationAttributes": attributes
+                }),
+            });
+        }
+        if mix.contains(Op::EncryptData) || mix.contains(Op::DecryptData) {
+            let key = create_key(
+                client,
+                key_input(
+                    "AES_128",
+                    "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY",
+                    json!({"Encrypt": true, "Decrypt": true, "Wrap": true, "Unwrap": true}),
+                ),
+            )
+            .await?;
+            let key = path_segment(&key);
+            let plaintext = random_hex(&mut rng, PLAINTEXT_BYTES);
+            let attributes = json!({"Symmetric": {
+                "Mode": "CBC",
+                "InitializationVector": random_hex(&mut rng, 16)
+            }});
+            let encrypt = DataCall {
+                path: format!("/keys/{key}/encrypt"),
+                input: json!({"PlainText": plaintext, "EncryptionAttributes": attributes}),
+            };
+            if mix.contains(Op::DecryptData) {
+                let output = client
+                    .expect_data(&encrypt.path, &encrypt.input)
+                    .await
+                    .context("making the ciphertext to decrypt")?;
+                let decrypt = DataCall {
+                    path: format!("/keys/{key}/decrypt"),
+                    input: json!({
+                        "CipherText": member(&output, "CipherText")?,
+                        "DecryptionAttributes": attributes
+                    }),
+                };
+                // Checked once here; during the run an answer counts by its status.
+                let output = client.expect_data(&decrypt.path, &decrypt.input).await?;
+                if !member(&output, "PlainText")?.eq_ignore_ascii_case(&plaintext) {
+                    bail!("DecryptData did not give back what EncryptData was given");
+                }
+                calls.decrypt_data = Some(decrypt);
+            }
+            if mix.contains(Op::EncryptData) {
+                calls.encrypt_data = Some(encrypt);
+            }
+        }
+        Ok(calls)
+    }
+
+    /// The call of the data-plane operation `op`; `None` for a control-plane one.
+    fn of(&self, op: Op) -> Option<&DataCall> {
+        let call = match op {
+            Op::GenerateMac => &self.generate_mac,
+            Op::VerifyMac => &self.verify_mac,
+            Op::EncryptData => &self.encrypt_data,
+            Op::DecryptData => &self.decrypt_data,
+            _ => return None,
+        };
+        Some(call.as_ref().expect("set up for the operations of the mix"))
+    }
+}
+
+/// Creates one key with `input`; returns its ARN.
+async fn create_key(client: &Client, input: Value) -> anyhow::Result<String> {
+    key_arn(
+        &client
+            .expect("CreateKey", &input)
+            .await
+            .with_context(|| format!("creating a {} key", input["KeyAttributes"]["KeyUsage"]))?,
+    )
+}
+
+/// One call of an operation: to the control plane by name with its input, or a data-plane call.
+enum Call<'a> {
+    Control(&'static str, Value),
+    Data(&'a DataCall),
 }
 
 struct Tr34Fixture {
@@ -327,9 +518,7 @@ impl Fixture {
             None
         };
         let kek = if mix.contains(Op::ExportKeyTr31) || mix.contains(Op::ImportKeyTr31) {
-            Some(key_arn(
-                &client.expect("CreateKey", &symmetric_key_input()).await?,
-            )?)
+            Some(create_key(client, symmetric_key_input()).await?)
         } else {
             None
         };
@@ -349,6 +538,9 @@ impl Fixture {
                 );
             }
         }
+        let data = DataCalls::set_up(client, mix)
+            .await
+            .context("setting up the data plane")?;
         Ok(Self {
             keys,
             aliases,
@@ -356,11 +548,20 @@ impl Fixture {
             tr34,
             kek,
             tr31_blocks,
+            data,
         })
     }
 
-    /// The input of one call of `op`; `n` makes names unique.
-    fn input(&self, op: Op, rng: &mut StdRng, n: u64) -> Value {
+    /// One call of `op`; `n` makes names unique.
+    fn call(&self, op: Op, rng: &mut StdRng, n: u64) -> Call<'_> {
+        if let Some(call) = self.data.of(op) {
+            return Call::Data(call);
+        }
+        Call::Control(op.api_name(), self.control_input(op, rng, n))
+    }
+
+    /// The input of one call of the control-plane operation `op`.
+    fn control_input(&self, op: Op, rng: &mut StdRng, n: u64) -> Value {
         let mut key = || self.keys[rng.random_range(0..self.keys.len())].clone();
         match op {
             Op::CreateKey => symmetric_key_input(),
@@ -399,6 +600,9 @@ impl Fixture {
                     "WrappedKeyBlock": self.tr31_blocks[n as usize % self.tr31_blocks.len()]
                 }}
             }),
+            Op::GenerateMac | Op::VerifyMac | Op::EncryptData | Op::DecryptData => {
+                unreachable!("{} is a data-plane operation", op.name())
+            }
         }
     }
 }
@@ -468,12 +672,15 @@ pub async fn run(
                 }
                 let op = mix.pick(rng.random_range(0..mix.total));
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let mut input = fixture.input(op, &mut rng, n);
-                if let (Op::ListKeys, Some(token)) = (op, &list_cursor) {
+                let mut call = fixture.call(op, &mut rng, n);
+                if let (Call::Control("ListKeys", input), Some(token)) = (&mut call, &list_cursor) {
                     input["NextToken"] = json!(token);
                 }
                 let sent = Instant::now();
-                let answer = client.call(op.api_name(), &input).await;
+                let answer = match &call {
+                    Call::Control(operation, input) => client.call(operation, input).await,
+                    Call::Data(data) => client.call_data(&data.path, &data.input).await,
+                };
                 let latency = sent.elapsed();
                 // A ListKeys page is read once, for its NextToken and as the check of its JSON.
                 let succeeded = match (&answer, op) {
@@ -531,8 +738,66 @@ mod tests {
     }
 
     #[test]
+    fn mix_names_the_data_plane_operations() {
+        let mix: Mix = "GetKey=1,GenerateMac=1,VerifyMac=2,EncryptData=1,decryptdata=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            mix.ops().collect::<Vec<_>>(),
+            [
+                Op::GetKey,
+                Op::GenerateMac,
+                Op::VerifyMac,
+                Op::EncryptData,
+                Op::DecryptData
+            ]
+        );
+        assert_eq!(mix.total, 6);
+        let picks: Vec<Op> = (0..6).map(|r| mix.pick(r)).collect();
+        assert_eq!(
+            picks,
+            [
+                Op::GetKey,
+                Op::GenerateMac,
+                Op::VerifyMac,
+                Op::VerifyMac,
+                Op::EncryptData,
+                Op::DecryptData
+            ]
+        );
+        for op in [
+            Op::GenerateMac,
+            Op::VerifyMac,
+            Op::EncryptData,
+            Op::DecryptData,
+        ] {
+            assert_eq!(op.name().parse::<Op>().unwrap(), op);
+        }
+    }
+
+    #[test]
+    fn random_hex_is_upper_case_hex_of_the_length_asked() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let hex = random_hex(&mut rng, PLAINTEXT_BYTES);
+        assert_eq!(hex.len(), 2 * PLAINTEXT_BYTES);
+        assert!(
+            hex.bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        );
+    }
+
+    #[test]
     fn mix_refuses_bad_input() {
-        for bad in ["", "Nope=1", "GetKey=0", "GetKey=x", "GetKey,GetKey=2"] {
+        for bad in [
+            "",
+            "Nope=1",
+            "GetKey=0",
+            "GetKey=x",
+            "GetKey,GetKey=2",
+            "GenerateMac,generatemac",
+            "GenerateHmac",
+            "EncryptData=0",
+        ] {
             assert!(bad.parse::<Mix>().is_err(), "{bad:?}");
         }
     }
