@@ -7,4 +7,8 @@
 
 mod error;
 
+pub mod cipher;
+pub mod mac;
+
 pub use error::Error;
+pub use paycrypt_keyblock::kcv::{BlockCipherKind, HmacHash};
