@@ -2,7 +2,8 @@
 //! by independent implementations, and (for dCVV, which has no public vector) round trips.
 
 use paycrypt_cardcrypto::card_validation::{
-    CVV2_SERVICE_CODE, ICVV_SERVICE_CODE, cvc3, cvv, dcvv, verify_cvc3, verify_cvv, verify_dcvv,
+    CVV2_SERVICE_CODE, ICVV_SERVICE_CODE, amex_csc_v1, amex_csc_v2, cvc3, cvv, dcvv,
+    verify_amex_csc_v1, verify_amex_csc_v2, verify_cvc3, verify_cvv, verify_dcvv,
 };
 use proptest::prelude::*;
 
@@ -181,6 +182,36 @@ fn dcvv_round_trips() {
     assert!(dcvv(&key, pan, "1220", "101", "", 3).is_err());
 }
 
+#[test]
+fn amex_csc_round_trips() {
+    // No public vector exists for American Express CSC version 1 or 2: generate, verify, a
+    // one-digit change fails, and the inputs each matter.
+    let key = h(KEY);
+    for pan in ["344131234567848", "371449635398431"] {
+        for len in 3..=5 {
+            let v1 = amex_csc_v1(&key, pan, "1224", len).unwrap();
+            assert_eq!(v1.len(), len);
+            assert!(verify_amex_csc_v1(&key, pan, "1224", &v1).unwrap());
+            assert!(!verify_amex_csc_v1(&key, pan, "1224", &one_digit_off(&v1)).unwrap());
+            let v2 = amex_csc_v2(&key, pan, "1224", "201", len).unwrap();
+            assert_eq!(v2.len(), len);
+            assert!(verify_amex_csc_v2(&key, pan, "1224", "201", &v2).unwrap());
+            assert!(!verify_amex_csc_v2(&key, pan, "1224", "201", &one_digit_off(&v2)).unwrap());
+        }
+        assert_ne!(
+            amex_csc_v1(&key, pan, "1224", 5).unwrap().as_str(),
+            amex_csc_v1(&key, pan, "1225", 5).unwrap().as_str()
+        );
+        assert_ne!(
+            amex_csc_v2(&key, pan, "1224", "201", 5).unwrap().as_str(),
+            amex_csc_v2(&key, pan, "1224", "999", 5).unwrap().as_str()
+        );
+    }
+    assert!(amex_csc_v1(&key, "3441312345678", "1224", 3).is_err());
+    assert!(amex_csc_v1(&key, "344131234567848", "1224", 6).is_err());
+    assert!(amex_csc_v2(&key, "344131234567848", "1224", "20", 3).is_err());
+}
+
 proptest! {
     #[test]
     fn no_input_makes_card_codes_panic(
@@ -200,6 +231,10 @@ proptest! {
         let _ = verify_cvc3(&key, &track, &un, &atc, &value);
         let _ = dcvv(&key, &pan, &expiry, &sc, &atc, len);
         let _ = verify_dcvv(&key, &pan, &expiry, &sc, &atc, &value);
+        let _ = amex_csc_v1(&key, &pan, &expiry, len);
+        let _ = verify_amex_csc_v1(&key, &pan, &expiry, &value);
+        let _ = amex_csc_v2(&key, &pan, &expiry, &sc, len);
+        let _ = verify_amex_csc_v2(&key, &pan, &expiry, &sc, &value);
     }
 
     #[test]
