@@ -85,7 +85,7 @@ fn intermediate(pvk: &[u8], p: &Ibm3624Params<'_>) -> Result<Zeroizing<Vec<u8>>,
         &mut *block,
     );
     tdes_encrypt(pvk, &mut block)?;
-    let table: Vec<u8> = digit_values(p.decimalization_table).collect();
+    let table: Zeroizing<Vec<u8>> = Zeroizing::new(digit_values(p.decimalization_table).collect());
     Ok(Zeroizing::new(
         unpack(&*block)
             .iter()

@@ -15,11 +15,13 @@
 //! PIN position is a decimal digit and that the fill is of the format's kind, and fails
 //! with [`Error::InvalidPinBlock`] naming which check failed (never the digits).
 //!
-//! AWS specifics the service layer applies: AS 2805 PIN block format 0 (TranslatePinData's
-//! `As2805Format0`) has the layout of ISO format 0 (AS 2805.3 adopts the ISO 9564-1 format 0
-//! block; the standard itself is not public, so no independent vector checks this); and in
-//! TranslatePinData format 4 binds the "legacy PAN length": pass [`legacy_pan`] of the
-//! PAN to [`encipher_iso4`] / [`decipher_iso4`] there.
+//! AWS specifics the service layer applies:
+//! - TranslatePinData's `As2805Format0` is taken as the ISO format 0 layout: AS 2805.3 is not
+//!   public, the AWS guide's AS 2805 PIN translation example carries its blocks as
+//!   `IsoFormat0`, and no independent vector checks an AS 2805 block;
+//! - in TranslatePinData, format 4 binds the "legacy PAN length": pass [`legacy_pan`] of the
+//!   PAN to [`encipher_iso4`] / [`decipher_iso4`] there;
+//! - a PAN-bearing format (0, 3, 4) is not translated to format 1.
 
 use paycrypt_keyblock::rand_core::CryptoRng;
 use subtle::ConstantTimeEq;

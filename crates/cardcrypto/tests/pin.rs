@@ -254,6 +254,14 @@ fn visa_pvv_vectors() {
         assert!(!verify_visa_pvv(&pvk, pvki, &pin(p), pan, &wrong).unwrap());
         assert!(!verify_visa_pvv(&pvk, (pvki + 1) % 10, &pin(p), pan, pvv).unwrap());
     }
+    // A three-key PVK: psec 1.3.0 `generate_visa_pvv` with the 24-byte key.
+    let k3 = h("0123456789ABCDEFFEDCBA987654321089ABCDEF01234567");
+    assert_eq!(
+        visa_pvv(&k3, 1, &pin("4524"), "1122334455667788")
+            .unwrap()
+            .as_str(),
+        "4401"
+    );
     // Longer PINs contribute their four leftmost digits.
     let pvk = h(PVK);
     assert_eq!(
@@ -345,6 +353,25 @@ fn ibm3624_vectors() {
 }
 
 #[test]
+fn ibm3624_three_key_pvk() {
+    // psec 1.3.0 `generate_ibm3624_offset` / `generate_ibm3624_pin` with a 24-byte PVK.
+    let k3 = h("0123456789ABCDEFFEDCBA987654321089ABCDEF01234567");
+    let params = Ibm3624Params {
+        decimalization_table: "0123456789012345",
+        validation_data: "4000001234",
+        pad_character: 'F',
+    };
+    assert_eq!(
+        ibm3624_offset(&k3, &params, &pin("1234")).unwrap().as_str(),
+        "1479"
+    );
+    assert_eq!(
+        ibm3624_natural_pin(&k3, &params, 4).unwrap().expose(),
+        "0865"
+    );
+}
+
+#[test]
 fn ibm3624_random_pin_and_checks() {
     let pvk = h(PVK);
     let params = Ibm3624Params {
@@ -402,6 +429,26 @@ proptest! {
         // Translation through every pair of formats keeps the PIN.
         let via0 = decode_iso0(&*encode_iso0(&decipher_iso4(&key, &b4, &pan).unwrap(), &pan).unwrap(), &pan).unwrap();
         prop_assert!(via0.ct_eq(&original));
+    }
+
+    #[test]
+    fn pin_methods_round_trip(
+        p in arb_pin(),
+        pan in arb_pan(),
+        pvki in 0u8..=9,
+        table in "[0-9]{16}",
+        data in "[0-9]{4,16}",
+        pad in proptest::sample::select(vec!['0', '9', 'A', 'F']),
+    ) {
+        let pvk = h(PVK);
+        let original = Pin::new(&p).unwrap();
+        let pvv = visa_pvv(&pvk, pvki, &original, &pan).unwrap();
+        prop_assert!(verify_visa_pvv(&pvk, pvki, &original, &pan, &pvv).unwrap());
+        let params = Ibm3624Params { decimalization_table: &table, validation_data: &data, pad_character: pad };
+        let offset = ibm3624_offset(&pvk, &params, &original).unwrap();
+        prop_assert_eq!(offset.len(), p.len());
+        prop_assert!(ibm3624_pin_from_offset(&pvk, &params, &offset).unwrap().ct_eq(&original));
+        prop_assert!(verify_ibm3624(&pvk, &params, &original, &offset).unwrap());
     }
 
     #[test]
