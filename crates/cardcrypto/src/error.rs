@@ -16,6 +16,10 @@ pub enum Error {
     /// An input other than a key is malformed; the message says which and why.
     #[error("{0}")]
     InvalidInput(String),
+    /// A decoded PIN block is not well formed for its format (wrong control field, PIN
+    /// length, digit or fill); the message says which check failed, never the digits.
+    #[error("invalid PIN block: {0}")]
+    InvalidPinBlock(&'static str),
 }
 
 impl From<paycrypt_keyblock::Error> for Error {

@@ -5,10 +5,15 @@
 //! [`paycrypt_keyblock::SecretBytes`]; no error ever carries key material, PINs or MACs.
 //! DUKPT derivations live in [`paycrypt_keyblock::dukpt`] (one place for DUKPT).
 
+mod block;
+mod digits;
 mod error;
 
+pub mod card_validation;
 pub mod cipher;
 pub mod mac;
+pub mod pin_verification;
+pub mod pinblock;
 
 pub use error::Error;
 pub use paycrypt_keyblock::kcv::{BlockCipherKind, HmacHash};
