@@ -5,6 +5,7 @@
 //! [`paycrypt_keyblock::SecretBytes`]; no error ever carries key material, PINs or MACs.
 //! DUKPT derivations live in [`paycrypt_keyblock::dukpt`] (one place for DUKPT).
 
+pub mod emv;
 mod error;
 
 pub use error::Error;
