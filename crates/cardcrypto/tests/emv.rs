@@ -581,6 +581,23 @@ fn secure_messaging_against_pyemv() {
 }
 
 #[test]
+fn published_script_mac() {
+    // pyemv's tests (test_generate_command_mac): IMK, option A, PAN 1234567890123456, PSN 01,
+    // SMI common session key with R = ABCDEF1234567890, MAC over 8424000008.
+    let card = Card {
+        mode: OptionA,
+        pan: "1234567890123456",
+        psn: "01",
+    };
+    let arqc = SmDiversifier::ApplicationCryptogram(a("ABCDEF1234567890"));
+    let sk = derive_sm_session_key(&h(IMK), &card, SmSessionKeyMode::EmvCommon, &arqc).unwrap();
+    assert_eq!(
+        up(&emv_mac(sk.expose(), &h("8424000008")).unwrap()),
+        "CF323F09A0F6AB9E"
+    );
+}
+
+#[test]
 fn data_encryption_round_trip_with_iv() {
     let card = Card {
         mode: OptionA,

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | EMV common (Visa CVN 18/22, Mastercard CVN 20/21) | common SK, R = ATC ‖ 00…00 | the same | common SK, R = ARQC (or ATC ‖ 00…00) |
 //! | Mastercard SKD (CVN 16/17) | common SK, R = ATC ‖ 0000 ‖ UN | ICC MK | common SK, R = ARQC |
-//! | EMV2000 | EMV2000 tree SK (b = 4, H = 8, IV = 0) | the same | the same |
+//! | EMV2000 | EMV2000 tree SK (b = 4, H = 8, IV = 0: EMV's recommendation; the model has no tree parameters) | the same | the same |
 //! | Visa (CVN 10) and Amex | the ICC MK itself (no session key) | ICC MK | Visa SM SK (ATC XOR) |
 //! | UnionPay | TDES(MK)[0…0 ‖ ATC] ‖ TDES(MK)[0…0 ‖ ¬ATC] | the same | the same |
 //!

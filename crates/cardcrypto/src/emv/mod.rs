@@ -84,18 +84,22 @@ fn adjust_parity(key: &mut [u8]) {
 /// ISO/IEC 9797-1 padding method 1: zero bytes up to a whole number of blocks (at least one
 /// block, so empty data MACs as one zero block).
 fn pad_method1(data: &[u8]) -> Vec<u8> {
-    let mut out = data.to_vec();
-    let len = data.len().div_ceil(BLOCK).max(1) * BLOCK;
-    out.resize(len, 0);
-    out
+    padded(data, &[], data.len().div_ceil(BLOCK).max(1) * BLOCK)
 }
 
 /// ISO/IEC 9797-1 padding method 2 (ISO/IEC 7816-4): `80` then zero bytes up to a whole number
 /// of blocks (always at least one byte added).
 fn pad_method2(data: &[u8]) -> Vec<u8> {
-    let mut out = data.to_vec();
-    out.push(0x80);
-    out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+    padded(data, &[0x80], (data.len() + 1).div_ceil(BLOCK) * BLOCK)
+}
+
+/// `data ‖ marker` zero-filled to `len` bytes, allocated once at its final size so that no
+/// reallocation leaves a copy of (possibly secret) data behind.
+fn padded(data: &[u8], marker: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(data);
+    out.extend_from_slice(marker);
+    out.resize(len, 0);
     out
 }
 

@@ -282,14 +282,15 @@ pub fn generate_pin_change(
             )
         }
     };
-    let mut plain = Zeroizing::new(Vec::with_capacity(2 * BLOCK));
+    let mut plain = Zeroizing::new(Vec::with_capacity(BLOCK + 1));
     if length == PinBlockLengthPosition::FrontOfPinBlock {
         plain.push(BLOCK as u8);
     }
     plain.extend_from_slice(pin_block.as_slice());
-    if padding == PinBlockPadding::Iso7816_4 {
-        *plain = pad_method2(&plain);
-    }
+    let plain = match padding {
+        PinBlockPadding::Iso7816_4 => Zeroizing::new(pad_method2(&plain)),
+        PinBlockPadding::None => plain,
+    };
     if !plain.len().is_multiple_of(BLOCK) {
         return Err(Error::InvalidInput(
             "a PIN block with its length in front needs ISO_IEC_7816_4 padding".into(),
