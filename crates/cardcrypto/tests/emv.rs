@@ -11,7 +11,8 @@ use paycrypt_cardcrypto::emv::keys::{
 };
 use paycrypt_cardcrypto::emv::secure_messaging::{
     EmvMode, PinBlockLengthPosition, PinBlockPadding, PinChangeMethod, data_session_key,
-    decrypt_data, emv_mac, encrypt_data, generate_pin_change, iso_format2_pin_block, vis_pin_block,
+    decrypt_data, emv_mac, emv_mac_unpadded, encrypt_data, generate_pin_change,
+    iso_format2_pin_block, vis_pin_block,
 };
 use proptest::prelude::*;
 
@@ -543,6 +544,13 @@ fn secure_messaging_against_pyemv() {
     ] {
         assert_eq!(up(&emv_mac(&sk, &h(command)).unwrap()), want);
     }
+    // The unpadded form MACs caller-padded data the same and refuses partial blocks.
+    let padded = pad80("8424000008FFFF1234567890123456");
+    assert_eq!(
+        up(&emv_mac_unpadded(&sk, &padded).unwrap()),
+        "E07B8DF1B4184282"
+    );
+    assert!(emv_mac_unpadded(&sk, &h("8424000008")).is_err());
     let zero = EmvMode::Cbc { iv: [0; 8] };
     // pyemv 1.5.0 sm.encrypt_command_data(sk, format_iso9564_2_pin_block("9999"), EMV): CBC,
     // zero IV, after 80 padding.
@@ -710,13 +718,16 @@ fn issuer_round_trip_every_variant() {
     }
 }
 
-/// Secure messaging keys for every mode: the MAC changes with the ATC/ARQC, the modes that
-/// need an ATC refuse an ARQC, and the Amex and UnionPay PIN change (no public reference)
-/// round-trips: the card decrypts the PIN block with its own SMC key and recomputes the MAC.
+/// Secure messaging keys for every mode: the MAC changes with the ATC or ARQC, each mode
+/// refuses the other kind of value (as AWS does), and the Amex and EMV2000 PIN change (no
+/// independent implementation) round-trips: the card decrypts the PIN block with its own SMC
+/// key and recomputes the MAC.
 #[test]
 fn secure_messaging_round_trips() {
     let msg = h("8418000004");
-    let arqc = a::<8>("1122334455667788");
+    let by_arqc = |last: u8| {
+        SmDiversifier::ApplicationCryptogram([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, last])
+    };
     for mode in [
         SmSessionKeyMode::EmvCommon,
         SmSessionKeyMode::Mastercard,
@@ -725,24 +736,28 @@ fn secure_messaging_round_trips() {
         SmSessionKeyMode::Visa,
         SmSessionKeyMode::UnionPay,
     ] {
-        let key = |v| derive_sm_session_key(&h(IMK_SMI), &MC_CARD, mode, &v).unwrap();
-        let one = emv_mac(key(SmDiversifier::Atc(ATC)).expose(), &msg).unwrap();
-        let two = emv_mac(key(SmDiversifier::Atc([0, 0xA8])).expose(), &msg).unwrap();
-        assert_ne!(one, two, "{mode:?}");
-        let by_arqc = derive_sm_session_key(
-            &h(IMK_SMI),
-            &MC_CARD,
+        let key = |v| derive_sm_session_key(&h(IMK_SMI), &MC_CARD, mode, &v);
+        let takes_arqc = matches!(
             mode,
-            &SmDiversifier::ApplicationCryptogram(arqc),
+            SmSessionKeyMode::EmvCommon | SmSessionKeyMode::Mastercard
         );
-        match mode {
-            SmSessionKeyMode::EmvCommon | SmSessionKeyMode::Mastercard => {
-                let common =
-                    common_session_key(MC_CARD.master_key(&h(IMK_SMI)).unwrap().expose(), &arqc)
-                        .unwrap();
-                assert_eq!(by_arqc.unwrap().expose(), common.expose());
-            }
-            _ => assert!(by_arqc.is_err()),
+        let (one, two, wrong) = if takes_arqc {
+            (by_arqc(0x88), by_arqc(0x89), SmDiversifier::Atc(ATC))
+        } else {
+            (
+                SmDiversifier::Atc(ATC),
+                SmDiversifier::Atc([0, 0xA8]),
+                by_arqc(0x88),
+            )
+        };
+        let mac_one = emv_mac(key(one).unwrap().expose(), &msg).unwrap();
+        let mac_two = emv_mac(key(two).unwrap().expose(), &msg).unwrap();
+        assert_ne!(mac_one, mac_two, "{mode:?}");
+        assert!(key(wrong).is_err(), "{mode:?}");
+        if takes_arqc {
+            let mk = MC_CARD.master_key(&h(IMK_SMI)).unwrap();
+            let common = common_session_key(mk.expose(), &a("1122334455667788")).unwrap();
+            assert_eq!(key(one).unwrap().expose(), common.expose());
         }
     }
 
@@ -893,7 +908,9 @@ proptest! {
         let _ = decrypt_data(&imk, EmvMode::Cbc { iv: [0; 8] }, &data);
         let _ = iso_format2_pin_block(&pin);
         let _ = vis_pin_block(&imk, &pin, Some(&pin));
-        let _ = derive_sm_session_key(&imk, &card, SmSessionKeyMode::Emv2000, &SmDiversifier::Atc(atc));
+        let _ = emv_mac_unpadded(&imk, &data);
+        let by_atc = SmDiversifier::Atc(atc);
+        let _ = derive_sm_session_key(&imk, &card, SmSessionKeyMode::Emv2000, &by_atc);
         let method = PinChangeMethod::Visa { atc, imk_ac: &imk, current_pin: Some(&pin) };
         let _ = generate_pin_change(&imk, &imk, &card, &pin, &data, &method);
     }

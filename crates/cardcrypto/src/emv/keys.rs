@@ -6,7 +6,7 @@
 //!
 //! | variant | application cryptogram key | ARPC key | secure messaging key |
 //! |---|---|---|---|
-//! | EMV common (Visa CVN 18/22, Mastercard CVN 20/21) | common SK, R = ATC ‖ 00…00 | the same | common SK, R = ARQC (or ATC ‖ 00…00) |
+//! | EMV common (Visa CVN 18/22, Mastercard CVN 20/21) | common SK, R = ATC ‖ 00…00 | the same | common SK, R = ARQC |
 //! | Mastercard SKD (CVN 16/17) | common SK, R = ATC ‖ 0000 ‖ UN | ICC MK | common SK, R = ARQC |
 //! | EMV2000 | EMV2000 tree SK (b = 4, H = 8, IV = 0: EMV's recommendation; the model has no tree parameters) | the same | the same |
 //! | Visa (CVN 10) and Amex | the ICC MK itself (no session key) | ICC MK | Visa SM SK (ATC XOR) |
@@ -358,9 +358,9 @@ pub fn derive_ac_keys(
 /// The model's `SessionKeyDerivationMode` for secure messaging (EMV MAC and PIN change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmSessionKeyMode {
-    /// `EMV_COMMON_SESSION_KEY`: common session key, R = ARQC or ATC ‖ 00…00.
+    /// `EMV_COMMON_SESSION_KEY`: common session key, R = ARQC.
     EmvCommon,
-    /// `MASTERCARD_SESSION_KEY`: common session key, R = ARQC or ATC ‖ 00…00.
+    /// `MASTERCARD_SESSION_KEY`: common session key, R = ARQC.
     Mastercard,
     /// `EMV2000`: the EMV2000 tree over the ATC.
     Emv2000,
@@ -382,8 +382,8 @@ pub enum SmDiversifier {
 }
 
 /// Derives a secure-messaging session key (SMI from an E2 key, SMC from an E1 key) for `card`.
-/// The EMV common and Mastercard modes take either value; the others need the ATC and refuse an
-/// ARQC.
+/// As on AWS, the EMV common and Mastercard modes take the ARQC and the others the ATC; the
+/// other value is refused.
 pub fn derive_sm_session_key(
     imk: &[u8],
     card: &Card<'_>,
@@ -397,9 +397,6 @@ pub fn derive_sm_session_key(
             SmSessionKeyMode::EmvCommon | SmSessionKeyMode::Mastercard,
             SmDiversifier::ApplicationCryptogram(arqc),
         ) => common_session_key(mk, arqc),
-        (SmSessionKeyMode::EmvCommon | SmSessionKeyMode::Mastercard, SmDiversifier::Atc(atc)) => {
-            common_session_key(mk, &atc_diversifier(atc))
-        }
         (SmSessionKeyMode::Emv2000, SmDiversifier::Atc(atc)) => {
             emv2000_session_key(mk, atc, &Emv2000Tree::default())
         }
@@ -407,6 +404,11 @@ pub fn derive_sm_session_key(
             visa_sm_session_key(mk, atc)
         }
         (SmSessionKeyMode::UnionPay, SmDiversifier::Atc(atc)) => unionpay_session_key(mk, atc),
+        (SmSessionKeyMode::EmvCommon | SmSessionKeyMode::Mastercard, SmDiversifier::Atc(_)) => {
+            Err(Error::InvalidInput(
+                "this session key derivation mode needs the application cryptogram".into(),
+            ))
+        }
         (_, SmDiversifier::ApplicationCryptogram(_)) => Err(Error::InvalidInput(
             "this session key derivation mode needs the application transaction counter".into(),
         )),

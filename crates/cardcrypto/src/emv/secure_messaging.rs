@@ -14,9 +14,18 @@ use super::{BLOCK, Tdes, mac_algorithm3, pad_method2, xor_into};
 use crate::Error;
 
 /// The EMV script MAC (section 9.2.3): ISO/IEC 9797-1 padding method 2, then MAC algorithm 3
-/// under the SMI session key; 8 bytes (callers keep the leftmost 4 to 8).
+/// under the SMI session key; 8 bytes (callers keep the leftmost 4 to 8). The PIN change
+/// script uses it; see [`emv_mac_unpadded`] for `GenerateMac`.
 pub fn emv_mac(session_key: &[u8], message: &[u8]) -> Result<[u8; BLOCK], Error> {
     mac_algorithm3(session_key, &pad_method2(message))
+}
+
+/// MAC algorithm 3 under an EMV session key over `message` exactly as given: a non-empty whole
+/// number of 8-byte blocks, padded by the caller. This is the `EmvMac` of `GenerateMac` and
+/// `VerifyMac`, whose `MessageData` AWS MACs without padding (its ISO 9797 MACs leave padding to
+/// the caller; a payShield-to-AWS proxy tested against the live service pads for it).
+pub fn emv_mac_unpadded(session_key: &[u8], message: &[u8]) -> Result<[u8; BLOCK], Error> {
+    mac_algorithm3(session_key, message)
 }
 
 /// The block cipher mode of EMV data encryption (the model's `EmvEncryptionMode`).
