@@ -8,8 +8,9 @@
 
 use zeroize::Zeroizing;
 
-use super::keys::{Card, Emv2000Tree, common_session_key};
-use super::keys::{emv2000_session_key, visa_sm_session_key};
+use super::keys::{
+    Card, Emv2000Tree, common_session_key, emv2000_session_key, visa_sm_session_key,
+};
 use super::{BLOCK, Tdes, mac_algorithm3, pad_method2, xor_into};
 use crate::Error;
 
@@ -73,10 +74,10 @@ fn crypt(session_key: &[u8], mode: EmvMode, data: &[u8], encrypt: bool) -> Resul
                     tdes.encrypt(block);
                     chain = *block;
                 } else {
-                    let cipher = *block;
+                    let ciphertext = *block;
                     tdes.decrypt(block);
                     xor_into(block, &chain);
-                    chain = cipher;
+                    chain = ciphertext;
                 }
             }
         }
