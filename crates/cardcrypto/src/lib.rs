@@ -11,6 +11,7 @@ mod error;
 
 pub mod card_validation;
 pub mod cipher;
+pub mod emv;
 pub mod mac;
 pub mod pin_verification;
 pub mod pinblock;
