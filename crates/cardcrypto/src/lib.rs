@@ -8,6 +8,7 @@
 mod error;
 
 pub mod cipher;
+pub mod dukpt;
 pub mod mac;
 
 pub use error::Error;
