@@ -10,6 +10,7 @@ mod error;
 pub mod cipher;
 pub mod dukpt;
 pub mod mac;
+pub mod rsa;
 
 pub use error::Error;
 pub use paycrypt_keyblock::kcv::{BlockCipherKind, HmacHash};
