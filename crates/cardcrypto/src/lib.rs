@@ -7,6 +7,7 @@
 
 mod error;
 
+pub mod as2805;
 pub mod cipher;
 pub mod dukpt;
 pub mod mac;
