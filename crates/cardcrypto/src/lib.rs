@@ -9,12 +9,15 @@ mod block;
 mod digits;
 mod error;
 
+pub mod as2805;
 pub mod card_validation;
 pub mod cipher;
+pub mod dukpt;
 pub mod emv;
 pub mod mac;
 pub mod pin_verification;
 pub mod pinblock;
+pub mod rsa;
 
 pub use error::Error;
 pub use paycrypt_keyblock::kcv::{BlockCipherKind, HmacHash};
