@@ -5,6 +5,19 @@
 //! [`paycrypt_keyblock::SecretBytes`]; no error ever carries key material, PINs or MACs.
 //! DUKPT derivations live in [`paycrypt_keyblock::dukpt`] (one place for DUKPT).
 
+mod block;
+mod digits;
 mod error;
 
+pub mod as2805;
+pub mod card_validation;
+pub mod cipher;
+pub mod dukpt;
+pub mod emv;
+pub mod mac;
+pub mod pin_verification;
+pub mod pinblock;
+pub mod rsa;
+
 pub use error::Error;
+pub use paycrypt_keyblock::kcv::{BlockCipherKind, HmacHash};

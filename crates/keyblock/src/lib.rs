@@ -13,9 +13,10 @@
 //! | [`kcv`] | key check values: `ANSI_X9_24`, `CMAC`, `HMAC`, `SHA_1` |
 //! | [`tr31`] | TR-31 / ANSI X9.143 key blocks, versions A, B, C, D |
 //! | [`tr34`] | TR-34 key blocks: build (KDH, the AWS layout), open with checks (KRD) and inspect (the AWS layout and the TR-34-2019 annex B CMS layouts) |
-//! | [`dukpt`] | DUKPT initial keys: TDES IPEK (X9.24-1), AES initial key (X9.24-3-2017) |
+//! | [`dukpt`] | DUKPT: TDES IPEK, transaction and working keys (X9.24-1), AES initial and working keys (X9.24-3-2017) |
 //! | [`cryptogram`] | RSA-OAEP key cryptograms (SHA-256 / SHA-512) |
 //! | [`ecdh`] | ECDH on P-256 / P-384 / P-521 with the SP 800-56C and X9.63 KDFs |
+//! | [`sym`] | the block ciphers (DES, TDES, AES) with ECB, CBC and CMAC, for other crates' modes |
 //!
 //! # Key generation and key check values
 //! ```
@@ -97,7 +98,6 @@ mod cert;
 mod error;
 mod rng;
 mod secret;
-mod sym;
 
 pub mod as2805;
 pub mod cryptogram;
@@ -106,6 +106,7 @@ pub mod ecdh;
 pub mod kcv;
 pub mod keygen;
 pub mod rsa_keys;
+pub mod sym;
 pub mod tr31;
 pub mod tr34;
 

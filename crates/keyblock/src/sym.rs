@@ -1,12 +1,12 @@
-//! Internal block-cipher plumbing shared by the formats: TDES (always run as three-key
-//! EDE, two-key keys expanded to K1K2K1) and AES behind one enum, with single-block ECB,
-//! CBC without padding, and CMAC.
+//! Block-cipher plumbing shared by the formats here and by the data plane's algorithms
+//! (`paycrypt-cardcrypto`): single DES, TDES (always run as three-key EDE, two-key keys
+//! expanded to K1K2K1) and AES behind one type, with ECB, CBC without padding, and CMAC.
 
 use aes::cipher::array::{Array, ArraySize};
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes192, Aes256};
 use cmac::{Cmac, Mac};
-use des::TdesEde3;
+use des::{Des, TdesEde3};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -14,7 +14,10 @@ use crate::kcv::BlockCipherKind;
 
 /// A keyed block cipher. The key schedules wipe themselves on drop (the `zeroize`
 /// features of `des` and `aes`).
-pub(crate) enum Cipher {
+pub struct Cipher(Keyed);
+
+enum Keyed {
+    Des(Box<Des>),
     Tdes(Box<TdesEde3>),
     Aes128(Box<Aes128>),
     Aes192(Box<Aes192>),
@@ -49,55 +52,82 @@ fn init<C: KeyInit>(key: &[u8], what: &'static str) -> Result<Box<C>, Error> {
         })
 }
 
+/// Runs `$body` with `$c` bound to the keyed cipher, whatever its type.
+macro_rules! with_cipher {
+    ($self:expr, $c:ident => $body:expr) => {
+        match &$self.0 {
+            Keyed::Des($c) => $body,
+            Keyed::Tdes($c) => $body,
+            Keyed::Aes128($c) => $body,
+            Keyed::Aes192($c) => $body,
+            Keyed::Aes256($c) => $body,
+        }
+    };
+}
+
 impl Cipher {
     /// Keys a cipher. TDES takes 16 or 24 bytes, AES 16, 24 or 32.
-    pub(crate) fn new(kind: BlockCipherKind, key: &[u8]) -> Result<Self, Error> {
-        match kind {
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] for any other length.
+    pub fn new(kind: BlockCipherKind, key: &[u8]) -> Result<Self, Error> {
+        let keyed = match kind {
             BlockCipherKind::Tdes => {
                 let k = tdes_ede3_key(key)?;
-                Ok(Self::Tdes(init(k.as_slice(), "TDES key")?))
+                Keyed::Tdes(init(k.as_slice(), "TDES key")?)
             }
             BlockCipherKind::Aes => match key.len() {
-                16 => Ok(Self::Aes128(init(key, "AES key")?)),
-                24 => Ok(Self::Aes192(init(key, "AES key")?)),
-                32 => Ok(Self::Aes256(init(key, "AES key")?)),
-                len => Err(Error::InvalidKeyLength {
-                    what: "AES key",
-                    len,
-                }),
+                16 => Keyed::Aes128(init(key, "AES key")?),
+                24 => Keyed::Aes192(init(key, "AES key")?),
+                32 => Keyed::Aes256(init(key, "AES key")?),
+                len => {
+                    return Err(Error::InvalidKeyLength {
+                        what: "AES key",
+                        len,
+                    });
+                }
             },
+        };
+        Ok(Self(keyed))
+    }
+
+    /// Keys single DES with an 8-byte key (one part of a TDES key, as DUKPT and the retail
+    /// MAC use it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] unless the key is 8 bytes.
+    pub fn des(key: &[u8]) -> Result<Self, Error> {
+        Ok(Self(Keyed::Des(init(key, "DES key")?)))
+    }
+
+    /// Block size in bytes: 8 for DES and TDES, 16 for AES.
+    pub fn block_size(&self) -> usize {
+        match self.0 {
+            Keyed::Des(_) | Keyed::Tdes(_) => 8,
+            Keyed::Aes128(_) | Keyed::Aes192(_) | Keyed::Aes256(_) => 16,
         }
     }
 
     /// ECB-encrypts every whole block of `data` in place (a trailing partial block is left
     /// untouched; callers pass whole blocks).
-    pub(crate) fn ecb_encrypt(&self, data: &mut [u8]) {
-        match self {
-            Self::Tdes(c) => ecb_enc(c.as_ref(), data),
-            Self::Aes128(c) => ecb_enc(c.as_ref(), data),
-            Self::Aes192(c) => ecb_enc(c.as_ref(), data),
-            Self::Aes256(c) => ecb_enc(c.as_ref(), data),
-        }
+    pub fn ecb_encrypt(&self, data: &mut [u8]) {
+        with_cipher!(self, c => ecb_enc(c.as_ref(), data))
+    }
+
+    /// ECB-decrypts every whole block of `data` in place (a trailing partial block is left
+    /// untouched; callers pass whole blocks).
+    pub fn ecb_decrypt(&self, data: &mut [u8]) {
+        with_cipher!(self, c => ecb_dec(c.as_ref(), data))
     }
 
     /// CBC-encrypts whole blocks of `data` in place with `iv` (no padding).
-    pub(crate) fn cbc_encrypt(&self, iv: &[u8], data: &mut [u8]) {
-        match self {
-            Self::Tdes(c) => cbc_enc(c.as_ref(), iv, data),
-            Self::Aes128(c) => cbc_enc(c.as_ref(), iv, data),
-            Self::Aes192(c) => cbc_enc(c.as_ref(), iv, data),
-            Self::Aes256(c) => cbc_enc(c.as_ref(), iv, data),
-        }
+    pub fn cbc_encrypt(&self, iv: &[u8], data: &mut [u8]) {
+        with_cipher!(self, c => cbc_enc(c.as_ref(), iv, data))
     }
 
     /// CBC-decrypts whole blocks of `data` in place with `iv` (no padding).
-    pub(crate) fn cbc_decrypt(&self, iv: &[u8], data: &mut [u8]) {
-        match self {
-            Self::Tdes(c) => cbc_dec(c.as_ref(), iv, data),
-            Self::Aes128(c) => cbc_dec(c.as_ref(), iv, data),
-            Self::Aes192(c) => cbc_dec(c.as_ref(), iv, data),
-            Self::Aes256(c) => cbc_dec(c.as_ref(), iv, data),
-        }
+    pub fn cbc_decrypt(&self, iv: &[u8], data: &mut [u8]) {
+        with_cipher!(self, c => cbc_dec(c.as_ref(), iv, data))
     }
 }
 
@@ -107,6 +137,11 @@ where
 {
     let (blocks, _) = Array::<u8, C::BlockSize>::slice_as_chunks_mut(data);
     c.encrypt_blocks(blocks);
+}
+
+fn ecb_dec<C: BlockCipherDecrypt>(c: &C, data: &mut [u8]) {
+    let (blocks, _) = Array::<u8, C::BlockSize>::slice_as_chunks_mut(data);
+    c.decrypt_blocks(blocks);
 }
 
 fn xor_into(dst: &mut [u8], src: &[u8]) {
@@ -137,11 +172,10 @@ fn cbc_dec<C: BlockCipherDecrypt>(c: &C, iv: &[u8], data: &mut [u8]) {
 
 /// CMAC (NIST SP 800-38B) of `data`, full length (8 bytes for TDES, 16 for AES). The
 /// result is wiped on drop because CMAC also derives keys (TR-31 B and D).
-pub(crate) fn cmac(
-    kind: BlockCipherKind,
-    key: &[u8],
-    data: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, Error> {
+///
+/// # Errors
+/// [`Error::InvalidKeyLength`] if the key length does not fit the cipher.
+pub fn cmac(kind: BlockCipherKind, key: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
     match (kind, key.len()) {
         (BlockCipherKind::Tdes, _) => {
             let k = tdes_ede3_key(key)?;
