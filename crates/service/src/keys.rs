@@ -414,10 +414,8 @@ impl Service {
                 "DeriveKeyUsage applies only to TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT keys.",
             ));
         }
-        let kcv_algorithm = input
-            .key_check_value_algorithm
-            .unwrap_or_else(|| attributes::default_kcv_algorithm(attributes.key_algorithm));
-        let method = attributes::kcv_method(attributes.key_algorithm, kcv_algorithm)?;
+        let (kcv_algorithm, method) =
+            attributes::creation_kcv(attributes.key_algorithm, input.key_check_value_algorithm)?;
         let tags = tags::checked_tags(input.tags.unwrap_or_default(), self.limits.max_tags)?;
 
         let (secret, public_key) = generate(attributes::material(attributes.key_algorithm)).await?;

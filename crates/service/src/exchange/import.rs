@@ -333,9 +333,7 @@ impl Service {
             approval,
         } = creation;
         let algorithm = imported.attributes.key_algorithm;
-        let kcv_algorithm =
-            kcv_algorithm.unwrap_or_else(|| attributes::default_kcv_algorithm(algorithm));
-        let method = attributes::kcv_method(algorithm, kcv_algorithm)?;
+        let (kcv_algorithm, method) = attributes::creation_kcv(algorithm, kcv_algorithm)?;
         let empty = SecretBytes::new(Vec::new());
         let key_check_value = check_value(
             method,
