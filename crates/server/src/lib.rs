@@ -1,5 +1,5 @@
 //! The HTTP face of paycrypt: AWS JSON 1.0 over `POST /`, SigV4 on every request, routing by
-//! `X-Amz-Target`, and `GET /health`.
+//! `X-Amz-Target`, STS GetCallerIdentity (form-encoded `POST /`, see `sts`), and `GET /health`.
 //!
 //! A request flows once through: read the body (bounded) -> authenticate -> route by target ->
 //! decode and validate into an [`paycrypt_api::Input`] -> [`paycrypt_service::Service`] -> JSON.
@@ -10,6 +10,7 @@
 mod audit;
 mod credentials;
 mod dispatch;
+mod sts;
 mod throttle;
 mod tls;
 mod wire_error;
