@@ -46,7 +46,9 @@ impl CreationRegions {
     }
 }
 
-/// Refuses an empty list, duplicates and the caller's own region.
+/// Refuses an empty list, duplicates and the caller's own region (paycrypt's own rules: a list
+/// that names a region twice, or the key's own region, is taken for a mistake; listed in the
+/// README under "Where paycrypt is stricter than AWS").
 fn checked_regions(ctx: &Context, regions: &[String]) -> Result<Vec<String>, ApiError> {
     let mut seen = BTreeSet::new();
     for region in regions {
@@ -99,7 +101,9 @@ fn add_regions(key: &mut Key, regions: &[String]) {
 }
 
 impl LoadedKey {
-    /// Refuses to change a replica directly: its primary is the only way to change it.
+    /// Refuses to change a replica directly: its primary is the only way to change it. AWS
+    /// documents it: replica Region keys are read-only (user guide, "Replicating AWS Payment
+    /// Cryptography keys").
     pub fn require_not_replica(&self, operation: &str) -> Result<(), ApiError> {
         let key = &self.doc.key;
         if key.multi_region_key_type == Some(MultiRegionKeyType::Replica) {
