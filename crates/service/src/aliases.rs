@@ -23,7 +23,8 @@ fn wire(ctx: &Context, record: AliasRecord) -> Alias {
 }
 
 impl Service {
-    /// The key id an alias may point to: a key of the caller's scope that is not being deleted.
+    /// The key id an alias may point to: a key of the caller's scope that is not being deleted
+    /// (paycrypt's own rule, listed in the README under "Where paycrypt is stricter than AWS").
     async fn alias_target(
         &self,
         ctx: &Context,
