@@ -46,24 +46,22 @@ impl CreationRegions {
     }
 }
 
-/// Refuses an empty list, duplicates and the caller's own region (paycrypt's own rules: a list
-/// that names a region twice, or the key's own region, is taken for a mistake; listed in the
-/// README under "Where paycrypt is stricter than AWS").
+/// The regions a list names, each once, in their first order. The caller's own region is refused:
+/// a replica has its primary's ARN, so one in the primary's own region would be the primary.
 fn checked_regions(ctx: &Context, regions: &[String]) -> Result<Vec<String>, ApiError> {
     let mut seen = BTreeSet::new();
+    let mut distinct = Vec::new();
     for region in regions {
         if region == &ctx.region {
             return Err(ApiError::validation(format!(
                 "ReplicationRegions cannot name {region}: a key is not replicated to its own region."
             )));
         }
-        if !seen.insert(region.as_str()) {
-            return Err(ApiError::validation(format!(
-                "ReplicationRegions names {region} more than once."
-            )));
+        if seen.insert(region.as_str()) {
+            distinct.push(region.clone());
         }
     }
-    Ok(regions.to_vec())
+    Ok(distinct)
 }
 
 fn non_empty(regions: &[String]) -> Result<(), ApiError> {
@@ -311,13 +309,15 @@ impl Service {
         key.require_not_replica("AddKeyReplicationRegions")?;
         key.require_usable()?;
         non_empty(&input.replication_regions)?;
-        let regions = checked_regions(ctx, &input.replication_regions)?;
+        // A region the key is already replicated to is already done, as in
+        // EnableDefaultKeyReplicationRegions; only the others are added.
         let current = replica_regions(&key.doc.key);
-        if let Some(region) = regions.iter().find(|r| current.contains(r)) {
-            return Err(ApiError::validation(format!(
-                "Key {} is already replicated to {region}.",
-                key.doc.key.key_arn
-            )));
+        let regions: Vec<String> = checked_regions(ctx, &input.replication_regions)?
+            .into_iter()
+            .filter(|r| !current.contains(r))
+            .collect();
+        if regions.is_empty() {
+            return Ok(AddKeyReplicationRegionsOutput { key: key.doc.key });
         }
         add_regions(&mut key.doc.key, &regions);
         key.doc.key.using_default_replication_regions = Some(false);
