@@ -165,14 +165,9 @@ async fn process(
     let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
-    let signed = paycrypt_sigv4::Request {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        headers: &parts.headers,
-        body: &body,
-    };
-    let verified = paycrypt_sigv4::verify(&signed, state.credentials.as_ref(), system_now, SERVICE)
+    let verified = state
+        .credentials
+        .verify(&parts, &body, system_now, SERVICE)
         .map_err(|e| ApiError::new(auth_error_code(e.code()), e.to_string()))?;
     if !is_region(&verified.region) {
         return Err(ApiError::new(
@@ -235,12 +230,15 @@ fn with_date(mut response: Response, now: Timestamp) -> Response {
     response
 }
 
-fn system_time(now: Timestamp) -> SystemTime {
+pub(crate) fn system_time(now: Timestamp) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(0))
 }
 
-/// `POST /`: one control-plane call.
+/// `POST /`: one control-plane call (a form-encoded one is STS's, see [`crate::sts`]).
 pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Response {
+    if crate::sts::is_query_request(request.headers()) {
+        return crate::sts::handle(&state, request).await;
+    }
     serve(state, Plane::Control, request).await
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP face of paycrypt: the control plane (AWS JSON 1.0 over `POST /`, routed by
-//! `X-Amz-Target`), the data plane (rest-json, routed by method and path), SigV4 on every
-//! request, and `GET /health`.
+//! `X-Amz-Target`), the data plane (rest-json, routed by method and path), STS
+//! GetCallerIdentity (form-encoded `POST /`, see `sts`), SigV4 on every request, and
+//! `GET /health`.
 //!
 //! A request flows once through: read the body (bounded) -> authenticate -> route -> decode and
 //! validate into an [`paycrypt_api::Input`] (or [`paycrypt_api::data::Input`]) ->
@@ -13,6 +14,7 @@ mod audit;
 mod credentials;
 mod data_routes;
 mod dispatch;
+mod sts;
 mod throttle;
 mod tls;
 mod wire_error;

@@ -136,6 +136,7 @@ impl Service {
             PolicyError::Invalid(m) => ApiError::validation(format!("Policy is not valid: {m}.")),
             PolicyError::Public(m) => ApiError::new(ErrorCode::PublicPolicyException, m),
         })?;
+        // paycrypt's own rule, listed in the README under "Where paycrypt is stricter than AWS".
         if key.doc.key.key_state == KeyState::DeleteComplete {
             return Err(ApiError::validation(format!(
                 "Key {} is DELETE_COMPLETE; a policy cannot be attached to it.",
