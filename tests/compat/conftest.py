@@ -321,17 +321,19 @@ def make_client(
     region: str = REGION,
     validate: bool = True,
     verify: str | None = None,
+    service: str = SERVICE,
 ):
     """A boto3 client for paycrypt; `validate=False` turns off botocore's client-side parameter
     validation so the server's own validation can be exercised; `verify` is the CA bundle an
-    https endpoint's certificate must chain to."""
+    https endpoint's certificate must chain to; `service` is `payment-cryptography` (the control
+    plane) or `payment-cryptography-data` (the data plane, on the same endpoint)."""
     session = boto3.session.Session(
         aws_access_key_id=access_key,
         aws_secret_access_key=secret,
         region_name=region,
     )
     client = session.client(
-        SERVICE,
+        service,
         endpoint_url=endpoint,
         verify=verify,
         config=Config(
@@ -356,8 +358,9 @@ def _observe(client, account: str) -> None:
     def after_call(http_response, **_):
         OBSERVED.exchanges.append(Exchange(account, getattr(sent, "body", b""), http_response.content))
 
-    client.meta.events.register("before-send.payment-cryptography", before_send)
-    client.meta.events.register("after-call.payment-cryptography", after_call)
+    event_name = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-send.{event_name}", before_send)
+    client.meta.events.register(f"after-call.{event_name}", after_call)
 
 
 @pytest.fixture(scope="module")
@@ -484,7 +487,9 @@ class CliResult:
 
 
 class AwsCli:
-    def __init__(self, endpoint: str, access_key: str = DEFAULT_ACCESS_KEY, secret: str = DEFAULT_SECRET, region: str = REGION):
+    def __init__(self, endpoint: str, access_key: str = DEFAULT_ACCESS_KEY, secret: str = DEFAULT_SECRET, region: str = REGION,
+                 service: str = SERVICE):
+        self.service = service  # the CLI's command: payment-cryptography or payment-cryptography-data
         self.endpoint = endpoint
         self.access_key = access_key
         self.secret = secret
@@ -506,10 +511,10 @@ class AwsCli:
         return env
 
     def run(self, *args: str, endpoint_via_env: bool = False, check: bool = True) -> CliResult:
-        cmd = [aws_binary(), "payment-cryptography", *args, "--output", "json"]
+        cmd = [aws_binary(), self.service, *args, "--output", "json"]
         env = self.env()
         if endpoint_via_env:
-            env["AWS_ENDPOINT_URL_PAYMENT_CRYPTOGRAPHY"] = self.endpoint
+            env["AWS_ENDPOINT_URL_" + self.service.upper().replace("-", "_")] = self.endpoint
         else:
             cmd += ["--endpoint-url", self.endpoint]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)

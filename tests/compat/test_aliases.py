@@ -141,6 +141,19 @@ def test_alias_survives_pending_deletion(client):
     assert client.get_key(KeyIdentifier="alias/pending-target")["Key"]["KeyState"] == "CREATE_COMPLETE"
 
 
+def test_alias_may_point_to_a_key_pending_deletion(client):
+    # Such a key keeps the aliases it had (above), so a new one may point to it too.
+    key = tdes_key(client)
+    client.delete_key(KeyIdentifier=key["KeyArn"])
+    created = client.create_alias(AliasName="alias/to-pending", KeyArn=key["KeyArn"])["Alias"]
+    assert created["KeyArn"] == key["KeyArn"]
+    client.create_alias(AliasName="alias/moved-to-pending")
+    moved = client.update_alias(AliasName="alias/moved-to-pending", KeyArn=key["KeyArn"])["Alias"]
+    assert moved["KeyArn"] == key["KeyArn"]
+    client.restore_key(KeyIdentifier="alias/to-pending")
+    assert client.get_key(KeyIdentifier="alias/moved-to-pending")["Key"]["KeyState"] == "CREATE_COMPLETE"
+
+
 @pytest.mark.parametrize(
     "name",
     ["notalias/x", "alias/", "alias", "alias/has space", "alias/bad!char", "alias/" + "a" * 250 + "b"],

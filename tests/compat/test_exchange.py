@@ -339,6 +339,29 @@ def import_root(client, ca: Party) -> str:
     return key["KeyArn"]
 
 
+@pytest.mark.parametrize("kcv_algorithm", ["ANSI_X9_24", "CMAC", "HMAC", "SHA_1"])
+def test_root_certificate_import_accepts_and_ignores_kcv_algorithm(client, pki, kcv_algorithm):
+    # AWS's public TR-34 samples (aws-samples/samples-for-payment-cryptography-service,
+    # key-import-export/tr34) import their RSA root certificate with ANSI_X9_24; the check value
+    # of a certificate stays the SHA_1 form whatever the request names.
+    key = client.import_key(
+        KeyCheckValueAlgorithm=kcv_algorithm,
+        KeyMaterial={
+            "RootCertificatePublicKey": {
+                "KeyAttributes": attributes(
+                    "TR31_S0_ASYMMETRIC_KEY_FOR_DIGITAL_SIGNATURE",
+                    f"RSA_{pki.ca.key.key_size}",
+                    "PUBLIC_KEY",
+                    "Verify",
+                ),
+                "PublicKeyCertificate": pki.ca.wire,
+            }
+        },
+    )["Key"]
+    assert key["KeyCheckValueAlgorithm"] == "SHA_1"
+    assert key["KeyCheckValue"] == spki_kcv(pki.ca.cert)
+
+
 @pytest.fixture(scope="module")
 def ca_arn(client, pki) -> str:
     return import_root(client, pki.ca)

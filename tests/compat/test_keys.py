@@ -288,8 +288,6 @@ REJECTED = [
     ("K0", "TDES_2KEY", "SYMMETRIC_KEY", ("NoRestrictions",), {"KeyCheckValueAlgorithm": "HMAC"}),
     ("K0", "TDES_2KEY", "SYMMETRIC_KEY", ("NoRestrictions",), {"KeyCheckValueAlgorithm": "SHA_1"}),
     ("K0", "AES_128", "SYMMETRIC_KEY", ("NoRestrictions",), {"KeyCheckValueAlgorithm": "HMAC"}),
-    ("S0", "RSA_2048", "ASYMMETRIC_KEY_PAIR", ("Sign",), {"KeyCheckValueAlgorithm": "CMAC"}),
-    ("S0", "ECC_NIST_P256", "ASYMMETRIC_KEY_PAIR", ("Sign",), {"KeyCheckValueAlgorithm": "ANSI_X9_24"}),
     # DeriveKeyUsage is only for K3 agreement keys
     ("K0", "AES_128", "SYMMETRIC_KEY", ("NoRestrictions",), {"DeriveKeyUsage": "TR31_K1_KEY_BLOCK_PROTECTION_KEY"}),
 ]
@@ -341,6 +339,21 @@ def test_requested_kcv_algorithm_and_format(client, usage, algorithm, mode_set, 
     got = client.get_key(KeyIdentifier=key["KeyArn"])["Key"]
     assert got["KeyCheckValue"] == key["KeyCheckValue"]
     assert got["KeyCheckValueAlgorithm"] == kcv_algorithm
+
+
+@pytest.mark.parametrize(
+    "algorithm,kcv_algorithm",
+    [("RSA_2048", "ANSI_X9_24"), ("RSA_3072", "CMAC"), ("ECC_NIST_P256", "ANSI_X9_24"), ("ECC_NIST_P384", "HMAC")],
+)
+def test_kcv_algorithm_of_a_key_pair_is_accepted_and_ignored(client, algorithm, kcv_algorithm):
+    # AWS accepts any KeyCheckValueAlgorithm for a key pair (its public TR-34 samples send
+    # ANSI_X9_24 with an RSA certificate); the check value stays the SHA_1 form.
+    attrs = attributes(USAGE["S0"], algorithm, "ASYMMETRIC_KEY_PAIR", *SIGN_SETS[0])
+    key = client.create_key(KeyAttributes=attrs, Exportable=True, KeyCheckValueAlgorithm=kcv_algorithm)["Key"]
+    assert key["KeyCheckValueAlgorithm"] == "SHA_1"
+    assert re.fullmatch("[0-9A-F]{8}", key["KeyCheckValue"]), key["KeyCheckValue"]
+    got = client.get_key(KeyIdentifier=key["KeyArn"])["Key"]
+    assert (got["KeyCheckValueAlgorithm"], got["KeyCheckValue"]) == ("SHA_1", key["KeyCheckValue"])
 
 
 def test_generated_material_is_random(client):

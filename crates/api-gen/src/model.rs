@@ -58,10 +58,13 @@ pub struct Model {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
-    /// `X-Amz-Target` is `<targetPrefix>.<Operation>`.
-    pub target_prefix: String,
+    /// `X-Amz-Target` is `<targetPrefix>.<Operation>` (AWS JSON protocols only).
+    #[serde(default)]
+    pub target_prefix: Option<String>,
     /// The SigV4 service name.
     pub signing_name: String,
+    /// `json` (AWS JSON, routed by `X-Amz-Target`) or `rest-json` (routed by HTTP binding).
+    pub protocol: String,
 }
 
 /// One operation.
@@ -71,9 +74,21 @@ pub struct OperationDef {
     pub input: ShapeRef,
     /// The output structure.
     pub output: ShapeRef,
+    /// The HTTP binding (rest-json protocols route by it).
+    pub http: Option<HttpDef>,
     /// HTML documentation.
     #[serde(default)]
     pub documentation: String,
+}
+
+/// An operation's HTTP binding.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpDef {
+    /// `POST`, `GET`, ...
+    pub method: String,
+    /// The path template, with `{Member}` labels bound to input members.
+    pub request_uri: String,
 }
 
 /// A reference to a shape, as a structure member, a list entry or a map key or value.

@@ -1,12 +1,23 @@
-//! The committed `crates/api/src/generated.rs` is exactly what the generator writes from the
-//! committed model.
+//! The committed generated modules of `crates/api` are exactly what the generator writes from the
+//! committed models.
+
+use paycrypt_api_gen::Plane;
 
 #[test]
-fn generated_file_is_up_to_date() {
-    let model = std::fs::read_to_string(paycrypt_api_gen::model_path()).expect("model readable");
-    let generated = paycrypt_api_gen::generate(&model).expect("model generates");
+fn control_plane_module_is_up_to_date() {
+    check(Plane::Control);
+}
+
+#[test]
+fn data_plane_module_is_up_to_date() {
+    check(Plane::Data);
+}
+
+fn check(plane: Plane) {
+    let model = std::fs::read_to_string(plane.model_path()).expect("model readable");
+    let generated = paycrypt_api_gen::generate(&model, plane).expect("model generates");
     let committed =
-        std::fs::read_to_string(paycrypt_api_gen::output_path()).expect("generated.rs readable");
+        std::fs::read_to_string(plane.output_path()).expect("generated module readable");
     if committed != generated {
         let line = committed
             .lines()
@@ -14,7 +25,8 @@ fn generated_file_is_up_to_date() {
             .position(|(a, b)| a != b)
             .unwrap_or_else(|| committed.lines().count().min(generated.lines().count()));
         panic!(
-            "crates/api/src/generated.rs is stale from line {}: run `cargo run -p paycrypt-api-gen`",
+            "{} is stale from line {}: run `cargo run -p paycrypt-api-gen`",
+            plane.output_path().display(),
             line + 1
         );
     }

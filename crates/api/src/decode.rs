@@ -46,6 +46,7 @@ const MAX_SHAPE_DEPTH: usize = 32;
 static REGEXES: LazyLock<HashMap<&'static str, Regex>> = LazyLock::new(|| {
     SHAPES
         .iter()
+        .chain(crate::data::SHAPES)
         .filter_map(|shape| match &shape.kind {
             ShapeKind::String(rules) => rules.pattern.as_ref(),
             _ => None,
@@ -62,21 +63,30 @@ static REGEXES: LazyLock<HashMap<&'static str, Regex>> = LazyLock::new(|| {
 /// Errors are `SerializationException` (not JSON, not an object, a member of the wrong JSON
 /// type) or `ValidationException` (every violated constraint, in one message).
 pub fn decode_input(op: Operation, body: &[u8]) -> Result<Input, ApiError> {
-    let value = parse_body(body)?;
-    let mut checker = Checker::default();
-    let clean = checker.check(op.input_shape(), &value, "")?;
-    if let Some(message) = checker.message() {
-        return Err(ApiError::validation(message));
-    }
-    Input::from_value(op, clean).map_err(|_| {
-        serialization(format!(
-            "The request body does not match the input of {}",
-            op.name()
-        ))
-    })
+    let clean = check_against(op.input_shape(), &parse_body(body)?)?;
+    Input::from_value(op, clean).map_err(|_| input_mismatch(op.name()))
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+/// Checks a request's JSON against the input shape `shape`: the value with nulls and unknown
+/// members dropped, or the `SerializationException` or `ValidationException` it deserves.
+pub(crate) fn check_against(shape: &'static Shape, value: &Value) -> Result<Value, ApiError> {
+    let mut checker = Checker::default();
+    let clean = checker.check(shape, value, "")?;
+    match checker.message() {
+        Some(message) => Err(ApiError::validation(message)),
+        None => Ok(clean),
+    }
+}
+
+/// The error for checked JSON that still does not deserialize into the operation's input.
+pub(crate) fn input_mismatch(operation: &str) -> ApiError {
+    serialization(format!(
+        "The request body does not match the input of {operation}"
+    ))
+}
+
+/// The request body as a JSON object (an empty body is `{}`).
+pub(crate) fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }

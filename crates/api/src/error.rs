@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::data::VerificationFailedReason;
+
 /// Every error code the service returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -44,6 +46,11 @@ pub enum ErrorCode {
     MissingAuthenticationTokenException,
     /// The request body is over the server's size limit (413).
     RequestEntityTooLargeException,
+    /// A data-plane verification (MAC, PIN, card data, cryptogram) failed (400); the error
+    /// carries a `Reason`.
+    VerificationFailedException,
+    /// No data-plane operation is bound to the request's method and path (404).
+    UnknownOperationPath,
 }
 
 impl ErrorCode {
@@ -65,6 +72,8 @@ impl ErrorCode {
         Self::IncompleteSignatureException,
         Self::MissingAuthenticationTokenException,
         Self::RequestEntityTooLargeException,
+        Self::VerificationFailedException,
+        Self::UnknownOperationPath,
     ];
 
     /// The code as it appears in `__type` and `x-amzn-ErrorType`.
@@ -86,6 +95,8 @@ impl ErrorCode {
             Self::IncompleteSignatureException => "IncompleteSignatureException",
             Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",
+            Self::VerificationFailedException => "VerificationFailedException",
+            Self::UnknownOperationPath => "UnknownOperationException",
         }
     }
 
@@ -93,6 +104,7 @@ impl ErrorCode {
     pub fn http_status(&self) -> u16 {
         match self {
             Self::ValidationException
+            | Self::VerificationFailedException
             | Self::PublicPolicyException
             | Self::UnknownOperationException
             | Self::SerializationException => 400,
@@ -102,7 +114,7 @@ impl ErrorCode {
             | Self::InvalidSignatureException
             | Self::IncompleteSignatureException
             | Self::MissingAuthenticationTokenException => 403,
-            Self::ResourceNotFoundException => 404,
+            Self::ResourceNotFoundException | Self::UnknownOperationPath => 404,
             Self::ConflictException => 409,
             Self::RequestEntityTooLargeException => 413,
             Self::ThrottlingException => 429,
@@ -128,6 +140,8 @@ pub struct ApiError {
     pub message: String,
     /// The `ResourceId` member of the error body, when there is one.
     pub resource_id: Option<String>,
+    /// The `Reason` of a `VerificationFailedException`.
+    pub reason: Option<VerificationFailedReason>,
 }
 
 impl ApiError {
@@ -137,6 +151,18 @@ impl ApiError {
             code,
             message: message.into(),
             resource_id: None,
+            reason: None,
+        }
+    }
+
+    /// A `VerificationFailedException` for `reason`.
+    pub fn verification_failed(
+        reason: VerificationFailedReason,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::new(ErrorCode::VerificationFailedException, message)
         }
     }
 
@@ -174,20 +200,30 @@ impl ApiError {
     }
 
     /// The JSON body of the error response:
-    /// `{"__type":"<Code>","message":"...","ResourceId":"..."}`, `ResourceId` only when present.
+    /// `{"__type":"<Code>","message":"...","ResourceId":"..."}`, `ResourceId` only when present;
+    /// a `VerificationFailedException` is `{"__type":...,"Reason":"...","Message":"..."}`, the
+    /// members its model shape requires.
     pub fn to_json(&self) -> Vec<u8> {
         #[derive(Serialize)]
         struct Body<'a> {
             #[serde(rename = "__type")]
             code: &'static str,
-            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            message: Option<&'a str>,
             #[serde(rename = "ResourceId", skip_serializing_if = "Option::is_none")]
             resource_id: Option<&'a str>,
+            #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
+            reason: Option<&'static str>,
+            #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+            capital_message: Option<&'a str>,
         }
+        let reason = self.reason.map(|r| r.as_str());
         let body = Body {
             code: self.code.as_str(),
-            message: &self.message,
+            message: reason.is_none().then_some(self.message.as_str()),
             resource_id: self.resource_id.as_deref(),
+            reason,
+            capital_message: reason.is_some().then_some(self.message.as_str()),
         };
         serde_json::to_vec(&body).expect("a struct of strings always serializes")
     }

@@ -25,6 +25,7 @@
 //! optional block contents, requester comments) print as `<redacted>` in `Debug` output and are
 //! never echoed in error messages.
 
+pub mod data;
 mod decode;
 mod error;
 #[rustfmt::skip]
@@ -39,6 +40,26 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use decode::decode_input;
 pub use error::{ApiError, ErrorCode};
 pub use generated::*;
+
+/// An operation of either plane: what a request asks for, and the action
+/// (`payment-cryptography:<name>`) that policies are asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnyOperation {
+    /// A control-plane operation (`POST /` with `X-Amz-Target`).
+    Control(Operation),
+    /// A data-plane operation (routed by method and path).
+    Data(data::Operation),
+}
+
+impl AnyOperation {
+    /// The operation's name, as the model spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Control(op) => op.name(),
+            Self::Data(op) => op.name(),
+        }
+    }
+}
 
 /// A point in time as the service sends it: milliseconds since the Unix epoch.
 ///

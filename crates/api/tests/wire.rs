@@ -316,21 +316,31 @@ fn error_codes_and_statuses() {
         (ErrorCode::IncompleteSignatureException, 403),
         (ErrorCode::MissingAuthenticationTokenException, 403),
         (ErrorCode::RequestEntityTooLargeException, 413),
+        (ErrorCode::VerificationFailedException, 400),
     ];
-    assert_eq!(ErrorCode::ALL.len(), expected.len());
+    assert_eq!(ErrorCode::ALL.len(), expected.len() + 1);
     for (code, status) in expected {
         assert_eq!(code.http_status(), status, "{code}");
         assert_eq!(code.as_str(), format!("{code:?}"));
         assert!(ErrorCode::ALL.contains(&code));
     }
-    // Every error shape of the model has a code.
-    let model = model();
-    for (name, shape) in model["shapes"].as_object().unwrap() {
-        if shape.get("exception").is_some() {
-            assert!(
-                ErrorCode::ALL.iter().any(|code| code.as_str() == name),
-                "{name}"
-            );
+    // A data-plane path that names no operation: the same code, with rest-json's 404.
+    assert_eq!(
+        ErrorCode::UnknownOperationPath.as_str(),
+        "UnknownOperationException"
+    );
+    assert_eq!(ErrorCode::UnknownOperationPath.http_status(), 404);
+    // Every error shape of both models has a code.
+    let data_model: serde_json::Value =
+        serde_json::from_str(include_str!("../../../model/data/service-2.json")).unwrap();
+    for model in [model(), data_model] {
+        for (name, shape) in model["shapes"].as_object().unwrap() {
+            if shape.get("exception").is_some() {
+                assert!(
+                    ErrorCode::ALL.iter().any(|code| code.as_str() == name),
+                    "{name}"
+                );
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
-//! The `paycrypt` command: `paycrypt serve` runs the AWS Payment Cryptography control plane on
-//! the embedded SQLite store; `paycrypt admin` holds operator commands on that store (multi-party
-//! approvals); `paycrypt keyblock` holds offline key block tools.
+//! The `paycrypt` command: `paycrypt serve` runs the AWS Payment Cryptography control and data
+//! planes on the embedded SQLite store; `paycrypt admin` holds operator commands on that store
+//! (multi-party approvals); `paycrypt keyblock` holds offline key block tools and `paycrypt crypto`
+//! the data plane's primitives, offline.
 
 mod admin;
 mod config;
+mod crypto_cli;
 mod keyblock_cli;
 mod master_key;
 mod serve;
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "paycrypt",
     version,
-    about = "A self-hosted AWS Payment Cryptography control plane"
+    about = "A self-hosted AWS Payment Cryptography control and data plane"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,6 +34,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Offline key block tools: TR-31 wrap / unwrap, inspect, key check values.
     Keyblock(keyblock_cli::KeyblockArgs),
+    /// Offline data-plane primitives: encrypt, decrypt, MAC (keys from a file or stdin).
+    Crypto(crypto_cli::CryptoArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Keyblock(args) => keyblock_cli::run(args),
+        Command::Crypto(args) => crypto_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

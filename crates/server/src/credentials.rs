@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::SystemTime;
 
-use paycrypt_sigv4::{Credential, CredentialStore};
+use axum::http::request::Parts;
+use paycrypt_sigv4::{AuthError, Credential, CredentialStore, Verified};
 
 /// One access key of an account.
 #[derive(Clone)]
@@ -40,6 +42,25 @@ impl Credentials {
         Self {
             by_id: RwLock::new(index(keys)),
         }
+    }
+
+    /// Checks the SigV4 signature of a request received as `parts` and `body` at `now`, for
+    /// credentials scoped to `service`, and says who signed it.
+    pub fn verify(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+        now: SystemTime,
+        service: &str,
+    ) -> Result<Verified, AuthError> {
+        let signed = paycrypt_sigv4::Request {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            body,
+        };
+        paycrypt_sigv4::verify(&signed, self, now, service)
     }
 
     /// Replaces every access key at once: a key left out is refused from now on.

@@ -1,5 +1,6 @@
-//! The request pipeline for `POST /`: bounded body, SigV4, `X-Amz-Target` routing, decoding,
-//! the service call, and the response with its request id.
+//! The request pipeline of both planes: bounded body, SigV4, routing (`POST /` by
+//! `X-Amz-Target` to the control plane, any other path by the data plane's HTTP bindings),
+//! decoding, the service call, and the response with its request id.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,10 +9,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use paycrypt_api::{ApiError, ErrorCode, Operation, Timestamp, decode_input};
+use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input};
 use paycrypt_service::Context;
 
 use crate::audit::{RequestFacts, is_audited};
+use crate::data_routes::{self, DataRoute};
 use crate::wire_error::{JSON_CONTENT_TYPE, auth_error_code, error_response};
 use crate::{AppState, MAX_BODY_BYTES};
 
@@ -122,25 +124,50 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Which plane a request was sent to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plane {
+    /// `POST /`, routed by `X-Amz-Target`.
+    Control,
+    /// Any other path, routed by the data plane's HTTP bindings.
+    Data,
+}
+
+/// What a request asks for, once routed.
+enum Routed {
+    Control(Operation),
+    Data(DataRoute),
+}
+
+fn route(plane: Plane, parts: &axum::http::request::Parts) -> Result<Routed, ApiError> {
+    match plane {
+        Plane::Control => operation(&parts.headers).map(Routed::Control),
+        Plane::Data => {
+            let (method, path) = (parts.method.as_str(), parts.uri.path());
+            data_routes::route(method, path)?
+                .map(Routed::Data)
+                .ok_or_else(|| data_routes::unknown_path(method, path))
+        }
+    }
+}
+
 async fn process(
     state: &AppState,
+    plane: Plane,
     request: Request<Body>,
     request_id: &str,
     facts: &mut RequestFacts,
-) -> Result<(Operation, Vec<u8>), ApiError> {
+) -> Result<(AnyOperation, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
-    facts.operation = operation(&parts.headers).ok();
+    if plane == Plane::Control {
+        facts.operation = operation(&parts.headers).ok();
+    }
     let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
-    let signed = paycrypt_sigv4::Request {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        headers: &parts.headers,
-        body: &body,
-    };
-    let verified = paycrypt_sigv4::verify(&signed, state.credentials.as_ref(), system_now, SERVICE)
+    let verified = state
+        .credentials
+        .verify(&parts, &body, system_now, SERVICE)
         .map_err(|e| ApiError::new(auth_error_code(e.code()), e.to_string()))?;
     if !is_region(&verified.region) {
         return Err(ApiError::new(
@@ -151,7 +178,11 @@ async fn process(
             ),
         ));
     }
-    let op = operation(&parts.headers)?;
+    let routed = route(plane, &parts)?;
+    let op = match &routed {
+        Routed::Control(op) => AnyOperation::Control(*op),
+        Routed::Data(route) => AnyOperation::Data(route.operation),
+    };
     let ctx = Context {
         account: verified.principal,
         region: verified.region,
@@ -163,15 +194,23 @@ async fn process(
     if !state.rate_limiter.admit(&ctx.account, now) {
         return Err(ApiError::new(
             ErrorCode::ThrottlingException,
-            "Rate exceeded: this account sends more control-plane requests per second than allowed.",
+            "Rate exceeded: this account sends more requests per second than allowed.",
         ));
     }
     check_content_type(&parts.headers)?;
-    let input = decode_input(op, &body)?;
-    if state.audit.is_some() && is_audited(op) {
-        facts.input = serde_json::from_slice(&body).ok();
-    }
-    let output = state.service.handle(&ctx, input).await?;
+    let output = match routed {
+        Routed::Control(op) => {
+            let input = decode_input(op, &body)?;
+            if state.audit.is_some() && is_audited(op) {
+                facts.input = serde_json::from_slice(&body).ok();
+            }
+            state.service.handle(&ctx, input).await?
+        }
+        Routed::Data(route) => {
+            let input = data::decode_input(route.operation, &body, &route.labels)?;
+            state.service.handle_data(&ctx, input).await?
+        }
+    };
     Ok((op, output))
 }
 
@@ -191,15 +230,30 @@ fn with_date(mut response: Response, now: Timestamp) -> Response {
     response
 }
 
-fn system_time(now: Timestamp) -> SystemTime {
+pub(crate) fn system_time(now: Timestamp) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(0))
 }
 
-/// `POST /`: one API call.
+/// `POST /`: one control-plane call (a form-encoded one is STS's, see [`crate::sts`]).
 pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Response {
+    if crate::sts::is_query_request(request.headers()) {
+        return crate::sts::handle(&state, request).await;
+    }
+    serve(state, Plane::Control, request).await
+}
+
+/// `POST` to any other path: one data-plane call. Other methods are not routed.
+pub async fn handle_data(State(state): State<AppState>, request: Request<Body>) -> Response {
+    if request.method() != Method::POST {
+        return not_routed(request.method().clone()).await;
+    }
+    serve(state, Plane::Data, request).await
+}
+
+async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut facts = RequestFacts::default();
-    let result = process(&state, request, &request_id, &mut facts).await;
+    let result = process(&state, plane, request, &request_id, &mut facts).await;
     // The audit line is on disk before the response leaves.
     if let Some(audit) = &state.audit {
         let outcome = result.as_ref().map(|(_, body)| body.as_slice());
@@ -217,9 +271,13 @@ pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Re
         Ok((op, body)) => {
             tracing::debug!(request_id, operation = op.name(), status = 200, "request");
             let mut response = (StatusCode::OK, body).into_response();
+            let content_type = match plane {
+                Plane::Control => JSON_CONTENT_TYPE,
+                Plane::Data => "application/json",
+            };
             response
                 .headers_mut()
-                .insert("content-type", HeaderValue::from_static(JSON_CONTENT_TYPE));
+                .insert("content-type", HeaderValue::from_static(content_type));
             response
         }
         Err(error) => {
@@ -234,12 +292,15 @@ pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Re
     with_date(with_request_id(response, &request_id), state.clock.now())
 }
 
-/// Anything but `POST /` and `GET /health`.
+/// Anything but a `POST` and `GET /health`.
 pub async fn not_routed(method: Method) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let error = ApiError::new(
         ErrorCode::UnknownOperationException,
-        format!("{method} requests are not part of this API; send POST / with X-Amz-Target."),
+        format!(
+            "{method} requests are not part of this API; send POST / with X-Amz-Target, or POST to \
+             a data-plane path."
+        ),
     );
     with_request_id(error_response(&error), &request_id)
 }

@@ -1,15 +1,20 @@
-//! The HTTP face of paycrypt: AWS JSON 1.0 over `POST /`, SigV4 on every request, routing by
-//! `X-Amz-Target`, and `GET /health`.
+//! The HTTP face of paycrypt: the control plane (AWS JSON 1.0 over `POST /`, routed by
+//! `X-Amz-Target`), the data plane (rest-json, routed by method and path), STS
+//! GetCallerIdentity (form-encoded `POST /`, see `sts`), SigV4 on every request, and
+//! `GET /health`.
 //!
-//! A request flows once through: read the body (bounded) -> authenticate -> route by target ->
-//! decode and validate into an [`paycrypt_api::Input`] -> [`paycrypt_service::Service`] -> JSON.
+//! A request flows once through: read the body (bounded) -> authenticate -> route -> decode and
+//! validate into an [`paycrypt_api::Input`] (or [`paycrypt_api::data::Input`]) ->
+//! [`paycrypt_service::Service`] -> JSON.
 //! Every response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and an AWS-style body.
 //! Mutating requests are recorded in the audit log before their response leaves. The server
 //! speaks plain HTTP ([`serve`]) or HTTPS with rustls ([`serve_tls`]).
 
 mod audit;
 mod credentials;
+mod data_routes;
 mod dispatch;
+mod sts;
 mod throttle;
 mod tls;
 mod wire_error;
@@ -41,12 +46,13 @@ pub struct AppState {
     pub audit: Option<Arc<AuditLog>>,
 }
 
-/// The routes: the API at `POST /` and the health check.
+/// The routes: the control plane at `POST /`, the health check, and the data plane at the paths
+/// of its model.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", post(dispatch::handle).fallback(dispatch::not_routed))
         .route("/health", get(|| async { "ok" }))
-        .fallback(dispatch::not_routed)
+        .fallback(dispatch::handle_data)
         .with_state(state)
 }
 

@@ -23,7 +23,9 @@ fn wire(ctx: &Context, record: AliasRecord) -> Alias {
 }
 
 impl Service {
-    /// The key id an alias may point to: a key of the caller's scope that is not being deleted.
+    /// The key id an alias may point to: a key of the caller's scope that is not deleted. A key
+    /// pending deletion keeps its aliases (until the deletion completes), so one may be pointed
+    /// at it too; a deleted key's aliases are gone, so none may point to it.
     async fn alias_target(
         &self,
         ctx: &Context,
@@ -33,10 +35,7 @@ impl Service {
             return Ok(None);
         };
         let key = self.resolve_key_arn(ctx, arn).await?;
-        if matches!(
-            key.doc.key.key_state,
-            KeyState::DeletePending | KeyState::DeleteComplete
-        ) {
+        if key.doc.key.key_state == KeyState::DeleteComplete {
             return Err(ApiError::validation(format!(
                 "Key {arn} is {}; an alias cannot point to it.",
                 key.doc.key.key_state.as_str()

@@ -65,6 +65,25 @@ pub fn default_kcv_algorithm(algorithm: KeyAlgorithm) -> KeyCheckValueAlgorithm 
     }
 }
 
+/// The check value algorithm and method of a key being created or imported, from the one the
+/// request names (if any).
+///
+/// For a key pair or a public key certificate (RSA, ECC) any named algorithm is accepted and
+/// ignored: the check value is the SHA_1 form, exactly as without the argument. AWS accepts it
+/// too: its public TR-34 samples (aws-samples/samples-for-payment-cryptography-service,
+/// `key-import-export/tr34`) import an RSA root certificate with `KeyCheckValueAlgorithm`
+/// `ANSI_X9_24`.
+pub fn creation_kcv(
+    algorithm: KeyAlgorithm,
+    requested: Option<KeyCheckValueAlgorithm>,
+) -> Result<(KeyCheckValueAlgorithm, KcvMethod), ApiError> {
+    let chosen = match (material(algorithm), requested) {
+        (Material::Symmetric(_), Some(requested)) => requested,
+        _ => default_kcv_algorithm(algorithm),
+    };
+    Ok((chosen, kcv_method(algorithm, chosen)?))
+}
+
 /// How to compute `requested` for a key of `algorithm`, or why that does not fit.
 pub fn kcv_method(
     algorithm: KeyAlgorithm,

@@ -40,7 +40,8 @@ impl Service {
     }
 }
 
-/// The public key (SubjectPublicKeyInfo DER) of a generated key pair that may be used.
+/// The public key (SubjectPublicKeyInfo DER) of a generated key pair that may be used. AWS
+/// documents both operations for asymmetric key pairs only (API reference).
 fn key_pair_public_key(key: &LoadedKey) -> Result<Vec<u8>, ApiError> {
     key.require_complete()?;
     match (&key.doc.key.key_attributes.key_class, &key.doc.public_key) {
@@ -62,7 +63,9 @@ impl Service {
         let key = self.resolve_key(ctx, &input.key_identifier).await?;
         let public_key = key_pair_public_key(&key)?;
         let algorithm = key.doc.key.key_attributes.key_algorithm.as_str();
-        // paycrypt signs with SHA-256 for RSA keys and with the curve's own hash for ECC keys.
+        // paycrypt signs with SHA-256 for RSA keys and with the curve's own hash for ECC keys,
+        // and refuses any other SigningAlgorithm: its own limit, not a security rule (listed in
+        // the README under "Where paycrypt is stricter than AWS").
         let supported = match algorithm {
             "ECC_NIST_P384" => SigningAlgorithmType::Sha384,
             "ECC_NIST_P521" => SigningAlgorithmType::Sha512,

@@ -189,6 +189,8 @@ impl LoadedKey {
     /// Refuses to use the key unless it is in `CREATE_COMPLETE` and enabled.
     pub fn require_usable(&self) -> Result<(), ApiError> {
         self.require_complete()?;
+        // AWS documents it: a disabled key can't be used for cryptographic operations until
+        // StartKeyUsage (user guide, "Enabling and disabling keys").
         if !self.doc.key.enabled {
             return Err(ApiError::validation(format!(
                 "Key {} is disabled; StartKeyUsage enables it.",
@@ -205,6 +207,8 @@ impl LoadedKey {
         } else if let Some(mpa) = &self.doc.key.mpa_status {
             Err(mpa::unapproved(&self.doc.key.key_arn, mpa))
         } else {
+            // AWS's own message for a key pending or done with deletion, which Terraform's
+            // provider matches (shared/reference/api-behaviour.md, DeleteKey).
             Err(ApiError::validation(format!(
                 "Key {} is not in CREATE_COMPLETE state.",
                 self.doc.key.key_arn
@@ -414,10 +418,8 @@ impl Service {
                 "DeriveKeyUsage applies only to TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT keys.",
             ));
         }
-        let kcv_algorithm = input
-            .key_check_value_algorithm
-            .unwrap_or_else(|| attributes::default_kcv_algorithm(attributes.key_algorithm));
-        let method = attributes::kcv_method(attributes.key_algorithm, kcv_algorithm)?;
+        let (kcv_algorithm, method) =
+            attributes::creation_kcv(attributes.key_algorithm, input.key_check_value_algorithm)?;
         let tags = tags::checked_tags(input.tags.unwrap_or_default(), self.limits.max_tags)?;
 
         let (secret, public_key) = generate(attributes::material(attributes.key_algorithm)).await?;
@@ -527,6 +529,7 @@ impl Service {
     ) -> Result<RestoreKeyOutput, ApiError> {
         let mut key = self.resolve_key(ctx, &input.key_identifier).await?;
         key.require_not_replica("RestoreKey")?;
+        // AWS documents it: RestoreKey cancels a scheduled deletion (API reference, RestoreKey).
         if key.doc.key.key_state != KeyState::DeletePending {
             return Err(ApiError::validation(format!(
                 "Key {} is not in DELETE_PENDING state.",

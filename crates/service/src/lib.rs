@@ -11,6 +11,7 @@ mod aliases;
 mod attributes;
 mod certificates;
 mod clock;
+mod data;
 mod deletions;
 mod exchange;
 mod ids;
@@ -25,7 +26,7 @@ mod tags;
 
 use std::sync::Arc;
 
-use paycrypt_api::{ApiError, Input, Operation, Timestamp};
+use paycrypt_api::{AnyOperation, ApiError, Input, Timestamp};
 use paycrypt_store::{Scope, Store, StoreError};
 use serde::Serialize;
 
@@ -41,7 +42,7 @@ pub struct Context {
     pub region: String,
     /// The operation being served: it decides whether a key of another account may be named,
     /// and which action a key's resource policy is asked about.
-    pub operation: Operation,
+    pub operation: AnyOperation,
     pub request_id: String,
     pub now: Timestamp,
 }
@@ -154,7 +155,7 @@ impl Service {
 
     /// Runs one operation and returns its output as the JSON body of the response.
     pub async fn handle(&self, ctx: &Context, input: Input) -> Result<Vec<u8>, ApiError> {
-        if ctx.operation != input.operation() {
+        if ctx.operation != AnyOperation::Control(input.operation()) {
             return Err(ApiError::internal(
                 "The request's operation does not match its input.",
             ));

@@ -17,7 +17,7 @@
 //! until then the current team keeps guarding imports.
 
 use paycrypt_api::{
-    ApiError, AssociateMpaTeamInput, AssociateMpaTeamOutput, AssociationState,
+    AnyOperation, ApiError, AssociateMpaTeamInput, AssociateMpaTeamOutput, AssociationState,
     DisassociateMpaTeamInput, DisassociateMpaTeamOutput, GetMpaTeamAssociationInput,
     GetMpaTeamAssociationOutput, Key, KeyState, MpaStatus, MpaTeamAssociation, MultiRegionKeyType,
     Operation, SessionStatus, Timestamp,
@@ -445,11 +445,11 @@ impl Service {
             account: scope.account.clone(),
             region: scope.region.clone(),
             // The operation the session guards: an import, or a change of the association.
-            operation: if id.starts_with("key-") {
+            operation: AnyOperation::Control(if id.starts_with("key-") {
                 Operation::ImportKey
             } else {
                 Operation::AssociateMpaTeam
-            },
+            }),
             request_id: format!("admin-{}", ids::random_lower_alphanumeric(16)),
             now,
         };

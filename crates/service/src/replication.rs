@@ -46,22 +46,22 @@ impl CreationRegions {
     }
 }
 
-/// Refuses an empty list, duplicates and the caller's own region.
+/// The regions a list names, each once, in their first order. The caller's own region is refused:
+/// a replica has its primary's ARN, so one in the primary's own region would be the primary.
 fn checked_regions(ctx: &Context, regions: &[String]) -> Result<Vec<String>, ApiError> {
     let mut seen = BTreeSet::new();
+    let mut distinct = Vec::new();
     for region in regions {
         if region == &ctx.region {
             return Err(ApiError::validation(format!(
                 "ReplicationRegions cannot name {region}: a key is not replicated to its own region."
             )));
         }
-        if !seen.insert(region.as_str()) {
-            return Err(ApiError::validation(format!(
-                "ReplicationRegions names {region} more than once."
-            )));
+        if seen.insert(region.as_str()) {
+            distinct.push(region.clone());
         }
     }
-    Ok(regions.to_vec())
+    Ok(distinct)
 }
 
 fn non_empty(regions: &[String]) -> Result<(), ApiError> {
@@ -99,7 +99,9 @@ fn add_regions(key: &mut Key, regions: &[String]) {
 }
 
 impl LoadedKey {
-    /// Refuses to change a replica directly: its primary is the only way to change it.
+    /// Refuses to change a replica directly: its primary is the only way to change it. AWS
+    /// documents it: replica Region keys are read-only (user guide, "Replicating AWS Payment
+    /// Cryptography keys").
     pub fn require_not_replica(&self, operation: &str) -> Result<(), ApiError> {
         let key = &self.doc.key;
         if key.multi_region_key_type == Some(MultiRegionKeyType::Replica) {
@@ -307,13 +309,15 @@ impl Service {
         key.require_not_replica("AddKeyReplicationRegions")?;
         key.require_usable()?;
         non_empty(&input.replication_regions)?;
-        let regions = checked_regions(ctx, &input.replication_regions)?;
+        // A region the key is already replicated to is already done, as in
+        // EnableDefaultKeyReplicationRegions; only the others are added.
         let current = replica_regions(&key.doc.key);
-        if let Some(region) = regions.iter().find(|r| current.contains(r)) {
-            return Err(ApiError::validation(format!(
-                "Key {} is already replicated to {region}.",
-                key.doc.key.key_arn
-            )));
+        let regions: Vec<String> = checked_regions(ctx, &input.replication_regions)?
+            .into_iter()
+            .filter(|r| !current.contains(r))
+            .collect();
+        if regions.is_empty() {
+            return Ok(AddKeyReplicationRegionsOutput { key: key.doc.key });
         }
         add_regions(&mut key.doc.key, &regions);
         key.doc.key.using_default_replication_regions = Some(false);

@@ -12,7 +12,7 @@
 //!   in AWS, so an owner can never lock itself out of a key's policy.
 
 use paycrypt_api::{
-    ApiError, DeleteResourcePolicyInput, DeleteResourcePolicyOutput, ErrorCode,
+    AnyOperation, ApiError, DeleteResourcePolicyInput, DeleteResourcePolicyOutput, ErrorCode,
     GetResourcePolicyInput, GetResourcePolicyOutput, KeyState, Operation, PutResourcePolicyInput,
     PutResourcePolicyOutput,
 };
@@ -39,18 +39,24 @@ const CROSS_ACCOUNT_OPERATIONS: &[Operation] = &[
     Operation::UntagResource,
 ];
 
-/// Whether `operation` may name a key of another account.
-pub(crate) fn supports_cross_account(operation: Operation) -> bool {
-    CROSS_ACCOUNT_OPERATIONS.contains(&operation)
+/// Whether `operation` may name a key of another account: the control-plane operations above,
+/// and every data-plane operation (each uses keys, which a key's policy may share).
+pub(crate) fn supports_cross_account(operation: AnyOperation) -> bool {
+    match operation {
+        AnyOperation::Control(op) => CROSS_ACCOUNT_OPERATIONS.contains(&op),
+        AnyOperation::Data(_) => true,
+    }
 }
 
 /// The operations a key's policy never restricts for its owner.
-fn manages_policy(operation: Operation) -> bool {
+fn manages_policy(operation: AnyOperation) -> bool {
     matches!(
         operation,
-        Operation::PutResourcePolicy
-            | Operation::GetResourcePolicy
-            | Operation::DeleteResourcePolicy
+        AnyOperation::Control(
+            Operation::PutResourcePolicy
+                | Operation::GetResourcePolicy
+                | Operation::DeleteResourcePolicy
+        )
     )
 }
 
@@ -130,6 +136,7 @@ impl Service {
             PolicyError::Invalid(m) => ApiError::validation(format!("Policy is not valid: {m}.")),
             PolicyError::Public(m) => ApiError::new(ErrorCode::PublicPolicyException, m),
         })?;
+        // paycrypt's own rule, listed in the README under "Where paycrypt is stricter than AWS".
         if key.doc.key.key_state == KeyState::DeleteComplete {
             return Err(ApiError::validation(format!(
                 "Key {} is DELETE_COMPLETE; a policy cannot be attached to it.",
@@ -176,6 +183,8 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
+    use paycrypt_api::data;
+
     use super::*;
 
     /// The list above is the one the service model documents, operation by operation.
@@ -188,8 +197,23 @@ mod tests {
         for (name, op) in operations {
             let doc = op["documentation"].as_str().unwrap_or_default();
             let documented = doc.contains("supports cross-account use");
-            let operation = Operation::from_name(name).unwrap();
+            let operation = AnyOperation::Control(Operation::from_name(name).unwrap());
             assert_eq!(supports_cross_account(operation), documented, "{name}");
+        }
+    }
+
+    /// Every data-plane operation's documentation says it supports cross-account use.
+    #[test]
+    fn every_data_plane_operation_supports_cross_account_use_as_documented() {
+        let model: serde_json::Value =
+            serde_json::from_str(include_str!("../../../model/data/service-2.json")).unwrap();
+        let operations = model["operations"].as_object().unwrap();
+        assert_eq!(operations.len(), data::Operation::ALL.len());
+        for (name, op) in operations {
+            let doc = op["documentation"].as_str().unwrap_or_default();
+            assert!(doc.contains("supports cross-account use"), "{name}");
+            let operation = AnyOperation::Data(data::Operation::from_name(name).unwrap());
+            assert!(supports_cross_account(operation), "{name}");
         }
     }
 }

@@ -18,6 +18,7 @@ pub(crate) fn checked_tags(
     tags: Vec<Tag>,
     max_tags: u32,
 ) -> Result<Vec<paycrypt_store::Tag>, ApiError> {
+    // The model documents it: "You can't have more than one tag ... with the same tag key."
     let mut seen = HashSet::new();
     for tag in &tags {
         if !seen.insert(tag.key.as_str()) {
@@ -47,6 +48,8 @@ impl Service {
     /// The key a tag operation names, which must exist and not be deleted or pending deletion.
     async fn taggable_key(&self, ctx: &Context, arn: &str) -> Result<LoadedKey, ApiError> {
         let key = self.resolve_key_arn(ctx, arn).await?;
+        // AWS's behaviour (shared/reference/api-behaviour.md): a key pending deletion cannot
+        // be tagged or untagged.
         if matches!(
             key.doc.key.key_state,
             KeyState::DeletePending | KeyState::DeleteComplete

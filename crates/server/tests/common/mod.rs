@@ -146,6 +146,40 @@ impl TestServer {
         Client::from_conf(config)
     }
 
+    /// A data-plane client of the default account in us-east-1, on the same endpoint.
+    pub fn data_client(&self) -> aws_sdk_paymentcryptographydata::Client {
+        let config = aws_sdk_paymentcryptographydata::Config::builder()
+            .behavior_version(aws_sdk_paymentcryptographydata::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_paymentcryptographydata::config::Region::new(REGION))
+            .credentials_provider(SdkCredentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "paycrypt-tests",
+            ))
+            .time_source(SharedTimeSource::new(SharedClock {
+                clock: self.clock.clone(),
+                offset_secs: 0,
+            }))
+            .retry_config(aws_sdk_paymentcryptographydata::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_paymentcryptographydata::Client::from_conf(config)
+    }
+
+    /// The clear material of a key of the default account, opened from the store with the
+    /// master key, as an independent check of what the data plane computes with it.
+    pub async fn clear_key(&self, arn: &str) -> Vec<u8> {
+        let record = self.stored_key(arn).await;
+        let sealed = record.sealed_material.expect("key has material");
+        Sealer::new(&MASTER_KEY)
+            .open(arn.as_bytes(), &sealed)
+            .expect("material opens")
+            .expose()
+            .to_vec()
+    }
+
     /// The server's clock, in Unix seconds.
     pub fn clock_secs(&self) -> i64 {
         self.clock.now().as_millis() / 1000

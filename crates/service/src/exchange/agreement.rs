@@ -59,6 +59,8 @@ impl Service {
             .await?;
         private.require_usable()?;
         let k = &private.doc.key;
+        // The model documents both: ECDH uses "an ECC key pair with key usage K3", and the
+        // usage of keys derived from it is fixed when it is created (DeriveKeyUsage).
         if k.key_attributes.key_usage != KeyUsage::Tr31K3AsymmetricKeyForKeyAgreement {
             return Err(ApiError::validation(format!(
                 "Key {} is not a TR31_K3_ASYMMETRIC_KEY_FOR_KEY_AGREEMENT key.",

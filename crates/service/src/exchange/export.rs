@@ -39,6 +39,10 @@ struct HeaderFields {
     optional_blocks: Vec<(String, String)>,
 }
 
+/// The key block header of an export: the key's own, tightened by `headers`. Loosening is refused:
+/// the model says KeyExportability "can be used to further restrict exportability", and a header
+/// that granted more modes or exportability than the key has would be a way around them
+/// (paycrypt's own rule for modes, kept for security).
 fn tighten(key: &ClearKey, headers: Option<&KeyBlockHeaders>) -> Result<HeaderFields, ApiError> {
     let mut fields = HeaderFields {
         usage: key.usage_code.clone(),
@@ -130,6 +134,8 @@ fn kcv_of(
     Ok((check_value(method, secret, None)?, kcv_algorithm))
 }
 
+/// The model documents it (ExportKey, ImportKey): "wrapping keys used for transport must be at
+/// least as strong as the key being protected" (PCI).
 fn require_wrap_strength(wrapping: u32, key: KeyAlgorithm) -> Result<(), ApiError> {
     if wrapping < strength(key) {
         return Err(ApiError::validation(format!(
@@ -151,6 +157,8 @@ impl Service {
                 k.key_arn
             )));
         }
+        // AWS documents it: ExportKey exports symmetric keys; a key pair's public half leaves
+        // through GetPublicKeyCertificate, its private half never.
         if !matches!(
             attributes::material(k.key_attributes.key_algorithm),
             Material::Symmetric(_)
@@ -385,6 +393,8 @@ pub(crate) fn oaep_hash(spec: Option<WrappingKeySpec>) -> cryptogram::OaepHash {
 /// characters for TDES DUKPT (ANSI X9.24-1), 24 for AES DUKPT (ANSI X9.24-3, an initial key of the
 /// BDK's own type and size).
 fn dukpt_initial_key(bdk: ClearKey, ksn_hex: &str) -> Result<ClearKey, ApiError> {
+    // The model documents it: an IPEK is generated from a BDK, with a KSN of 20 hex characters
+    // for TDES or 24 for AES (ExportDukptInitialKey.KeySerialNumber).
     if bdk.usage_code != "B0" {
         return Err(ApiError::validation(
             "ExportDukptInitialKey needs a TR31_B0_BASE_DERIVATION_KEY.",

@@ -36,6 +36,8 @@ fn check_certificate_attributes(
     attributes: &KeyAttributes,
     certificate: &Certificate,
 ) -> Result<(), ApiError> {
+    // AWS documents it (user guide, "Importing public key certificates", and the ImportKey CLI
+    // examples): a certificate is imported as an S0 PUBLIC_KEY allowed only to Verify.
     if attributes.key_usage != KeyUsage::Tr31S0AsymmetricKeyForDigitalSignature
         || attributes.key_class != KeyClass::PublicKey
         || attributes::modes_set(&attributes.key_modes_of_use) != ["Verify"]
@@ -59,6 +61,8 @@ fn check_certificate_attributes(
         }
         _ => false,
     };
+    // paycrypt's own rule, kept for security: a key's recorded algorithm is the one of its
+    // material, which strength checks and signature verification rely on.
     if !matches {
         return Err(ApiError::validation(format!(
             "KeyAlgorithm {} does not match the certificate's public key.",
@@ -333,9 +337,7 @@ impl Service {
             approval,
         } = creation;
         let algorithm = imported.attributes.key_algorithm;
-        let kcv_algorithm =
-            kcv_algorithm.unwrap_or_else(|| attributes::default_kcv_algorithm(algorithm));
-        let method = attributes::kcv_method(algorithm, kcv_algorithm)?;
+        let (kcv_algorithm, method) = attributes::creation_kcv(algorithm, kcv_algorithm)?;
         let empty = SecretBytes::new(Vec::new());
         let key_check_value = check_value(
             method,

@@ -248,6 +248,7 @@ impl Service {
                     token_name(kind)
                 ))
             })?;
+        // The model documents it: tokens expire (after 30 days at AWS; configurable here).
         if record.expires_ms <= ctx.now.as_millis() {
             return Err(ApiError::validation(format!(
                 "{} {token} has expired; call GetParametersFor{} for a new one.",
@@ -355,6 +356,8 @@ impl Service {
             .public_key
             .as_deref()
             .and_then(|h| hex::decode(h).ok());
+        // paycrypt's own rule, kept for security: the certificate handed over with a key pair
+        // must be that key's and current, or the other side would trust another key.
         if public_key.as_deref() != Some(certificate.public_key_spki_der()) {
             return Err(ApiError::validation(format!(
                 "{member} is not a certificate for the public key of {}.",
@@ -384,6 +387,8 @@ impl Service {
         } else {
             modes.unwrap
         };
+        // AWS documents it (ImportKey, ExportKey): TR-31 needs a KEK, a key allowed to wrap or
+        // unwrap keys; a key of another usage is never used to carry keys (security).
         if !matches!(
             attrs.key_usage,
             KeyUsage::Tr31K0KeyEncryptionKey | KeyUsage::Tr31K1KeyBlockProtectionKey
@@ -479,7 +484,8 @@ pub(crate) fn strength(algorithm: KeyAlgorithm) -> u32 {
     }
 }
 
-/// The security strength of an RSA certificate's key.
+/// The security strength of an RSA certificate's key. Below 2048 bits is refused: paycrypt's own
+/// rule, kept for security (PCI allows no weaker RSA for key transport).
 pub(crate) fn rsa_strength(certificate: &Certificate) -> Result<u32, ApiError> {
     match certificate.public_key_algorithm() {
         paycrypt_pki::KeyAlgorithm::Rsa { bits } if *bits >= 4096 => Ok(152),

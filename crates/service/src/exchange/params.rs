@@ -73,6 +73,8 @@ impl Service {
         ctx: &Context,
         input: GetParametersForExportInput,
     ) -> Result<GetParametersForExportOutput, ApiError> {
+        // The model documents both refusals: "Export token is only required for a TR-34 key
+        // export" and "RSA_2048 is the only signing key algorithm allowed".
         match input.key_material_type {
             KeyMaterialType::Tr34KeyBlock => {}
             KeyMaterialType::KeyCryptogram | KeyMaterialType::Tr31KeyBlock => {
@@ -122,6 +124,9 @@ impl Service {
             algorithm,
             KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
         );
+        // The model documents it: an import token is only for TR34_KEY_BLOCK and KEY_CRYPTOGRAM,
+        // with an RSA wrapping key. It names only RSA_2048 for TR-34, but AWS's TR-34 import
+        // sample asks for RSA_3072, so every RSA size is accepted for both.
         match input.key_material_type {
             KeyMaterialType::Tr34KeyBlock | KeyMaterialType::KeyCryptogram if rsa => {}
             KeyMaterialType::Tr34KeyBlock | KeyMaterialType::KeyCryptogram => {
