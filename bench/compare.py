@@ -10,8 +10,9 @@ bench/results/*.json, bench/results/results.md and bench/throughput.png.
 
 The data plane (part "data"): GenerateMac (HMAC_SHA256 over 256 bytes), VerifyMac (AES-128 CMAC),
 EncryptData and DecryptData (AES-128 CBC, 1 KiB) against paycrypt alone (moto has no data plane),
-each in its own run on a fresh server, in turns with GetKey for --data-rounds rounds; each
-operation's median throughput is compared with GetKey's (target: at least 0.8x, no errors). Writes
+each in its own run (on one fresh server), in turns with GetKey, --data-rounds rounds of
+--data-duration seconds; each operation's median throughput is compared with GetKey's (target: at
+least 0.8x, no errors), and the CPU time per request of server and load generator is recorded. Writes
 bench/results/data-plane.{json,md} and bench/data-plane.png. Run with every other part skipped
 (--skip table,crypto,sweep,scale), it leaves summary.json and results.md as they are and needs no
 moto.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -41,6 +43,8 @@ DATA_OPS = {
     "DecryptData": "AES-128 CBC, 1 KiB",
 }
 DATA_TARGET = 0.8
+# Keys the data-plane part's GetKey runs read (created by each run first, a small part of its CPU).
+DATA_GETKEY_KEYS = 100
 ISSUE8_PARTS = {"table", "crypto", "sweep", "scale"}
 CONFIG = """\
 [limits]
@@ -189,12 +193,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", type=Path, required=True, help="where paycrypt and paycrypt-bench are")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured run")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight for the table")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="requests in flight for the table and the data plane")
     parser.add_argument("--keys", type=int, default=1000, help="keys created before each run")
     parser.add_argument("--sweep", default="1,4,16,64", help="concurrency levels of the sweep")
     parser.add_argument("--scale-keys", type=int, default=100_000, help="keys for the ListKeys scaling run")
-    parser.add_argument("--data-rounds", type=int, default=3,
+    parser.add_argument("--data-rounds", type=int, default=6,
                         help="rounds of the data-plane part (GetKey and each data operation once per round)")
+    parser.add_argument("--data-duration", type=float, default=3,
+                        help="seconds per run of the data-plane part (short runs, many rounds: the "
+                        "machine's other work then weighs on every operation alike)")
     parser.add_argument("--skip", default="",
                         help="comma-separated parts to skip: table,crypto,sweep,scale,data")
     args = parser.parse_args()
@@ -287,7 +295,7 @@ def main() -> None:
 
     data_md: list[str] = []
     if "data" not in skip:
-        summary["data_plane"] = data_plane(bench, work / "data-plane", args.data_rounds)
+        summary["data_plane"] = data_plane(bench, work / "data-plane", args.data_rounds, args.data_duration)
         (RESULTS / "data-plane.json").write_text(json.dumps(summary["data_plane"], indent=2))
         data_md = data_plane_md(summary["data_plane"])
         (RESULTS / "data-plane.md").write_text("\n".join(data_md) + "\n")
@@ -347,79 +355,111 @@ def scale(bench: Bench, data_dir: Path, scale_keys: int) -> dict:
     return out
 
 
-def data_plane(bench: Bench, data_dir: Path, rounds: int) -> dict:
+def process_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of a running process (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def data_plane(bench: Bench, data_dir: Path, rounds: int, duration: float) -> dict:
     """GetKey and each data-plane operation in its own run on a fresh paycrypt, in turns (the order
     rotated each round), so that each operation's median can be set against GetKey's measured
     alongside it. Separate runs, not one mix: in a closed loop each operation of a mix gets its
-    share of the calls whatever it costs, so a mix cannot show one being slower than another."""
+    share of the calls whatever it costs, so a mix cannot show one being slower than another.
+
+    Each run also records the CPU time per request of the server and of the load generator (its
+    setup included: a few calls, or the GetKey keys): throughput moves with whatever else the
+    machine runs, the CPU a request costs much less."""
     print("== data plane: paycrypt alone (moto has no payment-cryptography-data)", flush=True)
     ops = ["GetKey", *DATA_OPS]
-    out: dict = {"rounds": rounds, "concurrency": bench.concurrency, "duration_s": bench.duration,
-                 "getkey_keys": bench.keys, "load_before": os.getloadavg(),
+    out: dict = {"rounds": rounds, "concurrency": bench.concurrency, "duration_s": duration,
+                 "getkey_keys": DATA_GETKEY_KEYS, "load_before": os.getloadavg(),
                  "runs": {op: [] for op in ops}}
     # No key pool: nothing here asks for a token, and filling it would take CPU from the first runs.
     server = Paycrypt(bench.paycrypt_bin, data_dir, pool_size=0).start()
+    assert server.proc is not None
     try:
         for turn in range(rounds):
             for op in ops[turn % len(ops):] + ops[:turn % len(ops)]:
-                r = bench.run(server.endpoint, "paycrypt", op, f"data-{op}-{turn}",
-                              keys=bench.keys if op == "GetKey" else 0)
-                out["runs"][op].append({**r["ops"][op], "steal_pct": r["steal_pct"]})
+                server_before, loadgen_before = process_cpu_s(server.proc.pid), children_cpu_s()
+                r = bench.run(server.endpoint, "paycrypt", op, f"data-{op}-{turn}", duration=duration,
+                              keys=DATA_GETKEY_KEYS if op == "GetKey" else 0)
+                o = r["ops"][op]
+                calls = max(o["ok"] + sum(o["errors"].values()), 1)
+                out["runs"][op].append({
+                    **o, "steal_pct": r["steal_pct"],
+                    "server_cpu_us": 1e6 * (process_cpu_s(server.proc.pid) - server_before) / calls,
+                    "loadgen_cpu_us": 1e6 * (children_cpu_s() - loadgen_before) / calls,
+                })
     finally:
         server.stop()
     out["load_after"] = os.getloadavg()
 
-    def median(xs: list[float]) -> float:
-        xs = sorted(xs)
-        mid = len(xs) // 2
-        return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
-
     out["ops"] = {}
-    getkey = out["runs"]["GetKey"]
     for op in ops:
         runs = out["runs"][op]
-        rate = median([r["throughput_per_s"] for r in runs])
         out["ops"][op] = {
-            "throughput_per_s": rate,
-            "p50_ms": median([r["p50_ms"] for r in runs]),
-            "p99_ms": median([r["p99_ms"] for r in runs]),
-            "errors": sum(sum(r["errors"].values()) for r in runs),
-            "ratio": rate / out["ops"]["GetKey"]["throughput_per_s"] if op != "GetKey" else 1.0,
-            "round_ratios": [r["throughput_per_s"] / g["throughput_per_s"] for r, g in zip(runs, getkey)],
+            key: median([r[key] for r in runs])
+            for key in ["throughput_per_s", "p50_ms", "p99_ms", "server_cpu_us", "loadgen_cpu_us"]
         }
+        out["ops"][op]["errors"] = sum(sum(r["errors"].values()) for r in runs)
+    getkey = out["ops"]["GetKey"]
+    for op in DATA_OPS:
+        o = out["ops"][op]
+        o["ratio"] = o["throughput_per_s"] / getkey["throughput_per_s"]
+        o["round_ratios"] = [r["throughput_per_s"] / g["throughput_per_s"]
+                             for r, g in zip(out["runs"][op], out["runs"]["GetKey"])]
+        # What the ratio would be if the two processes were all that ran, CPU-bound.
+        o["cpu_ratio"] = ((getkey["server_cpu_us"] + getkey["loadgen_cpu_us"])
+                          / (o["server_cpu_us"] + o["loadgen_cpu_us"]))
+        o["met"] = o["ratio"] >= DATA_TARGET and not o["errors"]
     return out
 
 
 def data_plane_md(d: dict) -> list[str]:
     ops = d["ops"]
-    runs = d["runs"]
     lines = [
         f"### Data plane (paycrypt alone: moto has no data plane), concurrency {d['concurrency']}, "
         f"{d['duration_s']:g} s per run, {d['rounds']} rounds in turns with GetKey\n",
-        "| operation | what | /s (median) | runs /s | p50 ms | p99 ms | vs GetKey (median; per round) "
-        "| errors | CPU steal % | >= 0.8x GetKey, no errors |",
+        "| operation | what | /s (median) | p50 ms | p99 ms | vs GetKey: median (rounds min-max) "
+        "| CPU us/request: server + load generator | GetKey's CPU / this | errors | >= 0.8x GetKey, no errors |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for op, o in ops.items():
-        met = "" if op == "GetKey" else ("yes" if o["ratio"] >= DATA_TARGET and not o["errors"] else "no")
-        ratios = "" if op == "GetKey" else (
-            f"{o['ratio']:.2f}x; {', '.join('%.2f' % x for x in o['round_ratios'])}")
-        errors = {}
-        for r in runs[op]:
+        if op == "GetKey":
+            what, ratio, cpu_ratio, met = f"TDES key, one of {d['getkey_keys']}", "", "", ""
+        else:
+            rr = o["round_ratios"]
+            what, met = DATA_OPS[op], "yes" if o["met"] else "no"
+            ratio = f"{o['ratio']:.2f}x ({min(rr):.2f}-{max(rr):.2f})"
+            cpu_ratio = f"{o['cpu_ratio']:.2f}"
+        errors: dict = {}
+        for r in d["runs"][op]:
             for code, n in r["errors"].items():
                 errors[code] = errors.get(code, 0) + n
         lines.append(
-            f"| {op} | {DATA_OPS.get(op, 'TDES key, ' + str(d['getkey_keys']) + ' keys')} "
-            f"| {o['throughput_per_s']:.0f} | {', '.join('%.0f' % r['throughput_per_s'] for r in runs[op])} "
-            f"| {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {ratios} "
-            f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or '-'} "
-            f"| {', '.join('%.0f' % r['steal_pct'] for r in runs[op])} | {met} |"
+            f"| {op} | {what} | {o['throughput_per_s']:.0f} | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {ratio} "
+            f"| {o['server_cpu_us']:.0f} + {o['loadgen_cpu_us']:.0f} | {cpu_ratio} "
+            f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or '-'} | {met} |"
         )
-    before, after = d["load_before"], d["load_after"]
+    steal = [r["steal_pct"] for runs in d["runs"].values() for r in runs]
     lines.append("")
-    lines.append(f"Load average (1, 5, 15 min) before: {', '.join('%.2f' % x for x in before)}; "
-                 f"after: {', '.join('%.2f' % x for x in after)} ({os.cpu_count()} cores). "
-                 "p50 and p99 are the medians over the rounds.")
+    lines.append(
+        f"Medians over the rounds. Load average (1, 5, 15 min) before: "
+        f"{', '.join('%.2f' % x for x in d['load_before'])}; after: "
+        f"{', '.join('%.2f' % x for x in d['load_after'])} ({os.cpu_count()} cores); CPU steal "
+        f"{min(steal):.0f}-{max(steal):.0f} % per run. Throughput per run in data-plane.json.")
     return lines
 
 
@@ -440,7 +480,7 @@ def plot_data_plane(d: dict, path: Path) -> None:
                label=f"{DATA_TARGET}x GetKey")
     ax.set_xticks(list(xs), ops)
     ax.set_ylabel("successful requests per second")
-    ax.set_title(f"paycrypt data plane against GetKey, {d['concurrency']} in flight "
+    ax.set_title(f"paycrypt data plane against GetKey, {d['concurrency']} in flight, {d['rounds']} runs each "
                  f"({os.cpu_count()} cores, shared)")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="lower right")

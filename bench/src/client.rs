@@ -89,6 +89,27 @@ impl Answer {
     }
 }
 
+/// A JSON request body, serialized and hashed (SHA-256, for the signature) once. A data-plane
+/// call is sent the same many times, so the load generator then spends neither again per
+/// request; the server still hashes what it receives to check the signature.
+#[derive(Clone)]
+pub struct Body {
+    bytes: Bytes,
+    sha256_hex: String,
+}
+
+impl Body {
+    pub fn new(input: &Value) -> anyhow::Result<Self> {
+        let bytes = Bytes::from(serde_json::to_vec(input)?);
+        let sha256_hex = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Self { bytes, sha256_hex })
+    }
+}
+
 /// `segment` percent-encoded as one path segment, as botocore's `quote(value, safe='')` does:
 /// every byte but `A-Z a-z 0-9 - _ . ~` becomes `%XX`, so the `:` and `/` of a key ARN or alias
 /// stay inside the segment.
@@ -155,14 +176,14 @@ impl Client {
     /// Calls the control-plane `operation` with the JSON `input`.
     pub async fn call(&self, operation: &str, input: &Value) -> anyhow::Result<Answer> {
         let target = format!("{TARGET_PREFIX}{operation}");
-        let request = self.signed_request("/", Some(&target), serde_json::to_vec(input)?)?;
+        let request = self.signed_request("/", Some(&target), &Body::new(input)?)?;
         self.send(request).await
     }
 
     /// Calls the data-plane operation at `path` (already percent-encoded, e.g.
-    /// `/mac/generate`) with the JSON `input` as its body.
-    pub async fn call_data(&self, path: &str, input: &Value) -> anyhow::Result<Answer> {
-        let request = self.signed_request(path, None, serde_json::to_vec(input)?)?;
+    /// `/mac/generate`) with `body`.
+    pub async fn call_data(&self, path: &str, body: &Body) -> anyhow::Result<Answer> {
+        let request = self.signed_request(path, None, body)?;
         self.send(request).await
     }
 
@@ -174,8 +195,8 @@ impl Client {
 
     /// Calls the data-plane operation at `path` and returns its output, or an error naming the
     /// AWS error code.
-    pub async fn expect_data(&self, path: &str, input: &Value) -> anyhow::Result<Value> {
-        self.call_data(path, input).await?.output(path)
+    pub async fn expect_data(&self, path: &str, body: &Body) -> anyhow::Result<Value> {
+        self.call_data(path, body).await?.output(path)
     }
 
     /// A `POST` of `body` to `path` on the endpoint, signed: with `target`, an AWS JSON 1.0
@@ -184,7 +205,7 @@ impl Client {
         &self,
         path: &str,
         target: Option<&str>,
-        body: Vec<u8>,
+        body: &Body,
     ) -> anyhow::Result<http::Request<Full<Bytes>>> {
         let mut uri = http::uri::Parts::default();
         uri.scheme = self.endpoint.scheme().cloned();
@@ -219,11 +240,11 @@ impl Client {
             "POST",
             uri.to_string(),
             headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-            SignableBody::Bytes(&body),
+            SignableBody::Precomputed(body.sha256_hex.clone()),
         )?;
         let (instructions, _signature) = sign(signable, &params)?.into_parts();
         instructions.apply_to_request_http1x(&mut request);
-        Ok(request.map(|()| Full::new(Bytes::from(body))))
+        Ok(request.map(|()| Full::new(body.bytes.clone())))
     }
 
     async fn send(&self, request: http::Request<Full<Bytes>>) -> anyhow::Result<Answer> {
@@ -248,6 +269,7 @@ mod tests {
     use std::collections::HashMap;
 
     use paycrypt_sigv4::{AuthError, Credential, Request};
+    use serde_json::json;
 
     use super::*;
 
@@ -304,7 +326,11 @@ mod tests {
     fn data_plane_requests_verify_as_paycrypt_checks_them() {
         let path = format!("/keys/{}/encrypt", path_segment(ARN));
         let request = client()
-            .signed_request(&path, None, br#"{"PlainText":"00"}"#.to_vec())
+            .signed_request(
+                &path,
+                None,
+                &Body::new(&json!({"PlainText": "00"})).unwrap(),
+            )
             .unwrap();
         assert_eq!(request.uri().path(), path);
         assert_eq!(request.headers()["content-type"], "application/json");
@@ -325,7 +351,7 @@ mod tests {
             .signed_request(
                 "/",
                 Some("PaymentCryptographyControlPlane.GetKey"),
-                b"{}".to_vec(),
+                &Body::new(&json!({})).unwrap(),
             )
             .unwrap();
         assert_eq!(

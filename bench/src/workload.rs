@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::client::{Client, path_segment};
+use crate::client::{Body, Client, path_segment};
 use crate::stats::Recorder;
 
 /// An operation of the benchmark.
@@ -253,7 +253,16 @@ pub struct Fixture {
 /// percent-encoded) and its JSON body.
 struct DataCall {
     path: String,
-    input: Value,
+    body: Body,
+}
+
+impl DataCall {
+    fn new(path: String, input: &Value) -> anyhow::Result<Self> {
+        Ok(Self {
+            path,
+            body: Body::new(input)?,
+        })
+    }
 }
 
 /// The data-plane calls of the run, each with its own key, set up for the operations of the mix.
@@ -281,14 +290,14 @@ impl DataCalls {
                 key_input("HMAC_SHA256", "TR31_M7_HMAC_KEY", mac_modes.clone()),
             )
             .await?;
-            calls.generate_mac = Some(DataCall {
-                path: "/mac/generate".to_owned(),
-                input: json!({
+            calls.generate_mac = Some(DataCall::new(
+                "/mac/generate".to_owned(),
+                &json!({
                     "KeyIdentifier": key,
                     "MessageData": message,
                     "GenerationAttributes": {"Algorithm": "HMAC_SHA256"}
                 }),
-            });
+            )?);
         }
         if mix.contains(Op::VerifyMac) {
             let key = create_key(
@@ -300,23 +309,23 @@ impl DataCalls {
             let output = client
                 .expect_data(
                     "/mac/generate",
-                    &json!({
+                    &Body::new(&json!({
                         "KeyIdentifier": key,
                         "MessageData": message,
                         "GenerationAttributes": attributes
-                    }),
+                    }))?,
                 )
                 .await
                 .context("making the CMAC to verify")?;
-            calls.verify_mac = Some(DataCall {
-                path: "/mac/verify".to_owned(),
-                input: json!({
+            calls.verify_mac = Some(DataCall::new(
+                "/mac/verify".to_owned(),
+                &json!({
                     "KeyIdentifier": key,
                     "MessageData": message,
                     "Mac": member(&output, "Mac")?,
                     "VerificationAttributes": attributes
                 }),
-            });
+            )?);
         }
         if mix.contains(Op::EncryptData) || mix.contains(Op::DecryptData) {
             let key = create_key(
@@ -334,24 +343,24 @@ impl DataCalls {
                 "Mode": "CBC",
                 "InitializationVector": random_hex(&mut rng, 16)
             }});
-            let encrypt = DataCall {
-                path: format!("/keys/{key}/encrypt"),
-                input: json!({"PlainText": plaintext, "EncryptionAttributes": attributes}),
-            };
+            let encrypt = DataCall::new(
+                format!("/keys/{key}/encrypt"),
+                &json!({"PlainText": plaintext, "EncryptionAttributes": attributes}),
+            )?;
             if mix.contains(Op::DecryptData) {
                 let output = client
-                    .expect_data(&encrypt.path, &encrypt.input)
+                    .expect_data(&encrypt.path, &encrypt.body)
                     .await
                     .context("making the ciphertext to decrypt")?;
-                let decrypt = DataCall {
-                    path: format!("/keys/{key}/decrypt"),
-                    input: json!({
+                let decrypt = DataCall::new(
+                    format!("/keys/{key}/decrypt"),
+                    &json!({
                         "CipherText": member(&output, "CipherText")?,
                         "DecryptionAttributes": attributes
                     }),
-                };
+                )?;
                 // Checked once here; during the run an answer counts by its status.
-                let output = client.expect_data(&decrypt.path, &decrypt.input).await?;
+                let output = client.expect_data(&decrypt.path, &decrypt.body).await?;
                 if !member(&output, "PlainText")?.eq_ignore_ascii_case(&plaintext) {
                     bail!("DecryptData did not give back what EncryptData was given");
                 }
@@ -679,7 +688,7 @@ pub async fn run(
                 let sent = Instant::now();
                 let answer = match &call {
                     Call::Control(operation, input) => client.call(operation, input).await,
-                    Call::Data(data) => client.call_data(&data.path, &data.input).await,
+                    Call::Data(data) => client.call_data(&data.path, &data.body).await,
                 };
                 let latency = sent.elapsed();
                 // A ListKeys page is read once, for its NextToken and as the check of its JSON.
