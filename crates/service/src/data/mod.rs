@@ -4,10 +4,13 @@
 //! encryption key held here). The algorithms themselves are pure functions of
 //! `paycrypt_cardcrypto` and `paycrypt_keyblock`.
 
+mod agreement;
+mod as2805;
 mod dynamic;
 mod encryption;
 mod keys;
 mod mac;
+mod translate;
 
 use paycrypt_api::data::Input;
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode};
@@ -42,6 +45,10 @@ impl Service {
             Input::ReEncryptData(i) => to_json(&self.re_encrypt_data(ctx, i).await?),
             Input::GenerateMac(i) => to_json(&self.generate_mac(ctx, i).await?),
             Input::VerifyMac(i) => to_json(&self.verify_mac(ctx, i).await?),
+            Input::TranslateKeyMaterial(i) => to_json(&self.translate_key_material(ctx, i).await?),
+            Input::GenerateAs2805KekValidation(i) => {
+                to_json(&self.generate_as2805_kek_validation(ctx, i).await?)
+            }
             other => Err(ApiError::new(
                 ErrorCode::UnknownOperationException,
                 format!(
