@@ -163,6 +163,25 @@ def test_tdes_dukpt_data_key_is_the_annex_a_request_variant_through_the_one_way_
     assert out["CipherText"] == DES3.new(key, DES3.MODE_ECB).encrypt(plain).hex().upper()
 
 
+def test_re_encrypt_from_a_dukpt_terminal_to_a_d0_key(client, data, tdes_bdk):
+    # What a host does with a terminal's DUKPT-encrypted data: move it under its own key.
+    arn, bdk = tdes_bdk
+    ksn = tdes_ksn(0x4A)
+    terminal_key = pydukpt.data_request_key(tdes_transaction_key(bdk, ksn))
+    remember_secret(terminal_key)
+    d0_arn, d0, _ = import_known(client, D0, "AES_128", *ALL4)
+    plain, iv_in, iv_out = secrets.token_bytes(32), secrets.token_bytes(8), secrets.token_bytes(16)
+    incoming = DES3.new(terminal_key, DES3.MODE_CBC, iv=iv_in).encrypt(plain)
+    out = data.re_encrypt_data(
+        IncomingKeyIdentifier=arn, OutgoingKeyIdentifier=d0_arn, CipherText=incoming.hex(),
+        IncomingEncryptionAttributes={"Dukpt": {"KeySerialNumber": ksn.hex(), "Mode": "CBC", "DukptKeyVariant": "REQUEST",
+                                                "InitializationVector": iv_in.hex()}},
+        OutgoingEncryptionAttributes={"Symmetric": {"Mode": "CBC", "InitializationVector": iv_out.hex()}},
+    )
+    assert out["CipherText"] == AES.new(d0, AES.MODE_CBC, iv=iv_out).encrypt(plain).hex().upper()
+    assert out["KeyArn"] == d0_arn
+
+
 @pytest.mark.parametrize("variant", ["REQUEST", "RESPONSE", "BIDIRECTIONAL"])
 def test_tdes_dukpt_macs_match_pydukpt_psec_and_cryptography(data, tdes_bdk, variant):
     arn, bdk = tdes_bdk
@@ -412,18 +431,22 @@ def test_emv_encryption_matches_pyemv(client, data, option, mode):
 
 
 @pytest.mark.parametrize("option", sorted(EMV_CARD_KEY))
-@pytest.mark.parametrize("session", ["EMV_COMMON_SESSION_KEY", "VISA"])
+@pytest.mark.parametrize("session", ["EMV_COMMON_SESSION_KEY", "MASTERCARD_SESSION_KEY", "VISA", "EMV2000"])
 def test_emv_mac_matches_pyemv(client, data, option, session):
+    # The secure-messaging session key per mode: the EMV common session key with R = the ARQC
+    # (EMV 4.3 book 2 A1.3; M/Chip uses it for Mastercard too), Visa's SM key from the ATC, and
+    # the EMV2000 tree (b = 4, H = 8, IV = 0, pyemv's defaults) from the ATC.
     arn, imk, _ = import_known(client, "TR31_E2_EMV_MKEY_INTEGRITY", "TDES_2KEY", "DeriveKey")
     derive, pan = EMV_CARD_KEY[option]
     card_key = derive(imk, pan, PSN)
-    if session == "EMV_COMMON_SESSION_KEY":  # R is the ARQC
+    if session in ("EMV_COMMON_SESSION_KEY", "MASTERCARD_SESSION_KEY"):
         arqc = secrets.token_bytes(8)
         session_key = emv_kd.derive_common_sk(card_key, arqc)
         value = {"ApplicationCryptogram": arqc.hex().upper()}
     else:
         atc = secrets.token_bytes(2)
-        session_key = emv_kd.derive_visa_sm_sk(card_key, atc)
+        tree = emv_kd.derive_emv2000_tree_sk if session == "EMV2000" else emv_kd.derive_visa_sm_sk
+        session_key = tree(card_key, atc)
         value = {"ApplicationTransactionCounter": atc.hex().upper()}
     remember_secret(session_key)
     # An issuer script command, padded by the caller (ISO 9797-1 method 2) as EMV 4.3 book 2
