@@ -2,17 +2,19 @@
 implementation outside paycrypt or a published vector, never with paycrypt's own output:
 
 * TDES DUKPT (ANSI X9.24-1:2009): EncryptData / DecryptData (ECB, CBC; REQUEST, RESPONSE,
-  BIDIRECTIONAL) and the DUKPT MACs (ISO 9797-1 algorithms 1 and 3, CMAC) against pydukpt's
-  working keys, with psec and pyca `cryptography` for the ciphers and MACs; pydukpt itself first
-  reproduces the X9.24-1 annex A vectors;
+  BIDIRECTIONAL), ReEncryptData to a D0 key, and the DUKPT MACs (ISO 9797-1 algorithms 1 and 3,
+  CMAC) against pydukpt's working keys, with psec, pycryptodome and pyca `cryptography` for the
+  ciphers and MACs; pydukpt itself first reproduces the X9.24-1 annex A vectors;
 * AES DUKPT (ANSI X9.24-3-2017): the derivation written out here from the standard, checked
   against the supplement's published initial key and derivation keys, then used for data
-  encryption and CMACs under an AES-128 BDK (and a TDES working key from it);
+  encryption and CMACs under an AES-128 BDK, and for TDES working keys from it;
 * RSA data encryption: pyca `cryptography` encrypts with PKCS#1 v1.5 and OAEP SHA-1/256/512
-  under the public key GetPublicKeyCertificate gives, paycrypt decrypts; paycrypt encrypts under
-  an imported certificate whose private key only the test holds, and the test decrypts;
-* EMV data encryption (E1) and the EMV MAC (E2) against pyemv's card master keys and session
-  keys (common session key, Visa secure messaging key);
+  under the public key GetPublicKeyCertificate gives, paycrypt decrypts; paycrypt's own
+  ciphertexts are checked by shape and round trip (the private key never leaves it); encryption
+  under an imported certificate whose private key the test holds, where the control plane
+  allows importing one;
+* EMV data encryption (E1, option A and B) and the EMV MAC (E2; common, Mastercard, Visa and
+  EMV2000 session keys) against pyemv's card master keys and session keys;
 * GenerateAs2805KekValidation in both forms against the scheme of AWS's public AS 2805 sample,
   computed here with pycryptodome;
 * TranslateKeyMaterial and the ECDH dynamic key (DiffieHellmanSymmetricKey): the test's own EC
@@ -303,22 +305,28 @@ def test_aes_dukpt_encryption_matches_x9_24_3(data, aes_bdk, variant, mode):
     assert back["PlainText"] == plain[::-1].hex().upper()
 
 
-def test_aes_dukpt_tdes_working_key_matches_x9_24_3(data, aes_bdk):
-    # An AES BDK may derive a two-key TDES working key (algorithm indicator 0, 128 bits).
+@pytest.mark.parametrize("key_type", ["TDES_2KEY", "TDES_3KEY"])
+def test_aes_dukpt_tdes_working_keys_match_x9_24_3(data, aes_bdk, key_type):
+    # An AES BDK may derive TDES working keys (algorithm indicators 0 and 1, 128 and 192 bits).
     arn, bdk = aes_bdk
     ksn = AES_IKID + (5).to_bytes(4, "big")
-    key = aes_dukpt_working_key(bdk, "AES_128", ksn, AES_DATA_USAGE["REQUEST"], "TDES_2KEY")
+    key = aes_dukpt_working_key(bdk, "AES_128", ksn, AES_DATA_USAGE["REQUEST"], key_type)
     remember_secret(key)
     plain = secrets.token_bytes(24)
     out = data.encrypt_data(KeyIdentifier=arn, PlainText=plain.hex(), EncryptionAttributes={"Dukpt": {
-        "KeySerialNumber": ksn.hex(), "Mode": "ECB", "DukptKeyVariant": "REQUEST", "DukptKeyDerivationType": "TDES_2KEY"}})
+        "KeySerialNumber": ksn.hex(), "Mode": "ECB", "DukptKeyVariant": "REQUEST", "DukptKeyDerivationType": key_type}})
     assert out["CipherText"] == DES3.new(key, DES3.MODE_ECB).encrypt(plain).hex().upper()
-    mac_key = aes_dukpt_working_key(bdk, "AES_128", ksn, AES_MAC_USAGE["REQUEST"], "TDES_2KEY")
+    mac_key = aes_dukpt_working_key(bdk, "AES_128", ksn, AES_MAC_USAGE["REQUEST"], key_type)
     remember_secret(mac_key)
     message = secrets.token_bytes(32)
-    mac = data.generate_mac(KeyIdentifier=arn, MessageData=message.hex(), MacLength=8, GenerationAttributes={
-        "DukptIso9797Algorithm3": {"KeySerialNumber": ksn.hex(), "DukptKeyVariant": "REQUEST", "DukptDerivationType": "TDES_2KEY"}})
-    assert mac["Mac"] == psec.mac.generate_retail_mac(mac_key[:8], mac_key[8:], message, 1).hex().upper()
+    dukpt = {"KeySerialNumber": ksn.hex(), "DukptKeyVariant": "REQUEST", "DukptDerivationType": key_type}
+    mac = data.generate_mac(KeyIdentifier=arn, MessageData=message.hex(), MacLength=8,
+                            GenerationAttributes={"DukptIso9797Algorithm1": dukpt})
+    assert mac["Mac"] == psec.mac.generate_cbc_mac(mac_key, message, 1).hex().upper()
+    if key_type == "TDES_2KEY":  # psec's retail MAC takes the two halves of a double-length key
+        mac = data.generate_mac(KeyIdentifier=arn, MessageData=message.hex(), MacLength=8,
+                                GenerationAttributes={"DukptIso9797Algorithm3": dukpt})
+        assert mac["Mac"] == psec.mac.generate_retail_mac(mac_key[:8], mac_key[8:], message, 1).hex().upper()
 
 
 @pytest.mark.parametrize("variant", ["REQUEST", "RESPONSE", "BIDIRECTIONAL"])
@@ -460,6 +468,10 @@ def test_emv_mac_matches_pyemv(client, data, option, session):
     out = data.generate_mac(KeyIdentifier=arn, MessageData=padded.hex(), GenerationAttributes=attrs)
     assert out["Mac"] == expected.hex().upper()[: len(out["Mac"])] and len(out["Mac"]) >= 8
     data.verify_mac(KeyIdentifier=arn, MessageData=padded.hex(), Mac=expected.hex(), VerificationAttributes=attrs)
+    with pytest.raises(ClientError) as e:
+        data.verify_mac(KeyIdentifier=arn, MessageData=padded.hex(), Mac=(bytes([expected[0] ^ 1]) + expected[1:]).hex(),
+                        VerificationAttributes=attrs)
+    assert error_code(e) == "VerificationFailedException"
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,6 +581,11 @@ def k3_pair(client, derives: str) -> tuple[str, str]:
     return key["KeyArn"], client.get_public_key_certificate(KeyIdentifier=key["KeyArn"])["KeyCertificate"]
 
 
+def ansi_kcv(key: bytes) -> str:
+    """The ANSI X9.24 check value of a TDES key: the first 3 bytes of zeros encrypted under it."""
+    return DES3.new(key, DES3.MODE_ECB).encrypt(bytes(8))[:3].hex().upper()
+
+
 @pytest.mark.parametrize("kdf,hash_name", [("NIST_SP800", "SHA_256"), ("ANSI_X963", "SHA_256"), ("NIST_SP800", "SHA_512"),
                                            ("ANSI_X963", "SHA_384")])
 def test_translate_key_material_from_ecdh_to_a_kek(client, data, peer, kdf, hash_name):
@@ -592,6 +609,30 @@ def test_translate_key_material_from_ecdh_to_a_kek(client, data, peer, kdf, hash
     assert key == working
     assert (header.version_id, header.key_usage, header.algorithm, header.mode_of_use) == ("D", "D0", "A", "B")
     assert out["KeyCheckValue"] == aes_cmac(working, bytes(16))[:3].hex().upper()
+
+
+def test_translate_key_material_to_a_tdes_kek_is_a_version_b_block(client, data, peer):
+    # A TDES working key out under a TDES KEK: TR-31 version B, which psec opens.
+    k3, k3_cert = k3_pair(client, "TR31_K0_KEY_ENCRYPTION_KEY")
+    info = secrets.token_bytes(8)
+    kbpk = peer.derive(k3_cert, "NIST_SP800", "SHA_256", 32, info)
+    working = fresh_key("TDES_2KEY")
+    remember_secret(working)
+    incoming = psec.tr31.wrap(kbpk, psec.tr31.Header("D", "M3", "T", "C", "07", "N"), working)
+    kek_arn, kek, _ = import_known(client, K0, "TDES_3KEY", *ALL4)
+    out = data.translate_key_material(
+        IncomingKeyMaterial={"DiffieHellmanTr31KeyBlock": {
+            "PrivateKeyIdentifier": k3, "CertificateAuthorityPublicKeyIdentifier": peer.ca_arn,
+            "PublicKeyCertificate": peer.wire, "DeriveKeyAlgorithm": "AES_256", "KeyDerivationFunction": "NIST_SP800",
+            "KeyDerivationHashAlgorithm": "SHA_256", "DerivationData": {"SharedInformation": info.hex()},
+            "WrappedKeyBlock": incoming}},
+        OutgoingKeyMaterial={"Tr31KeyBlock": {"WrappingKeyIdentifier": kek_arn}},
+    )["WrappedKey"]
+    header, key = psec.tr31.unwrap(kek, out["WrappedKeyMaterial"])
+    assert key == working
+    assert (header.version_id, header.key_usage, header.algorithm, header.mode_of_use, header.version_num,
+            header.exportability) == ("B", "M3", "T", "C", "07", "N")
+    assert out["KeyCheckValue"] == ansi_kcv(working)
 
 
 @pytest.mark.parametrize("kdf", ["NIST_SP800", "ANSI_X963"])
