@@ -158,6 +158,7 @@ def test_tdes_dukpt_data_key_is_the_annex_a_request_variant_through_the_one_way_
     request_variant = bytes(a ^ b for a, b in zip(bytes.fromhex("042666B49184CFA368DE9628D0397BC9"),
                                                   bytes.fromhex("0000000000FF00000000000000FF0000")))
     key = DES3.new(request_variant, DES3.MODE_ECB).encrypt(request_variant)
+    remember_secret(key)
     assert key == pydukpt.data_request_key(bytes.fromhex("042666B49184CFA368DE9628D0397BC9"))
     plain = secrets.token_bytes(16)
     out = data.encrypt_data(KeyIdentifier=arn, PlainText=plain.hex(), EncryptionAttributes={
@@ -424,7 +425,9 @@ def test_emv_encryption_matches_pyemv(client, data, option, mode):
     derive, pan = EMV_CARD_KEY[option]
     atc = secrets.token_bytes(2)
     r = atc + bytes(6)  # data-plane.md: the ATC followed by zeros
-    session_key = emv_kd.derive_common_sk(derive(imk, pan, PSN), r)
+    card_key = derive(imk, pan, PSN)
+    remember_secret(card_key)
+    session_key = emv_kd.derive_common_sk(card_key, r)
     remember_secret(session_key)
     plain, iv = secrets.token_bytes(32), secrets.token_bytes(8)
     attrs = {"MajorKeyDerivationMode": option, "PrimaryAccountNumber": pan, "PanSequenceNumber": PSN,
@@ -447,6 +450,7 @@ def test_emv_mac_matches_pyemv(client, data, option, session):
     arn, imk, _ = import_known(client, "TR31_E2_EMV_MKEY_INTEGRITY", "TDES_2KEY", "DeriveKey")
     derive, pan = EMV_CARD_KEY[option]
     card_key = derive(imk, pan, PSN)
+    remember_secret(card_key)
     if session in ("EMV_COMMON_SESSION_KEY", "MASTERCARD_SESSION_KEY"):
         arqc = secrets.token_bytes(8)
         session_key = emv_kd.derive_common_sk(card_key, arqc)
@@ -507,6 +511,7 @@ def as2805_kek(client) -> tuple[str, bytes]:
 def test_as2805_kek_validation_response(data, as2805_kek):
     arn, kek = as2805_kek
     krs = secrets.token_bytes(16)
+    remember_secret(krs)
     send = tdes_cbc(kek_variant(kek, 0x82)).encrypt(krs)
     out = data.generate_as2805_kek_validation(KeyIdentifier=arn, RandomKeySendVariantMask="VARIANT_MASK_82",
                                               KekValidationType={"KekValidationResponse": {"RandomKeySend": send.hex()}})
@@ -520,6 +525,7 @@ def test_as2805_kek_validation_request(data, as2805_kek):
                                               KekValidationType={"KekValidationRequest": {"DeriveKeyAlgorithm": "TDES_2KEY"}})
     krs = tdes_cbc(kek_variant(kek, 0x82)).decrypt(bytes.fromhex(out["RandomKeySend"]))
     krr = tdes_cbc(kek_variant(kek, 0x84)).decrypt(bytes.fromhex(out["RandomKeyReceive"]))
+    remember_secret(krs)
     assert len(krs) == 16
     assert krr == inverted_odd(krs)
     assert all(bin(b).count("1") % 2 == 1 for b in krs)  # KRs is a key: odd parity
@@ -664,6 +670,7 @@ def test_cli_dukpt_encryption(endpoint, tdes_bdk):
     arn, bdk = tdes_bdk
     ksn = tdes_ksn(7)
     key = pydukpt.data_request_key(tdes_transaction_key(bdk, ksn))
+    remember_secret(key)
     plain = secrets.token_bytes(16)
     out = AwsCli(endpoint, service=DATA).run(
         "encrypt-data", "--key-identifier", arn, "--plain-text", plain.hex().upper(),
@@ -684,9 +691,11 @@ def test_as2805_kek_validation_82c0_and_short_keys(data, as2805_kek):
     send_key = bytes(b ^ m for b, m in zip(kek, bytes.fromhex("82C0") * 8))
     receive_key = bytes(b ^ m for b, m in zip(kek, bytes.fromhex("84C0") * 8))
     krs = tdes_cbc(send_key).decrypt(bytes.fromhex(out["RandomKeySend"]))
+    remember_secret(krs)
     assert len(krs) == 8 and all(bin(b).count("1") % 2 == 1 for b in krs)
     assert tdes_cbc(receive_key).decrypt(bytes.fromhex(out["RandomKeyReceive"])) == inverted_odd(krs)
     krs = secrets.token_bytes(24)
+    remember_secret(krs)
     back = data.generate_as2805_kek_validation(
         KeyIdentifier=arn, RandomKeySendVariantMask="VARIANT_MASK_82C0",
         KekValidationType={"KekValidationResponse": {"RandomKeySend": tdes_cbc(send_key).encrypt(krs).hex()}})
