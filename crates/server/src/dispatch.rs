@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input};
 use paycrypt_service::Context;
 
-use crate::audit::{RequestFacts, is_audited};
+use crate::audit::{RequestFacts, is_audited, key_members};
 use crate::data_routes::{self, DataRoute};
 use crate::wire_error::{JSON_CONTENT_TYPE, auth_error_code, error_response};
 use crate::{AppState, MAX_BODY_BYTES};
@@ -159,9 +159,13 @@ async fn process(
     facts: &mut RequestFacts,
 ) -> Result<(AnyOperation, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
-    if plane == Plane::Control {
-        facts.operation = operation(&parts.headers).ok();
-    }
+    facts.operation = match plane {
+        Plane::Control => operation(&parts.headers).ok().map(AnyOperation::Control),
+        Plane::Data => data_routes::route(parts.method.as_str(), parts.uri.path())
+            .ok()
+            .flatten()
+            .map(|route| AnyOperation::Data(route.operation)),
+    };
     let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
@@ -201,13 +205,16 @@ async fn process(
     let output = match routed {
         Routed::Control(op) => {
             let input = decode_input(op, &body)?;
-            if state.audit.is_some() && is_audited(op) {
+            if state.audit.is_some() && is_audited(ctx.operation) {
                 facts.input = serde_json::from_slice(&body).ok();
             }
             state.service.handle(&ctx, input).await?
         }
         Routed::Data(route) => {
             let input = data::decode_input(route.operation, &body, &route.labels)?;
+            if state.audit.is_some() {
+                facts.input = Some(key_members(&body, &route.labels));
+            }
             state.service.handle_data(&ctx, input).await?
         }
     };
