@@ -13,6 +13,8 @@ CLI, each result checked by pyemv 1.5.0 (an implementation outside paycrypt):
 * GenerateMacEmvPinChange for every DerivationMethodAttributes variant, the new PIN arriving as
   an ISO 0/1/3 block encrypted under a PEK held here, against the PIN change commands of
   `pyemv.cvn` (and, for Emv2000, pyemv's secure-messaging primitives);
+* the secure-messaging MAC (GenerateMac EmvMac, in the CVN flows) and encryption (EncryptData /
+  DecryptData with Emv attributes) against pyemv's `sm` module;
 * a terminal-to-issuer authorization: a simulated card (pyemv) answers a transaction with an
   ARQC, paycrypt verifies it and answers with an ARPC, and the card checks the ARPC;
 * one VerifyAuthRequestCryptogram through the AWS CLI, and the refusals (a wrong ARQC is
@@ -467,3 +469,25 @@ def test_refusals(endpoint, data, issuer):
                                                     "PrimaryAccountNumber": pan, "PanSequenceNumber": "00",
                                                     "ApplicationTransactionCounter": "0001"}})
     assert error_code(e) == "ValidationException" and "TR31_P0_PIN_ENCRYPTION_KEY" in error_message(e)
+
+
+# --------------------------------------------------------------------------------------------
+# Secure-messaging encryption (EncryptData / DecryptData with Emv attributes, an E1 key)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["CBC", "ECB"])
+def test_emv_data_encryption_against_pyemv(data, issuer, mode):
+    """The script data encryption of pyemv's Mastercard CVNs (common session key with R = ARQC,
+    TDES-CBC with a zero IV) and its ECB counterpart."""
+    pan, psn, arqc = random_pan(16), "00", secrets.token_bytes(8)
+    plain = secrets.token_bytes(16)
+    sk_smc = kd.derive_common_sk(kd.derive_icc_mk_a(issuer.smc, pan, psn), arqc)
+    expected = (sm.encrypt_command_data(sk_smc, plain, sm.EncryptionType.MASTERCARD) if mode == "CBC"
+                else DES3.new(sk_smc, DES3.MODE_ECB).encrypt(plain))
+    emv = {"Emv": {"MajorKeyDerivationMode": "EMV_OPTION_A", "PrimaryAccountNumber": pan, "PanSequenceNumber": psn,
+                   "SessionDerivationData": arqc.hex().upper(), "Mode": mode}}
+    out = data.encrypt_data(KeyIdentifier=issuer.smc_arn, PlainText=plain.hex().upper(), EncryptionAttributes=emv)
+    assert out["CipherText"] == expected.hex().upper()
+    back = data.decrypt_data(KeyIdentifier=issuer.smc_arn, CipherText=out["CipherText"], DecryptionAttributes=emv)
+    assert back["PlainText"] == plain.hex().upper()
