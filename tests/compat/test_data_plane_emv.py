@@ -13,7 +13,8 @@ CLI, each result checked by pyemv 1.5.0 (an implementation outside paycrypt):
 * GenerateMacEmvPinChange for every DerivationMethodAttributes variant, the new PIN arriving as
   an ISO 0/1/3 block encrypted under a PEK held here, against the PIN change commands of
   `pyemv.cvn` (and, for Emv2000, pyemv's secure-messaging primitives);
-* the secure-messaging MAC (GenerateMac EmvMac, in the CVN flows) and encryption (EncryptData /
+* the secure-messaging MAC (GenerateMac / VerifyMac EmvMac, in the CVN flows and in every
+  SessionKeyDerivationMode of the model) and encryption (EncryptData /
   DecryptData with Emv attributes) against pyemv's `sm` module;
 * a terminal-to-issuer authorization: a simulated card (pyemv) answers a transaction with an
   ARQC, paycrypt verifies it and answers with an ARPC, and the card checks the ARPC;
@@ -491,3 +492,31 @@ def test_emv_data_encryption_against_pyemv(data, issuer, mode):
     assert out["CipherText"] == expected.hex().upper()
     back = data.decrypt_data(KeyIdentifier=issuer.smc_arn, CipherText=out["CipherText"], DecryptionAttributes=emv)
     assert back["PlainText"] == plain.hex().upper()
+
+
+@pytest.mark.parametrize("mode", ["EMV2000", "AMEX", "VISA", "UNION_PAY", "EMV_COMMON_SESSION_KEY", "MASTERCARD_SESSION_KEY"])
+def test_emv_mac_session_key_modes(data, issuer, mode):
+    """GenerateMac / VerifyMac EmvMac in every session key mode of the model: EMV2000 by pyemv's
+    tree, AMEX and VISA by pyemv's Visa secure-messaging key (paycrypt takes Amex's as Visa's),
+    UNION_PAY by the description above, the common modes by pyemv's common key (R = ARQC)."""
+    pan, psn, atc, arqc = random_pan(16), "00", secrets.token_bytes(2), secrets.token_bytes(8)
+    icc_mk = kd.derive_icc_mk_a(issuer.smi, pan, psn)
+    sk, value = {
+        "EMV2000": (lambda: kd.derive_emv2000_tree_sk(icc_mk, atc), {"ApplicationTransactionCounter": atc.hex()}),
+        "AMEX": (lambda: kd.derive_visa_sm_sk(icc_mk, atc), {"ApplicationTransactionCounter": atc.hex()}),
+        "VISA": (lambda: kd.derive_visa_sm_sk(icc_mk, atc), {"ApplicationTransactionCounter": atc.hex()}),
+        "UNION_PAY": (lambda: unionpay_session_key(icc_mk, atc), {"ApplicationTransactionCounter": atc.hex()}),
+        "EMV_COMMON_SESSION_KEY": (lambda: kd.derive_common_sk(icc_mk, arqc), {"ApplicationCryptogram": arqc.hex()}),
+        "MASTERCARD_SESSION_KEY": (lambda: kd.derive_common_sk(icc_mk, arqc), {"ApplicationCryptogram": arqc.hex()}),
+    }[mode]
+    script = bytes.fromhex("8418000008") + atc + arqc + secrets.token_bytes(3)
+    attributes = {"EmvMac": {"MajorKeyDerivationMode": "EMV_OPTION_A", "PrimaryAccountNumber": pan,
+                             "PanSequenceNumber": psn, "SessionKeyDerivationMode": mode, "SessionKeyDerivationValue": value}}
+    message = mac.pad_iso9797_2(script, 8).hex().upper()
+    out = data.generate_mac(KeyIdentifier=issuer.smi_arn, MessageData=message, GenerationAttributes=attributes)
+    assert out["Mac"] == sm.generate_command_mac(sk(), script, 8).hex().upper()
+    data.verify_mac(KeyIdentifier=issuer.smi_arn, MessageData=message, Mac=out["Mac"], VerificationAttributes=attributes)
+    with pytest.raises(ClientError) as e:
+        data.verify_mac(KeyIdentifier=issuer.smi_arn, MessageData=message, Mac=one_digit_changed(bytes.fromhex(out["Mac"])).hex(),
+                        VerificationAttributes=attributes)
+    assert e.value.response["Reason"] == "INVALID_MAC"
