@@ -4,12 +4,15 @@
 //! encryption key held here). The algorithms themselves are pure functions of
 //! `paycrypt_cardcrypto` and `paycrypt_keyblock`.
 
+mod agreement;
+mod as2805;
 mod cryptogram;
 mod dynamic;
 mod encryption;
 mod keys;
 mod mac;
 mod pin_change;
+mod translate;
 
 use paycrypt_api::data::{Input, MajorKeyDerivationMode};
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode};
@@ -73,6 +76,10 @@ impl Service {
             }
             Input::GenerateMacEmvPinChange(i) => {
                 to_json(&self.generate_mac_emv_pin_change(ctx, i).await?)
+            }
+            Input::TranslateKeyMaterial(i) => to_json(&self.translate_key_material(ctx, i).await?),
+            Input::GenerateAs2805KekValidation(i) => {
+                to_json(&self.generate_as2805_kek_validation(ctx, i).await?)
             }
             other => Err(ApiError::new(
                 ErrorCode::UnknownOperationException,

@@ -243,7 +243,7 @@ impl Service {
                 }
             }
             ImportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
-                let derived = self.derive_kbpk(ctx, agreement_of!(dh)).await?;
+                let derived = self.derive_agreed_key(ctx, agreement_of!(dh)).await?;
                 unwrap_tr31_with(&derived.key, derived.algorithm, &dh.wrapped_key_block)?
             }
             ImportKeyMaterial::As2805KeyCryptogram(wrapped) => {
