@@ -6,9 +6,7 @@
 mod common;
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
-use aws_sdk_paymentcryptography::types::{
-    KeyAlgorithm, KeyAttributes, KeyClass, KeyModesOfUse, KeyUsage,
-};
+use aws_sdk_paymentcryptography::types::KeyModesOfUse;
 use aws_sdk_paymentcryptographydata::error::ProvideErrorMetadata;
 use aws_sdk_paymentcryptographydata::operation::verify_mac::VerifyMacError;
 use aws_sdk_paymentcryptographydata::types::{
@@ -19,24 +17,7 @@ use common::{TestServer, start};
 use hmac::Mac;
 
 async fn create(server: &TestServer, usage: &str, algorithm: &str, modes: KeyModesOfUse) -> String {
-    let attributes = KeyAttributes::builder()
-        .key_usage(KeyUsage::from(usage))
-        .key_class(KeyClass::SymmetricKey)
-        .key_algorithm(KeyAlgorithm::from(algorithm))
-        .key_modes_of_use(modes)
-        .build()
-        .unwrap();
-    server
-        .client()
-        .create_key()
-        .key_attributes(attributes)
-        .exportable(false)
-        .send()
-        .await
-        .unwrap()
-        .key
-        .unwrap()
-        .key_arn
+    server.create_symmetric_key(usage, algorithm, modes).await
 }
 
 fn crypt_modes() -> KeyModesOfUse {
