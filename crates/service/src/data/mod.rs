@@ -4,10 +4,12 @@
 //! encryption key held here). The algorithms themselves are pure functions of
 //! `paycrypt_cardcrypto` and `paycrypt_keyblock`.
 
+mod card;
 mod dynamic;
 mod encryption;
 mod keys;
 mod mac;
+mod pin;
 
 use paycrypt_api::data::Input;
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode};
@@ -42,6 +44,15 @@ impl Service {
             Input::ReEncryptData(i) => to_json(&self.re_encrypt_data(ctx, i).await?),
             Input::GenerateMac(i) => to_json(&self.generate_mac(ctx, i).await?),
             Input::VerifyMac(i) => to_json(&self.verify_mac(ctx, i).await?),
+            Input::GenerateCardValidationData(i) => {
+                to_json(&self.generate_card_validation_data(ctx, i).await?)
+            }
+            Input::VerifyCardValidationData(i) => {
+                to_json(&self.verify_card_validation_data(ctx, i).await?)
+            }
+            Input::GeneratePinData(i) => to_json(&self.generate_pin_data(ctx, i).await?),
+            Input::VerifyPinData(i) => to_json(&self.verify_pin_data(ctx, i).await?),
+            Input::TranslatePinData(i) => to_json(&self.translate_pin_data(ctx, i).await?),
             other => Err(ApiError::new(
                 ErrorCode::UnknownOperationException,
                 format!(
