@@ -9,7 +9,9 @@ implementation outside paycrypt or a published vector:
   1 and 2 by round trip only (no public reference exists);
 * GeneratePinData / VerifyPinData: Visa PVV and IBM 3624 (natural PIN, offset, PIN from offset,
   random PIN) against psec and its vectors, PIN blocks in ISO formats 0 and 3 (psec), 1 (written
-  here) and 4 (psec, AES); a TDES DUKPT PIN block (the X9.24-1 annex A vector);
+  here) and 4 (psec, AES); a TDES DUKPT PIN block (the X9.24-1 annex A vector); AES DUKPT PIN
+  blocks (AES and TDES working keys of an AES BDK) under ANSI X9.24-3-2017's derivation written out
+  here and checked against the standard's published vectors;
 * TranslatePinData between the formats under TDES and AES PEKs, TDES and AES DUKPT and a dynamic
   TR-31 P0 key, with ISO 4's legacy PAN, and a property test: translating A -> B -> A returns a
   block that decodes to the original PIN;
@@ -30,7 +32,7 @@ import psec
 import pyemv
 import pytest
 from botocore.exceptions import ClientError
-from Crypto.Cipher import DES, DES3
+from Crypto.Cipher import AES, DES, DES3
 
 from conftest import error_code, error_message, remember_pin, remember_secret
 
@@ -507,10 +509,65 @@ def test_tdes_dukpt_pin_block_published_vector(client, data, peks, visa_pvk):
     assert (back["KeyArn"], back["KeyCheckValue"]) == (bdk_arn, bdk_kcv)
 
 
+# AES DUKPT has no Python package: ANSI X9.24-3-2017's derivation written out from the standard, for an
+# AES-128 BDK, checked against the published vectors before it is trusted.
+X924_3_ALGORITHM = {"TDES_2KEY": (0x0000, 0x0080, 16), "AES_128": (0x0002, 0x0080, 16)}
+
+
+def x924_3_data(usage: int, key_type: str, ikid: bytes, counter: int | None) -> bytes:
+    algorithm, bits, _ = X924_3_ALGORITHM[key_type]
+    tail = ikid if counter is None else ikid[4:] + counter.to_bytes(4, "big")
+    return bytes([1, 1]) + usage.to_bytes(2, "big") + algorithm.to_bytes(2, "big") + bits.to_bytes(2, "big") + tail
+
+
+def x924_3_pin_key(bdk: bytes, ksn: bytes, key_type: str = "AES_128") -> bytes:
+    """The PIN encryption working key (usage 1000) of an AES-128 BDK for a 12-byte KSN."""
+    ikid, counter = ksn[:8], int.from_bytes(ksn[8:], "big")
+    key = AES.new(bdk, AES.MODE_ECB).encrypt(x924_3_data(0x8001, "AES_128", ikid, None))  # the initial key
+    working = 0
+    for bit in range(31, -1, -1):
+        if counter >> bit & 1:
+            working |= 1 << bit
+            key = AES.new(key, AES.MODE_ECB).encrypt(x924_3_data(0x8000, "AES_128", ikid, working))
+    return AES.new(key, AES.MODE_ECB).encrypt(x924_3_data(0x1000, key_type, ikid, counter))[:X924_3_ALGORITHM[key_type][2]]
+
+
+AES_BDK = bytes.fromhex("FEDCBA9876543210F1F1F1F1F1F1F1F1")
+
+
+def test_x924_3_reference_reproduces_the_published_vectors():
+    ikid = bytes.fromhex("1234567890123456")
+    initial = AES.new(AES_BDK, AES.MODE_ECB).encrypt(x924_3_data(0x8001, "AES_128", ikid, None))
+    assert initial.hex().upper() == "1273671EA26AC29AFA4D1084127652A1"
+    # X9.24-3-2017 supplement: PIN keys for counters 1 and 3, and a TDES PIN key for counter 1.
+    assert x924_3_pin_key(AES_BDK, ikid + bytes.fromhex("00000001")).hex().upper() == "AF8CB133A78F8DC2D1359F18527593FB"
+    assert x924_3_pin_key(AES_BDK, ikid + bytes.fromhex("00000003")).hex().upper() == "7D69F01F3B45449F62C7816ECE723268"
+    assert x924_3_pin_key(AES_BDK, ikid + bytes.fromhex("00000001"), "TDES_2KEY").hex().upper() == \
+        "630C706D9546E47D4449313F61C4D4AB"
+
+
+@pytest.mark.parametrize("key_type,fmt", [("AES_128", 4), ("TDES_2KEY", 0), ("TDES_2KEY", 3)])
+def test_aes_dukpt_pin_blocks_match_x924_3(client, data, visa_pvk, key_type, fmt):
+    bdk_arn, _, bdk_kcv = import_known(client, B0, "AES_128", "DeriveKey", clear=AES_BDK)
+    pvk_arn, pvk, _ = visa_pvk
+    rng = random.Random(key_type + str(fmt))
+    for _ in range(3):
+        ksn = secrets.token_bytes(8) + rng.randint(1, 0xFFFF).to_bytes(4, "big")
+        working = x924_3_pin_key(AES_BDK, ksn, key_type)
+        remember_secret(working)
+        pan, pin = random_pan(rng), random_pin(rng)
+        block = encrypt_reference(fmt, working, pin, pan)
+        dukpt = {"KeySerialNumber": ksn.hex().upper(), "DukptDerivationType": key_type}
+        pvv = psec.pin.generate_visa_pvv(pvk, "2", pin[:4], pan)
+        out = verify_pin(data, pvk_arn, bdk_arn, visa(2, pvv), block, pan, FORMAT_NAME[fmt], DukptAttributes=dukpt)
+        assert (out["EncryptionKeyArn"], out["EncryptionKeyCheckValue"]) == (bdk_arn, bdk_kcv)
+        refused(lambda: verify_pin(data, pvk_arn, bdk_arn, visa(2, other_digit(pvv)), block, pan, FORMAT_NAME[fmt],
+                                   DukptAttributes=dukpt),
+                code="VerificationFailedException", reason="INVALID_PIN")
+
+
 def test_aes_dukpt_iso4_round_trip(client, data, peks, visa_pvk):
-    # No Python AES DUKPT implementation exists: consistency of TranslatePinData and VerifyPinData
-    # under the same AES BDK and KSN (cardcrypto's X9.24-3 derivation is checked against the
-    # published vectors in its own tests).
+    # TranslatePinData into and out of AES DUKPT, and VerifyPinData, under the same AES BDK and KSN.
     bdk_arn, _, _ = import_known(client, B0, "AES_128", "DeriveKey")
     pvk_arn, pvk, _ = visa_pvk
     pek_arn, pek, _ = peks[4]
