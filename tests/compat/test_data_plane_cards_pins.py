@@ -17,7 +17,8 @@ implementation outside paycrypt or a published vector:
   block that decodes to the original PIN;
 * the refusals: wrong values (INVALID_VALIDATION_DATA, INVALID_PIN), wrong usages, missing modes,
   PIN block formats that do not fit the key, format 1 from a PAN-bearing format, and the variants
-  paycrypt does not implement (CardHolderVerificationValue, DiscoverDynamicCardVerificationCode).
+  paycrypt does not implement (CardHolderVerificationValue, DiscoverDynamicCardVerificationCode);
+* the AWS CLI: a CVV2 and a PIN translation.
 
 Every clear key and the clear PIN blocks the tests build are registered with `remember_secret`,
 long PINs with `remember_pin`, for the secrets scan of test_zz_secrets.py.
@@ -25,6 +26,7 @@ long PINs with `remember_pin`, for the secrets scan of test_zz_secrets.py.
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 
@@ -34,7 +36,7 @@ import pytest
 from botocore.exceptions import ClientError
 from Crypto.Cipher import AES, DES, DES3
 
-from conftest import error_code, error_message, remember_pin, remember_secret
+from conftest import AwsCli, error_code, error_message, remember_pin, remember_secret
 
 # The module's boto3 clients (control plane, data plane) and its known keys, brought in as RSA-OAEP key
 # cryptograms whose clear value the test chose.
@@ -732,3 +734,28 @@ def test_pin_refusals(client, data, peks, visa_pvk, ibm_pvk):
                                             IncomingAs2805Attributes={"SystemTraceAuditNumber": "123456",
                                                                       "TransactionAmount": "000000001000"}),
             words="does not implement")
+
+
+# --------------------------------------------------------------------------------------------
+# The AWS CLI
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_cvv2_and_pin_translation(endpoint, data, cvk, peks):
+    arn, key, _ = cvk
+    cli = AwsCli(endpoint, service="payment-cryptography-data")
+    pan, expiry = "4111111111111111", "2812"
+    attrs = json.dumps({"CardVerificationValue2": {"CardExpiryDate": expiry}})
+    out = cli.run("generate-card-validation-data", "--key-identifier", arn, "--primary-account-number", pan,
+                  "--generation-attributes", attrs).json()
+    assert out["ValidationData"] == cvv_reference(key, pan + expiry + "000", 3)
+    wrong = cli.run("verify-card-validation-data", "--key-identifier", arn, "--primary-account-number", pan,
+                    "--verification-attributes", attrs, "--validation-data", other_digit(out["ValidationData"]), check=False)
+    assert wrong.returncode != 0 and "VerificationFailedException" in wrong.stderr
+    (tdes_arn, tdes, _), (aes_arn, aes, _) = peks[0], peks[4]
+    pin = random_pin(random.Random(99), 12)
+    out = cli.run("translate-pin-data", "--incoming-key-identifier", tdes_arn, "--outgoing-key-identifier", aes_arn,
+                  "--incoming-translation-attributes", json.dumps(translation(3, pan)),
+                  "--outgoing-translation-attributes", json.dumps(translation(4, pan)),
+                  "--encrypted-pin-block", encrypt_reference(3, tdes, pin, pan), endpoint_via_env=True).json()
+    assert decrypt_reference(4, aes, out["PinBlock"], legacy_pan(pan)) == pin
