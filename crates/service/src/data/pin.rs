@@ -10,7 +10,11 @@
 //! - a dynamic key: a TR-31 P0 block wrapped under a key encryption key held here.
 //!
 //! PIN verification keys: Visa PVV under TR31_V2, IBM 3624 under TR31_V1 (TDES; Generate to
-//! generate, Verify to verify). Generated PINs are `PinDataLength` digits (default 4).
+//! generate, Verify to verify). Generated PINs are `PinDataLength` digits (default 4); the Visa
+//! PVV takes a PIN's four leftmost digits. The GeneratePinData variants that read a PIN block
+//! (`VisaPinVerificationValue`, `Ibm3624PinOffset`) need Decrypt on the encryption key and answer
+//! the block as given; the others need Encrypt and answer the new PIN's block. The natural PIN's
+//! offset is all zeros. GeneratePinData and VerifyPinData bind format 4 to the PAN as given.
 //!
 //! A PIN block that does not decode under the key (wrong control field, length, digits or
 //! fill) is, in VerifyPinData, a wrong PIN: VerificationFailedException INVALID_PIN, as is a
@@ -202,6 +206,7 @@ fn pvk(visa: bool, mode: Mode) -> Requirement {
     }
 }
 
+/// The Visa PIN verification key index (the model allows 0 to 6).
 fn pvki(index: i32) -> Result<u8, ApiError> {
     u8::try_from(index).ok().filter(|i| *i <= 6).ok_or_else(|| {
         ApiError::validation(format!(
@@ -210,6 +215,7 @@ fn pvki(index: i32) -> Result<u8, ApiError> {
     })
 }
 
+/// The PIN length a request asks for (`PinDataLength`), 4 by default.
 fn pin_length(requested: Option<i32>) -> Result<usize, ApiError> {
     let Some(n) = requested else {
         return Ok(DEFAULT_PIN_LENGTH);
@@ -253,10 +259,12 @@ fn ibm3624<'a>(
     })
 }
 
+/// The PAN the Visa PVV needs, whatever the PIN block format.
 fn pan_for_visa(pan: Option<&str>) -> Result<&str, ApiError> {
     pan.ok_or_else(|| ApiError::validation("PrimaryAccountNumber is required for the Visa PVV."))
 }
 
+/// The answer to a wrong PIN, or a block that does not decode, in VerifyPinData.
 fn wrong_pin() -> ApiError {
     ApiError::verification_failed(
         VerificationFailedReason::InvalidPin,
