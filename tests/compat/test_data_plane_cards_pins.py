@@ -9,9 +9,10 @@ implementation outside paycrypt or a published vector:
   1 and 2 by round trip only (no public reference exists);
 * GeneratePinData / VerifyPinData: Visa PVV and IBM 3624 (natural PIN, offset, PIN from offset,
   random PIN) against psec and its vectors, PIN blocks in ISO formats 0 and 3 (psec), 1 (written
-  here) and 4 (psec, AES); a TDES DUKPT PIN block (the X9.24-1 annex A vector); AES DUKPT PIN
-  blocks (AES and TDES working keys of an AES BDK) under ANSI X9.24-3-2017's derivation written out
-  here and checked against the standard's published vectors;
+  here) and 4 (psec, AES); TDES DUKPT PIN blocks (the X9.24-1 annex A vector, and pydukpt 0.1.0's
+  PIN keys for random BDKs and KSNs); AES DUKPT PIN blocks (AES and TDES working keys of an AES
+  BDK) under ANSI X9.24-3-2017's derivation written out here and checked against the standard's
+  published vectors;
 * TranslatePinData between the formats under TDES and AES PEKs, TDES and AES DUKPT and a dynamic
   TR-31 P0 key, with ISO 4's legacy PAN, and a property test: translating A -> B -> A returns a
   block that decodes to the original PIN;
@@ -31,6 +32,7 @@ import random
 import secrets
 
 import psec
+import pydukpt
 import pyemv
 import pytest
 from botocore.exceptions import ClientError
@@ -509,6 +511,33 @@ def test_tdes_dukpt_pin_block_published_vector(client, data, peks, visa_pvk):
                                    OutgoingDukptAttributes={"KeySerialNumber": ksn})
     assert back["PinBlock"] == block
     assert (back["KeyArn"], back["KeyCheckValue"]) == (bdk_arn, bdk_kcv)
+
+
+@pytest.mark.parametrize("fmt", [0, 1, 3])
+def test_tdes_dukpt_pin_blocks_match_pydukpt(client, data, peks, ibm_pvk, fmt):
+    bdk_arn, bdk, _ = import_known(client, B0, "TDES_2KEY", "DeriveKey")
+    pvk_arn, pvk, _ = ibm_pvk
+    pek_arn, pek, _ = peks[0]
+    rng = random.Random(30 + fmt)
+    for _ in range(4):
+        counter = 0
+        while counter == 0 or bin(counter).count("1") > pydukpt.MAX_COUNTER_ONE_BITS:
+            counter = rng.randint(1, 0x1FFFFF)
+        ksn = pydukpt.ksn_with_counter(secrets.token_bytes(10), counter)
+        pin_key = pydukpt.pin_key(pydukpt.derive_key(pydukpt.derive_ipek(bdk, ksn), ksn))
+        remember_secret(pin_key)
+        pan, pin = random_pan(rng), random_pin(rng)
+        block = encrypt_reference(fmt, pin_key, pin, pan)
+        params = ibm(pan[-13:-1], "F")
+        offset = psec.pin.generate_ibm3624_offset(pvk, DECIMALIZATION, pin, pan[-13:-1], 0, 12, "F")
+        verify_pin(data, pvk_arn, bdk_arn, {"Ibm3624Pin": {**params, "PinOffset": offset}}, block, pan, FORMAT_NAME[fmt],
+                   DukptAttributes={"KeySerialNumber": ksn.hex().upper(), "DukptDerivationType": "TDES_2KEY"})
+        out = data.translate_pin_data(IncomingKeyIdentifier=bdk_arn, OutgoingKeyIdentifier=pek_arn,
+                                      IncomingTranslationAttributes=translation(fmt, pan),
+                                      OutgoingTranslationAttributes=translation(1 if fmt == 1 else 0, pan),
+                                      EncryptedPinBlock=block,
+                                      IncomingDukptAttributes={"KeySerialNumber": ksn.hex().upper()})
+        assert decrypt_reference(1 if fmt == 1 else 0, pek, out["PinBlock"], pan) == pin
 
 
 # AES DUKPT has no Python package: ANSI X9.24-3-2017's derivation written out from the standard, for an
