@@ -13,6 +13,7 @@ implementation outside paycrypt or a published vector:
   PIN keys for random BDKs and KSNs); AES DUKPT PIN blocks (AES and TDES working keys of an AES
   BDK) under ANSI X9.24-3-2017's derivation written out here and checked against the standard's
   published vectors;
+* GeneratePinData and VerifyPinData under a dynamic TR-31 P0 key (AES, ISO 4);
 * TranslatePinData between the formats under TDES and AES PEKs, TDES and AES DUKPT and a dynamic
   TR-31 P0 key, with ISO 4's legacy PAN, and a property test: translating A -> B -> A returns a
   block that decodes to the original PIN;
@@ -681,6 +682,30 @@ def test_translate_with_a_dynamic_tr31_key(client, data, peks):
                                             OutgoingTranslationAttributes=translation(4, pan),
                                             EncryptedPinBlock=encrypt_reference(0, working, pin, pan), IncomingWrappedKey=d0),
             words="P0")
+
+
+def test_generate_and_verify_pin_data_under_a_dynamic_key(client, data, visa_pvk):
+    kek_arn, kek, _ = import_known(client, K0, "AES_128", *PEK_MODES)
+    working = fresh_key("AES_128")
+    remember_secret(working)
+    wrapped = {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(kek, psec.tr31.Header("D", "P0", "A", "B", "00", "E"),
+                                                                     working)}}
+    pvk_arn, pvk, _ = visa_pvk
+    pan = "4761739001010010"
+    out = data.generate_pin_data(GenerationKeyIdentifier=pvk_arn, EncryptionKeyIdentifier=kek_arn,
+                                 GenerationAttributes={"VisaPin": {"PinVerificationKeyIndex": 4}}, PinDataLength=12,
+                                 PrimaryAccountNumber=pan, PinBlockFormat="ISO_FORMAT_4", EncryptionWrappedKey=wrapped)
+    assert out["EncryptionKeyArn"] == kek_arn
+    pin = decrypt_reference(4, working, out["EncryptedPinBlock"], pan)
+    remember_pin(pin)
+    pvv = out["PinData"]["VerificationValue"]
+    assert pvv == psec.pin.generate_visa_pvv(pvk, "4", pin[:4], pan)
+    verify_pin(data, pvk_arn, kek_arn, visa(4, pvv), out["EncryptedPinBlock"], pan, "ISO_FORMAT_4", EncryptionWrappedKey=wrapped)
+    # A TR-31 P0 block whose mode of use does not allow decryption cannot read a PIN block.
+    encrypt_only = {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(
+        kek, psec.tr31.Header("D", "P0", "A", "E", "00", "E"), working)}}
+    refused(lambda: verify_pin(data, pvk_arn, kek_arn, visa(4, pvv), out["EncryptedPinBlock"], pan, "ISO_FORMAT_4",
+                               EncryptionWrappedKey=encrypt_only), words="mode of use")
 
 
 def test_translation_round_trips_keep_the_pin(client, data, peks):
