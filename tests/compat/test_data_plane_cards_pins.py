@@ -657,12 +657,24 @@ def test_as2805_format0_is_the_iso0_layout(data, peks):
     assert decrypt_reference(0, key, out["PinBlock"], pan) == pin
 
 
-def test_translate_with_a_dynamic_tr31_key(client, data, peks):
+def dynamic_key(client, algorithm: str):
+    """A KEK held here (K0, AES-128), a fresh working key, and a function that wraps the working key
+    in a TR-31 block of a given key usage and mode of use under the KEK (psec)."""
     kek_arn, kek, _ = import_known(client, K0, "AES_128", *PEK_MODES)
-    working = fresh_key("TDES_2KEY")
+    working = fresh_key(algorithm)
     remember_secret(working)
-    wrapped = {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(kek, psec.tr31.Header("D", "P0", "T", "B", "00", "E"),
-                                                                     working)}}
+    letter = "T" if algorithm.startswith("TDES") else "A"
+
+    def wrapped(usage: str = "P0", mode: str = "B") -> dict:
+        header = psec.tr31.Header("D", usage, letter, mode, "00", "E")
+        return {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(kek, header, working)}}
+
+    return kek_arn, working, wrapped
+
+
+def test_translate_with_a_dynamic_tr31_key(client, data, peks):
+    kek_arn, working, wrap = dynamic_key(client, "TDES_2KEY")
+    wrapped = wrap()
     pan, pin = "4761739001010010", "2468"
     aes_arn, aes, _ = peks[4]
     out = data.translate_pin_data(IncomingKeyIdentifier=kek_arn, OutgoingKeyIdentifier=aes_arn,
@@ -676,7 +688,7 @@ def test_translate_with_a_dynamic_tr31_key(client, data, peks):
                                   EncryptedPinBlock=encrypt_reference(4, aes, pin, legacy_pan(pan)), OutgoingWrappedKey=wrapped)
     assert decrypt_reference(3, working, out["PinBlock"], pan) == pin
     # A data key in a TR-31 block does not serve PIN blocks.
-    d0 = {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(kek, psec.tr31.Header("D", "D0", "T", "B", "00", "E"), working)}}
+    d0 = wrap("D0")
     refused(lambda: data.translate_pin_data(IncomingKeyIdentifier=kek_arn, OutgoingKeyIdentifier=aes_arn,
                                             IncomingTranslationAttributes=translation(0, pan),
                                             OutgoingTranslationAttributes=translation(4, pan),
@@ -685,11 +697,8 @@ def test_translate_with_a_dynamic_tr31_key(client, data, peks):
 
 
 def test_generate_and_verify_pin_data_under_a_dynamic_key(client, data, visa_pvk):
-    kek_arn, kek, _ = import_known(client, K0, "AES_128", *PEK_MODES)
-    working = fresh_key("AES_128")
-    remember_secret(working)
-    wrapped = {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(kek, psec.tr31.Header("D", "P0", "A", "B", "00", "E"),
-                                                                     working)}}
+    kek_arn, working, wrap = dynamic_key(client, "AES_128")
+    wrapped = wrap()
     pvk_arn, pvk, _ = visa_pvk
     pan = "4761739001010010"
     out = data.generate_pin_data(GenerationKeyIdentifier=pvk_arn, EncryptionKeyIdentifier=kek_arn,
@@ -702,8 +711,7 @@ def test_generate_and_verify_pin_data_under_a_dynamic_key(client, data, visa_pvk
     assert pvv == psec.pin.generate_visa_pvv(pvk, "4", pin[:4], pan)
     verify_pin(data, pvk_arn, kek_arn, visa(4, pvv), out["EncryptedPinBlock"], pan, "ISO_FORMAT_4", EncryptionWrappedKey=wrapped)
     # A TR-31 P0 block whose mode of use does not allow decryption cannot read a PIN block.
-    encrypt_only = {"WrappedKeyMaterial": {"Tr31KeyBlock": psec.tr31.wrap(
-        kek, psec.tr31.Header("D", "P0", "A", "E", "00", "E"), working)}}
+    encrypt_only = wrap("P0", "E")
     refused(lambda: verify_pin(data, pvk_arn, kek_arn, visa(4, pvv), out["EncryptedPinBlock"], pan, "ISO_FORMAT_4",
                                EncryptionWrappedKey=encrypt_only), words="mode of use")
 
