@@ -13,12 +13,8 @@ use aws_sdk_paymentcryptographydata::types::{
     EncryptionDecryptionAttributes, EncryptionMode, MacAlgorithm, MacAttributes,
     SymmetricEncryptionAttributes, VerificationFailedReason,
 };
-use common::{TestServer, start};
+use common::start;
 use hmac::Mac;
-
-async fn create(server: &TestServer, usage: &str, algorithm: &str, modes: KeyModesOfUse) -> String {
-    server.create_symmetric_key(usage, algorithm, modes).await
-}
 
 fn crypt_modes() -> KeyModesOfUse {
     KeyModesOfUse::builder()
@@ -54,13 +50,13 @@ fn aes_cbc(key: &[u8], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn encrypt_and_decrypt_with_an_aes_key_by_arn_and_alias() {
     let server = start().await;
-    let arn = create(
-        &server,
-        "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY",
-        "AES_128",
-        crypt_modes(),
-    )
-    .await;
+    let arn = server
+        .create_symmetric_key(
+            "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY",
+            "AES_128",
+            crypt_modes(),
+        )
+        .await;
     server
         .client()
         .create_alias()
@@ -113,7 +109,9 @@ async fn encrypt_and_decrypt_with_an_aes_key_by_arn_and_alias() {
 #[tokio::test]
 async fn hmac_mac_generates_verifies_and_a_wrong_one_fails_with_its_reason() {
     let server = start().await;
-    let arn = create(&server, "TR31_M7_HMAC_KEY", "HMAC_SHA256", mac_modes()).await;
+    let arn = server
+        .create_symmetric_key("TR31_M7_HMAC_KEY", "HMAC_SHA256", mac_modes())
+        .await;
     let key = server.clear_key(&arn).await;
     let message = vec![0x5au8; 256];
     let mut reference = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
@@ -159,13 +157,9 @@ async fn hmac_mac_generates_verifies_and_a_wrong_one_fails_with_its_reason() {
 #[tokio::test]
 async fn a_key_that_does_not_exist_and_a_key_of_the_wrong_usage_are_refused() {
     let server = start().await;
-    let mac_key = create(
-        &server,
-        "TR31_M6_ISO_9797_5_CMAC_KEY",
-        "AES_128",
-        mac_modes(),
-    )
-    .await;
+    let mac_key = server
+        .create_symmetric_key("TR31_M6_ISO_9797_5_CMAC_KEY", "AES_128", mac_modes())
+        .await;
     let data = server.data_client();
     let attributes = EncryptionDecryptionAttributes::Symmetric(
         SymmetricEncryptionAttributes::builder()

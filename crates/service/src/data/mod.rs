@@ -6,16 +6,18 @@
 
 mod agreement;
 mod as2805;
+mod card;
 mod cryptogram;
 mod dynamic;
 mod encryption;
 mod keys;
 mod mac;
+mod pin;
 mod pin_change;
 mod translate;
 
 use paycrypt_api::data::{Input, MajorKeyDerivationMode};
-use paycrypt_api::{AnyOperation, ApiError, ErrorCode};
+use paycrypt_api::{AnyOperation, ApiError};
 use paycrypt_cardcrypto::emv::keys::{Card, MasterKeyDerivation};
 
 use crate::{Context, Service, to_json};
@@ -81,13 +83,15 @@ impl Service {
             Input::GenerateAs2805KekValidation(i) => {
                 to_json(&self.generate_as2805_kek_validation(ctx, i).await?)
             }
-            other => Err(ApiError::new(
-                ErrorCode::UnknownOperationException,
-                format!(
-                    "paycrypt does not implement {} yet; the README's data-plane table lists what it serves.",
-                    other.operation().name()
-                ),
-            )),
+            Input::GenerateCardValidationData(i) => {
+                to_json(&self.generate_card_validation_data(ctx, i).await?)
+            }
+            Input::VerifyCardValidationData(i) => {
+                to_json(&self.verify_card_validation_data(ctx, i).await?)
+            }
+            Input::GeneratePinData(i) => to_json(&self.generate_pin_data(ctx, i).await?),
+            Input::VerifyPinData(i) => to_json(&self.verify_pin_data(ctx, i).await?),
+            Input::TranslatePinData(i) => to_json(&self.translate_pin_data(ctx, i).await?),
         }
     }
 }
