@@ -122,17 +122,27 @@ def certificate_seeds() -> None:
     write("certificate", "wire-chain", b"\x01" + base64.b64encode(chain))
 
 
+# Bodies of the malformed-request battery (tests/compat/test_malformed.py) that stress the parser
+# rather than the model, around one string member: deep nesting, invalid UTF-8, a lone surrogate
+# escape.
+def parser_edge_cases(member: str) -> dict[str, bytes]:
+    name = member.encode()
+    return {
+        "nested-10000": b'{"Nested": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        "invalid-utf8": b'{"' + name + b'": "\xff\xfe"}',
+        "lone-surrogate": b'{"' + name + b'": "\\ud800"}',
+    }
+
+
 def api_seeds() -> None:
-    for index, op in enumerate(model_requests.OPERATIONS):
+    control = model_requests.CONTROL
+    for index, op in enumerate(control.operations):
         for full in (False, True):
-            body = json.dumps(model_requests.valid_body(op, full)).encode()
+            body = json.dumps(control.valid_body(op, full)).encode()
             write("api_decode", f"{op}-{'full' if full else 'minimal'}", bytes([index]) + body)
-    # Bodies of the malformed-request battery (tests/compat/test_malformed.py) that stress the
-    # parser rather than the model: deep nesting, invalid UTF-8, a lone surrogate escape.
-    list_keys = bytes([model_requests.OPERATIONS.index("ListKeys")])
-    write("api_decode", "ListKeys-nested-10000", list_keys + b'{"Nested": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")
-    write("api_decode", "ListKeys-invalid-utf8", list_keys + b'{"NextToken": "\xff\xfe"}')
-    write("api_decode", "ListKeys-lone-surrogate", list_keys + b'{"NextToken": "\\ud800"}')
+    list_keys = bytes([control.operations.index("ListKeys")])
+    for name, body in parser_edge_cases("NextToken").items():
+        write("api_decode", f"ListKeys-{name}", list_keys + body)
 
 
 def sigv4_seeds() -> None:
@@ -149,7 +159,7 @@ def sigv4_seeds() -> None:
 
 
 def main() -> None:
-    assert len(model_requests.OPERATIONS) == 32
+    assert len(model_requests.CONTROL.operations) == 32
     tr31_seeds()
     tr34_seeds()
     certificate_seeds()
