@@ -387,6 +387,12 @@ def client(endpoint: str):
     return make_client(endpoint)
 
 
+@pytest.fixture(scope="module")
+def data(endpoint: str):
+    """A data-plane (`payment-cryptography-data`) client of the module's server."""
+    return make_client(endpoint, service="payment-cryptography-data")
+
+
 def error_code(excinfo) -> str:
     return excinfo.value.response["Error"]["Code"]
 

@@ -43,7 +43,7 @@ from conftest import AwsCli, error_code, error_message, remember_pin, remember_s
 
 # The module's boto3 clients (control plane, data plane) and its known keys, brought in as RSA-OAEP key
 # cryptograms whose clear value the test chose.
-from test_data_plane import client, data, fresh_key, import_known  # noqa: F401 (client, data: fixtures)
+from test_data_plane import fresh_key, import_known
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 

@@ -37,7 +37,7 @@ from Crypto.Cipher import DES3
 from pyemv import ac, cvn, kd, mac, sm
 
 from conftest import AwsCli, error_code, error_message, make_client, remember_secret
-from test_data_plane import client, data, import_known  # noqa: F401 (module-scoped fixtures)
+from test_data_plane import import_known
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 

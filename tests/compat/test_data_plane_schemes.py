@@ -44,7 +44,7 @@ from pyemv import kd as emv_kd
 from pyemv import mac as emv_mac
 from pyemv import sm as emv_sm
 
-from conftest import AwsCli, attributes, error_code, make_client, remember_secret
+from conftest import AwsCli, attributes, error_code, remember_secret
 from test_data_plane import ALL4, D0, fresh_key, from_wire, import_known
 from test_exchange import import_root, issue, make_ca, to_wire
 
@@ -58,16 +58,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.Cryptography
 DATA = "payment-cryptography-data"
 B0 = "TR31_B0_BASE_DERIVATION_KEY"
 K0 = "TR31_K0_KEY_ENCRYPTION_KEY"
-
-
-@pytest.fixture(scope="module")
-def client(endpoint):
-    return make_client(endpoint)
-
-
-@pytest.fixture(scope="module")
-def data(endpoint):
-    return make_client(endpoint, service=DATA)
 
 
 def tdes_cmac(key: bytes, message: bytes) -> bytes:

@@ -440,29 +440,53 @@ impl Service {
         Ok((key, out))
     }
 
+    /// EncryptData or DecryptData: `text` (hex) through the key `identifier` names; the key and
+    /// the result as hex.
+    async fn crypt_hex(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        wrapped: Option<&WrappedKey>,
+        attributes: &EncryptionDecryptionAttributes,
+        text: &str,
+        direction: Direction,
+    ) -> Result<(UsableKey, String), ApiError> {
+        let member = match direction {
+            Direction::Encrypt => "PlainText",
+            Direction::Decrypt => "CipherText",
+        };
+        let data = unhex(member, text)?;
+        let crypt = Crypt {
+            identifier,
+            wrapped,
+            scheme: Scheme::from(attributes),
+            data: &data,
+            direction,
+            member,
+        };
+        let (key, out) = self.crypt(ctx, crypt).await?;
+        Ok((key, hex::encode_upper(out)))
+    }
+
     pub(crate) async fn encrypt_data(
         &self,
         ctx: &Context,
         input: EncryptDataInput,
     ) -> Result<EncryptDataOutput, ApiError> {
-        let data = unhex("PlainText", &input.plain_text)?;
-        let (key, out) = self
-            .crypt(
+        let (key, cipher_text) = self
+            .crypt_hex(
                 ctx,
-                Crypt {
-                    identifier: &input.key_identifier,
-                    wrapped: input.wrapped_key.as_ref(),
-                    scheme: Scheme::from(&input.encryption_attributes),
-                    data: &data,
-                    direction: Direction::Encrypt,
-                    member: "PlainText",
-                },
+                &input.key_identifier,
+                input.wrapped_key.as_ref(),
+                &input.encryption_attributes,
+                &input.plain_text,
+                Direction::Encrypt,
             )
             .await?;
         Ok(EncryptDataOutput {
             key_arn: key.arn,
             key_check_value: Some(key.check_value),
-            cipher_text: hex::encode_upper(out),
+            cipher_text,
         })
     }
 
@@ -471,24 +495,20 @@ impl Service {
         ctx: &Context,
         input: DecryptDataInput,
     ) -> Result<DecryptDataOutput, ApiError> {
-        let data = unhex("CipherText", &input.cipher_text)?;
-        let (key, out) = self
-            .crypt(
+        let (key, plain_text) = self
+            .crypt_hex(
                 ctx,
-                Crypt {
-                    identifier: &input.key_identifier,
-                    wrapped: input.wrapped_key.as_ref(),
-                    scheme: Scheme::from(&input.decryption_attributes),
-                    data: &data,
-                    direction: Direction::Decrypt,
-                    member: "CipherText",
-                },
+                &input.key_identifier,
+                input.wrapped_key.as_ref(),
+                &input.decryption_attributes,
+                &input.cipher_text,
+                Direction::Decrypt,
             )
             .await?;
         Ok(DecryptDataOutput {
             key_arn: key.arn,
             key_check_value: key.check_value,
-            plain_text: hex::encode_upper(out),
+            plain_text,
         })
     }
 
