@@ -10,6 +10,8 @@ own test data, in the input layouts of fuzz/src/lib.rs:
   in the wire form (base64 of PEM), one and two to a chain;
 - api_decode: a minimal and a full valid body of every operation, from the service model
   (tests/compat/model_requests.py);
+- data_decode: the same for the data plane's operations, from the data-plane model, with the
+  path label (a key ARN; an alias once) before the body where the operation has one;
 - sigv4: the signed requests of the AWS SigV4 test suite and botocore
   (crates/sigv4/tests/aws-signing-test-suite, crates/sigv4/tests/botocore).
 
@@ -122,17 +124,48 @@ def certificate_seeds() -> None:
     write("certificate", "wire-chain", b"\x01" + base64.b64encode(chain))
 
 
+# Bodies of the malformed-request battery (tests/compat/test_malformed.py) that stress the parser
+# rather than the model, around one string member: deep nesting, invalid UTF-8, a lone surrogate
+# escape.
+def parser_edge_cases(member: str) -> dict[str, bytes]:
+    name = member.encode()
+    return {
+        "nested-10000": b'{"Nested": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        "invalid-utf8": b'{"' + name + b'": "\xff\xfe"}',
+        "lone-surrogate": b'{"' + name + b'": "\\ud800"}',
+    }
+
+
 def api_seeds() -> None:
-    for index, op in enumerate(model_requests.OPERATIONS):
+    control = model_requests.CONTROL
+    for index, op in enumerate(control.operations):
         for full in (False, True):
-            body = json.dumps(model_requests.valid_body(op, full)).encode()
+            body = json.dumps(control.valid_body(op, full)).encode()
             write("api_decode", f"{op}-{'full' if full else 'minimal'}", bytes([index]) + body)
-    # Bodies of the malformed-request battery (tests/compat/test_malformed.py) that stress the
-    # parser rather than the model: deep nesting, invalid UTF-8, a lone surrogate escape.
-    list_keys = bytes([model_requests.OPERATIONS.index("ListKeys")])
-    write("api_decode", "ListKeys-nested-10000", list_keys + b'{"Nested": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")
-    write("api_decode", "ListKeys-invalid-utf8", list_keys + b'{"NextToken": "\xff\xfe"}')
-    write("api_decode", "ListKeys-lone-surrogate", list_keys + b'{"NextToken": "\\ud800"}')
+    list_keys = bytes([control.operations.index("ListKeys")])
+    for name, body in parser_edge_cases("NextToken").items():
+        write("api_decode", f"ListKeys-{name}", list_keys + body)
+
+
+def data_seeds() -> None:
+    # In data_decode's layout (fuzz/src/lib.rs): the operation's index among the model's sorted
+    # operations, then for an operation with a path label its decoded value and a newline, then
+    # the body.
+    data = model_requests.DATA
+
+    def request(op: str, body: bytes, label: str | None = None) -> bytes:
+        labels = list(data.labels(op).values())
+        head = (labels[0] if label is None else label).encode() + b"\n" if labels else b""
+        return bytes([data.operations.index(op)]) + head + body
+
+    for op in data.operations:
+        for full in (False, True):
+            body = json.dumps(data.valid_body(op, full)).encode()
+            write("data_decode", f"{op}-{'full' if full else 'minimal'}", request(op, body))
+    encrypt = json.dumps(data.valid_body("EncryptData")).encode()
+    write("data_decode", "EncryptData-alias-label", request("EncryptData", encrypt, "alias/payments-kek"))
+    for name, body in parser_edge_cases("PlainText").items():
+        write("data_decode", f"EncryptData-{name}", request("EncryptData", body))
 
 
 def sigv4_seeds() -> None:
@@ -149,11 +182,13 @@ def sigv4_seeds() -> None:
 
 
 def main() -> None:
-    assert len(model_requests.OPERATIONS) == 32
+    assert len(model_requests.CONTROL.operations) == 32
+    assert len(model_requests.DATA.operations) == 15
     tr31_seeds()
     tr34_seeds()
     certificate_seeds()
     api_seeds()
+    data_seeds()
     sigv4_seeds()
     for folder in sorted(SEEDS.iterdir()):
         print(f"{folder.name}: {len(list(folder.iterdir()))} seeds")

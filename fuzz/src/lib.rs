@@ -10,6 +10,7 @@
 //! | [`tr34_open`] | TR-34 opening with fixed KRD/KDH keys, and build-then-open round trips |
 //! | [`certificate`] | certificate parsing from DER and from the base64-of-PEM wire form, chain checks |
 //! | [`api_decode`] | `decode_input` for every operation, and the round trip of what decodes |
+//! | [`data_decode`] | the data plane's `data::decode_input` (body and path labels), and the round trip of what decodes |
 //! | [`sigv4`] | SigV4 verification of a request written as text |
 //!
 //! Input layouts are documented on each function; the seed corpora in `seeds/` follow them.
@@ -262,6 +263,54 @@ pub fn api_decode(data: &[u8]) {
     let again = paycrypt_api::decode_input(op, &json)
         .unwrap_or_else(|e| panic!("re-encoded {} input does not decode: {e:?}", op.name()));
     assert_eq!(again, input);
+}
+
+/// Data-plane request decoding. The first byte (modulo 15) picks the operation from
+/// [`paycrypt_api::data::Operation::ALL`]. For an operation with a path label
+/// (`/keys/{KeyIdentifier}/encrypt`), the bytes up to the first newline are the label's value as
+/// routing hands it over, percent-decoded (invalid UTF-8 is replaced), and the rest is the body;
+/// for the others, all the rest is the body. A request that decodes must serialize to JSON that
+/// decodes, with the same label, to the same input; and since the label is a member of that
+/// JSON, to the same input without it too.
+pub fn data_decode(data: &[u8]) {
+    use paycrypt_api::data::{Operation, decode_input};
+
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let op = Operation::ALL[which as usize % Operation::ALL.len()];
+    let (_, template) = op.http_binding();
+    let label = template
+        .split('/')
+        .find_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
+    let (labels, body) = match label {
+        Some(member) => {
+            let (value, body) = match rest.iter().position(|&b| b == b'\n') {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, &[][..]),
+            };
+            (
+                vec![(member, String::from_utf8_lossy(value).into_owned())],
+                body,
+            )
+        }
+        None => (Vec::new(), rest),
+    };
+    let Ok(input) = decode_input(op, body, &labels) else {
+        return;
+    };
+    assert_eq!(input.operation(), op);
+    let json = serde_json::to_vec(&input).expect("an input serializes");
+    let again = decode_input(op, &json, &labels)
+        .unwrap_or_else(|e| panic!("re-encoded {} input does not decode: {e:?}", op.name()));
+    assert_eq!(again, input);
+    let unlabelled = decode_input(op, &json, &[]).unwrap_or_else(|e| {
+        panic!(
+            "re-encoded {} input does not decode alone: {e:?}",
+            op.name()
+        )
+    });
+    assert_eq!(unlabelled, input);
 }
 
 /// The credentials of the signed seeds: the AWS SigV4 test suite's and botocore's

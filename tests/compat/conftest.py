@@ -70,6 +70,7 @@ class Exchange:
 @dataclass
 class Observed:
     secrets: list[bytes] = field(default_factory=list)  # clear key values the tests know
+    pins: list[str] = field(default_factory=list)  # clear PINs long enough to scan for (see remember_pin)
     servers: list["Server"] = field(default_factory=list)  # every server the suite started
     exchanges: list[Exchange] = field(default_factory=list)
     accounts: dict[str, str] = field(default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_ACCOUNT})
@@ -88,6 +89,19 @@ def remember_secret(clear: bytes) -> None:
     (the first MAX_SECRETS of them)."""
     if len(OBSERVED.secrets) < MAX_SECRETS:
         OBSERVED.secrets.append(bytes(clear))
+
+
+# The shortest PIN the scans look for: a 10-digit string turns up by chance in a log or a response
+# about once in 10^10 positions, a 4-digit one in nearly every log (timestamps, ports, counters).
+MIN_SCANNED_PIN = 10
+
+
+def remember_pin(pin: str) -> None:
+    """Registers a clear PIN that must never show up in a data dir, a log or a response. Only PINs
+    of MIN_SCANNED_PIN digits or more are scanned for; register the clear PIN block of a short
+    PIN with `remember_secret` instead."""
+    if len(pin) >= MIN_SCANNED_PIN and len(OBSERVED.pins) < MAX_SECRETS:
+        OBSERVED.pins.append(pin)
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,6 +385,12 @@ def client_factory() -> Callable[..., Any]:
 @pytest.fixture(scope="module")
 def client(endpoint: str):
     return make_client(endpoint)
+
+
+@pytest.fixture(scope="module")
+def data(endpoint: str):
+    """A data-plane (`payment-cryptography-data`) client of the module's server."""
+    return make_client(endpoint, service="payment-cryptography-data")
 
 
 def error_code(excinfo) -> str:

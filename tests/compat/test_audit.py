@@ -211,3 +211,41 @@ def test_sighup_reopens_the_log_after_rotation(server_factory):
     assert [l["key_arn"] for l in audit_lines(rotated)] == [first]
     assert [l["key_arn"] for l in audit_lines(path)] == [second]
     assert server.running
+
+
+def test_data_plane_uses_are_recorded_with_their_key_and_outcome(server_factory):
+    server = server_factory()
+    client = make_client(server.endpoint)
+    data = make_client(server.endpoint, service="payment-cryptography-data")
+    path = server.data_dir / "audit.log"
+    d0 = attributes("TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY", "AES_128", "SYMMETRIC_KEY", "Encrypt", "Decrypt", "Wrap", "Unwrap")
+    arn = client.create_key(KeyAttributes=d0, Exportable=False)["Key"]["KeyArn"]
+    client.create_alias(AliasName="alias/audited-data", KeyArn=arn)
+    mac_arn = client.create_key(
+        KeyAttributes=attributes("TR31_M7_HMAC_KEY", "HMAC_SHA256", "SYMMETRIC_KEY", "Generate", "Verify"), Exportable=False
+    )["Key"]["KeyArn"]
+    before = len(audit_lines(path))
+
+    expected = []
+    plain = secrets.token_bytes(32).hex().upper()
+    encrypted = data.encrypt_data(KeyIdentifier="alias/audited-data", PlainText=plain,
+                                  EncryptionAttributes={"Symmetric": {"Mode": "ECB"}})
+    expected.append((DEFAULT_ACCOUNT, "EncryptData", arn, request_id(encrypted), "success"))
+    message = secrets.token_bytes(20).hex().upper()
+    mac = data.generate_mac(KeyIdentifier=mac_arn, MessageData=message, GenerationAttributes={"Algorithm": "HMAC"})
+    expected.append((DEFAULT_ACCOUNT, "GenerateMac", mac_arn, request_id(mac), "success"))
+    code, rid = failed(lambda: data.verify_mac(KeyIdentifier=mac_arn, MessageData=message, Mac="AB" * 32,
+                                               VerificationAttributes={"Algorithm": "HMAC"}))
+    assert code == "VerificationFailedException"
+    expected.append((DEFAULT_ACCOUNT, "VerifyMac", mac_arn, rid, "VerificationFailedException"))
+    missing = arn[:-16] + "0123456789abcdef"
+    code, rid = failed(lambda: data.decrypt_data(KeyIdentifier=missing, CipherText=plain,
+                                                 DecryptionAttributes={"Symmetric": {"Mode": "ECB"}}))
+    assert code == "ResourceNotFoundException"
+    expected.append((DEFAULT_ACCOUNT, "DecryptData", missing, rid, "ResourceNotFoundException"))
+
+    lines = audit_lines(path)[before:]
+    assert [(l["account"], l["operation"], l["key_arn"], l["request_id"], l["outcome"]) for l in lines] == expected
+    text = path.read_text()
+    for secret in (plain, encrypted["CipherText"], message, mac["Mac"]):
+        assert secret not in text

@@ -72,16 +72,6 @@ def from_wire(text: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(base64.b64decode(text))
 
 
-@pytest.fixture(scope="module")
-def client(endpoint):
-    return make_client(endpoint)
-
-
-@pytest.fixture(scope="module")
-def data(endpoint):
-    return make_client(endpoint, service=DATA)
-
-
 # Key cryptograms carry keys no stronger than their RSA wrapping key (NIST SP 800-57 strengths):
 # RSA-2048 carries TDES, RSA-3072 AES-128 and HMAC-SHA256. Stronger keys (AES-192/256,
 # HMAC-SHA384/512) are checked by the Rust SDK tests (crates/server/tests/data_plane.rs), which read

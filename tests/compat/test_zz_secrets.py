@@ -4,6 +4,9 @@ last): every data dir, every server log and every response body the suite saw.
 * No clear key value a test learned (registered with `conftest.remember_secret`) appears, raw or
   as hex in either case, anywhere; no master key appears outside its own `master.key`; no clear
   private key (PEM or PKCS#8 DER, raw or hex) appears anywhere.
+* No clear PIN a test registered with `conftest.remember_pin` (10 digits or more: shorter digit
+  strings occur by chance) appears, as ASCII digits, in any data dir, log or response; the clear
+  PIN blocks of shorter PINs are registered as secrets above.
 * Logs carry no SigV4 signatures.
 * No response names a resource of an account other than the caller's, unless the caller's own
   request named it (as a cross-account request allowed by a key policy does).
@@ -124,6 +127,21 @@ def test_no_secret_in_any_response(observed):
         found += [f"response to {exchange.request[:80]!r}: {what}" for what in hits]
     assert not found, "\n".join(found)
     print(f"\nscanned {len(observed.exchanges)} responses")
+
+
+def test_no_clear_pin_anywhere(observed):
+    pins = sorted(set(observed.pins))
+    if not pins:
+        pytest.skip("no PIN registered")
+    found = []
+    for path in files_to_scan():
+        data = path.read_bytes()
+        found += [f"{path}: a clear PIN of {len(p)} digits" for p in pins if p.encode() in data]
+    for exchange in observed.exchanges:
+        found += [f"response to {exchange.request[:80]!r}: a clear PIN of {len(p)} digits"
+                  for p in pins if p.encode() in exchange.response]
+    assert not found, "\n".join(found)
+    print(f"\nscanned for {len(pins)} clear PINs")
 
 
 def test_logs_carry_no_signatures(observed):

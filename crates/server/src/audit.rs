@@ -1,17 +1,19 @@
-//! The audit log: one JSON line per mutating request (every operation but `Get*` and `List*`),
-//! written and flushed before the response leaves, so a change the client saw acknowledged is on
+//! The audit log: one JSON line per mutating control-plane request (every operation but `Get*`
+//! and `List*`) and per data-plane request (each uses a key), written and flushed before the
+//! response leaves, so a change the client saw acknowledged is on
 //! record even when the process is killed right after answering.
 //!
 //! Each line holds, in this order:
 //! - `time`: when the request was handled, RFC 3339 in UTC with milliseconds;
 //! - `account`: the account that signed it, or null when it did not authenticate;
-//! - `operation`: the operation name, e.g. `CreateKey`;
+//! - `operation`: the operation name, e.g. `CreateKey` or `VerifyPinData`;
 //! - `key_arn`: the key the request creates or names (the key an alias names, looked up when the
 //!   line is written), or null;
 //! - `request_id`: the `x-amzn-RequestId` of the response;
 //! - `outcome`: `success`, or the error code the response carries.
 //!
-//! Nothing else: never key material, never request or response bodies.
+//! Nothing else: never key material, never request or response bodies (no data, PINs, MACs or
+//! cryptograms of the data plane).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -19,15 +21,16 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use paycrypt_api::{ApiError, GetAliasInput, Input, Operation, Timestamp};
+use paycrypt_api::{AnyOperation, ApiError, GetAliasInput, Input, Operation, Timestamp};
 use paycrypt_service::{Context, Service};
 use serde::Serialize;
 use serde_json::Value;
 
 /// The request members that name a key (by key ARN, alias or alias ARN).
-const KEY_MEMBERS: [&str; 4] = [
+const KEY_MEMBERS: [&str; 5] = [
     "KeyIdentifier",
     "ExportKeyIdentifier",
+    "IncomingKeyIdentifier",
     "KeyArn",
     "ResourceArn",
 ];
@@ -41,8 +44,8 @@ pub struct AuditLog {
 /// What the request pipeline learned about one request, as far as it got.
 #[derive(Default)]
 pub(crate) struct RequestFacts {
-    /// The operation of `X-Amz-Target`, when it names one.
-    pub operation: Option<Operation>,
+    /// The operation of `X-Amz-Target` or of the data plane's path, when it names one.
+    pub operation: Option<AnyOperation>,
     /// Who signed it, once the signature verified.
     pub context: Option<Context>,
     /// The body, once it validated as the operation's input.
@@ -60,10 +63,33 @@ struct AuditLine<'a> {
     outcome: &'a str,
 }
 
-/// Whether requests of `operation` go into the audit log: all but `Get*` and `List*`.
-pub(crate) fn is_audited(operation: Operation) -> bool {
-    let name = operation.name();
-    !name.starts_with("Get") && !name.starts_with("List")
+/// The members of a data-plane request that name keys, from its path labels and its body: all
+/// the audit line needs, so nothing else of the request (data, PINs, MACs) is kept.
+pub(crate) fn key_members(body: &[u8], labels: &[(&str, String)]) -> Value {
+    let mut members = serde_json::Map::new();
+    if let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) {
+        for name in KEY_MEMBERS {
+            if let Some(value) = body.get(name) {
+                members.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+    for (name, value) in labels {
+        members.insert((*name).to_string(), Value::String(value.clone()));
+    }
+    Value::Object(members)
+}
+
+/// Whether requests of `operation` go into the audit log: every data-plane operation, and the
+/// control plane's but `Get*` and `List*`.
+pub(crate) fn is_audited(operation: AnyOperation) -> bool {
+    match operation {
+        AnyOperation::Control(op) => {
+            let name = op.name();
+            !name.starts_with("Get") && !name.starts_with("List")
+        }
+        AnyOperation::Data(_) => true,
+    }
 }
 
 impl AuditLog {
@@ -152,7 +178,10 @@ fn append_to(path: &Path) -> std::io::Result<BufWriter<File>> {
 async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>) -> Option<String> {
     let from_output = output
         .and_then(|body| serde_json::from_slice::<Value>(body).ok())
-        .and_then(|v| v.pointer("/Key/KeyArn")?.as_str().map(str::to_string));
+        .and_then(|v| {
+            let arn = v.pointer("/Key/KeyArn").or_else(|| v.get("KeyArn"))?;
+            arn.as_str().map(str::to_string)
+        });
     if from_output.is_some() {
         return from_output;
     }
@@ -165,9 +194,13 @@ async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>)
         return Some(identifier.to_string());
     }
     let alias = named_alias(ctx, identifier)?;
+    let lookup = Context {
+        operation: AnyOperation::Control(Operation::GetAlias),
+        ..ctx.clone()
+    };
     let found = service
         .handle(
-            ctx,
+            &lookup,
             Input::GetAlias(GetAliasInput {
                 alias_name: alias.to_string(),
             }),
@@ -228,12 +261,16 @@ mod tests {
     }
 
     #[test]
-    fn gets_and_lists_are_not_audited() {
-        assert!(is_audited(Operation::CreateKey));
-        assert!(is_audited(Operation::ExportKey));
-        assert!(is_audited(Operation::DeleteAlias));
-        assert!(!is_audited(Operation::GetKey));
-        assert!(!is_audited(Operation::GetParametersForExport));
-        assert!(!is_audited(Operation::ListTagsForResource));
+    fn gets_and_lists_are_not_audited_but_every_data_plane_use_is() {
+        let control = AnyOperation::Control;
+        assert!(is_audited(control(Operation::CreateKey)));
+        assert!(is_audited(control(Operation::ExportKey)));
+        assert!(is_audited(control(Operation::DeleteAlias)));
+        assert!(!is_audited(control(Operation::GetKey)));
+        assert!(!is_audited(control(Operation::GetParametersForExport)));
+        assert!(!is_audited(control(Operation::ListTagsForResource)));
+        for &op in paycrypt_api::data::Operation::ALL {
+            assert!(is_audited(AnyOperation::Data(op)), "{}", op.name());
+        }
     }
 }

@@ -14,37 +14,41 @@ pub(crate) struct DataRoute {
 }
 
 /// The operation bound to `method` and the raw (still percent-encoded) `path`, if any.
+///
+/// A template matches on its literal segments first; only then are its labels decoded, so that
+/// a malformed label is reported for the operation the path names (and a path no template
+/// matches is unknown, whatever its labels hold).
 pub(crate) fn route(method: &str, path: &str) -> Result<Option<DataRoute>, ApiError> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    for &operation in Operation::ALL {
+    let Some(path) = path.strip_prefix('/') else {
+        return Ok(None);
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let bound = Operation::ALL.iter().copied().find_map(|operation| {
         let (bound_method, template) = operation.http_binding();
-        if bound_method != method {
-            continue;
-        }
         let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        if pattern.len() != segments.len() {
-            continue;
-        }
-        let mut labels = Vec::new();
-        let mut matched = true;
-        for (expected, actual) in pattern.iter().zip(&segments) {
-            match expected
-                .strip_prefix('{')
-                .and_then(|rest| rest.strip_suffix('}'))
-            {
-                Some(member) => labels.push((member, decode_label(member, actual)?)),
-                None if expected == actual => {}
-                None => {
-                    matched = false;
-                    break;
-                }
-            }
-        }
-        if matched {
-            return Ok(Some(DataRoute { operation, labels }));
+        let matches = bound_method == method
+            && pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(expected, actual)| label_name(expected).is_some() || expected == actual);
+        matches.then_some((operation, pattern))
+    });
+    let Some((operation, pattern)) = bound else {
+        return Ok(None);
+    };
+    let mut labels = Vec::new();
+    for (expected, actual) in pattern.iter().copied().zip(&segments) {
+        if let Some(member) = label_name(expected) {
+            labels.push((member, decode_label(member, actual)?));
         }
     }
-    Ok(None)
+    Ok(Some(DataRoute { operation, labels }))
+}
+
+/// The member a template segment binds (`{KeyIdentifier}`), if it is a label.
+fn label_name(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{')?.strip_suffix('}')
 }
 
 /// The refusal of a request whose method and path name no operation.
@@ -128,6 +132,21 @@ mod tests {
         assert!(route("GET", "/mac/generate").unwrap().is_none());
         assert!(route("POST", "/mac/generate/extra").unwrap().is_none());
         assert!(route("POST", "/keys/a/b/encrypt").unwrap().is_none());
+        assert!(route("POST", "//mac/generate").unwrap().is_none());
+        assert!(route("POST", "mac/generate").unwrap().is_none());
+    }
+
+    #[test]
+    fn labels_are_decoded_only_for_the_operation_the_path_names() {
+        // A malformed label on a path no operation is bound to is an unknown path, and on a bound
+        // one it is reported for that operation's label, not for the first template with a label.
+        assert!(route("POST", "/keys/%zz/sign").unwrap().is_none());
+        let error = route("POST", "/keys/%zz/reencrypt").err().expect("refused");
+        assert!(
+            error.message.contains("IncomingKeyIdentifier"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -12,9 +12,11 @@ use http_body_util::BodyExt;
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input};
 use paycrypt_service::Context;
 
-use crate::audit::{RequestFacts, is_audited};
+use crate::audit::{RequestFacts, is_audited, key_members};
 use crate::data_routes::{self, DataRoute};
-use crate::wire_error::{JSON_CONTENT_TYPE, auth_error_code, error_response};
+use crate::wire_error::{
+    JSON_CONTENT_TYPE, REST_JSON_CONTENT_TYPE, auth_error_code, error_response,
+};
 use crate::{AppState, MAX_BODY_BYTES};
 
 const SERVICE: &str = "payment-cryptography";
@@ -89,10 +91,12 @@ async fn read_body(mut body: Body) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
-/// The media types a request body may be declared as: AWS JSON 1.0 (what every SDK sends), 1.1,
-/// and plain JSON, with any parameters (`; charset=utf-8`). A request without a Content-Type is
-/// read as JSON too; any other type, or more than one Content-Type header, is refused.
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+/// The media types a request body may be declared as, on either plane: AWS JSON 1.0 (what every
+/// SDK sends to the control plane), 1.1, and plain JSON (what they send to the data plane), with
+/// any parameters (`; charset=utf-8`). A request without a Content-Type is read as JSON too; any
+/// other type, or more than one Content-Type header, is refused, naming the plane's own type.
+fn check_content_type(headers: &HeaderMap, plane: Plane) -> Result<(), ApiError> {
+    let expected = plane.content_type();
     let values: Vec<_> = headers.get_all("content-type").iter().collect();
     let refuse = |message: String| Err(ApiError::new(ErrorCode::SerializationException, message));
     match values.as_slice() {
@@ -112,13 +116,13 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
                         .take(100)
                         .collect();
                     refuse(format!(
-                        "Content-Type '{shown}' is not supported; send application/x-amz-json-1.0."
+                        "Content-Type '{shown}' is not supported; send {expected}."
                     ))
                 }
             }
         }
         many => refuse(format!(
-            "The request has {} Content-Type headers; send one, application/x-amz-json-1.0.",
+            "The request has {} Content-Type headers; send one, {expected}.",
             many.len()
         )),
     }
@@ -131,6 +135,16 @@ enum Plane {
     Control,
     /// Any other path, routed by the data plane's HTTP bindings.
     Data,
+}
+
+impl Plane {
+    /// The media type of the plane's responses, and the one its SDKs send.
+    fn content_type(self) -> &'static str {
+        match self {
+            Plane::Control => JSON_CONTENT_TYPE,
+            Plane::Data => REST_JSON_CONTENT_TYPE,
+        }
+    }
 }
 
 /// What a request asks for, once routed.
@@ -159,9 +173,13 @@ async fn process(
     facts: &mut RequestFacts,
 ) -> Result<(AnyOperation, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
-    if plane == Plane::Control {
-        facts.operation = operation(&parts.headers).ok();
-    }
+    facts.operation = match plane {
+        Plane::Control => operation(&parts.headers).ok().map(AnyOperation::Control),
+        Plane::Data => data_routes::route(parts.method.as_str(), parts.uri.path())
+            .ok()
+            .flatten()
+            .map(|route| AnyOperation::Data(route.operation)),
+    };
     let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
@@ -197,17 +215,20 @@ async fn process(
             "Rate exceeded: this account sends more requests per second than allowed.",
         ));
     }
-    check_content_type(&parts.headers)?;
+    check_content_type(&parts.headers, plane)?;
     let output = match routed {
         Routed::Control(op) => {
             let input = decode_input(op, &body)?;
-            if state.audit.is_some() && is_audited(op) {
+            if state.audit.is_some() && is_audited(ctx.operation) {
                 facts.input = serde_json::from_slice(&body).ok();
             }
             state.service.handle(&ctx, input).await?
         }
         Routed::Data(route) => {
             let input = data::decode_input(route.operation, &body, &route.labels)?;
+            if state.audit.is_some() {
+                facts.input = Some(key_members(&body, &route.labels));
+            }
             state.service.handle_data(&ctx, input).await?
         }
     };
@@ -242,11 +263,9 @@ pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Re
     serve(state, Plane::Control, request).await
 }
 
-/// `POST` to any other path: one data-plane call. Other methods are not routed.
+/// Any other path: one data-plane call, routed by method and path once authenticated (a method
+/// and path bound to no operation is a 404, like any unknown path).
 pub async fn handle_data(State(state): State<AppState>, request: Request<Body>) -> Response {
-    if request.method() != Method::POST {
-        return not_routed(request.method().clone()).await;
-    }
     serve(state, Plane::Data, request).await
 }
 
@@ -271,13 +290,10 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
         Ok((op, body)) => {
             tracing::debug!(request_id, operation = op.name(), status = 200, "request");
             let mut response = (StatusCode::OK, body).into_response();
-            let content_type = match plane {
-                Plane::Control => JSON_CONTENT_TYPE,
-                Plane::Data => "application/json",
-            };
-            response
-                .headers_mut()
-                .insert("content-type", HeaderValue::from_static(content_type));
+            response.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static(plane.content_type()),
+            );
             response
         }
         Err(error) => {
@@ -286,13 +302,13 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
             } else {
                 tracing::info!(request_id, error = error.code.as_str(), "request refused");
             }
-            error_response(&error)
+            error_response(&error, plane.content_type())
         }
     };
     with_date(with_request_id(response, &request_id), state.clock.now())
 }
 
-/// Anything but a `POST` and `GET /health`.
+/// Any method but `POST` on `/` (the control plane's path; other paths are the data plane's).
 pub async fn not_routed(method: Method) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let error = ApiError::new(
@@ -302,5 +318,5 @@ pub async fn not_routed(method: Method) -> Response {
              a data-plane path."
         ),
     );
-    with_request_id(error_response(&error), &request_id)
+    with_request_id(error_response(&error, JSON_CONTENT_TYPE), &request_id)
 }

@@ -6,38 +6,15 @@
 mod common;
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
-use aws_sdk_paymentcryptography::types::{
-    KeyAlgorithm, KeyAttributes, KeyClass, KeyModesOfUse, KeyUsage,
-};
+use aws_sdk_paymentcryptography::types::KeyModesOfUse;
 use aws_sdk_paymentcryptographydata::error::ProvideErrorMetadata;
 use aws_sdk_paymentcryptographydata::operation::verify_mac::VerifyMacError;
 use aws_sdk_paymentcryptographydata::types::{
     EncryptionDecryptionAttributes, EncryptionMode, MacAlgorithm, MacAttributes,
     SymmetricEncryptionAttributes, VerificationFailedReason,
 };
-use common::{TestServer, start};
+use common::start;
 use hmac::Mac;
-
-async fn create(server: &TestServer, usage: &str, algorithm: &str, modes: KeyModesOfUse) -> String {
-    let attributes = KeyAttributes::builder()
-        .key_usage(KeyUsage::from(usage))
-        .key_class(KeyClass::SymmetricKey)
-        .key_algorithm(KeyAlgorithm::from(algorithm))
-        .key_modes_of_use(modes)
-        .build()
-        .unwrap();
-    server
-        .client()
-        .create_key()
-        .key_attributes(attributes)
-        .exportable(false)
-        .send()
-        .await
-        .unwrap()
-        .key
-        .unwrap()
-        .key_arn
-}
 
 fn crypt_modes() -> KeyModesOfUse {
     KeyModesOfUse::builder()
@@ -73,13 +50,13 @@ fn aes_cbc(key: &[u8], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn encrypt_and_decrypt_with_an_aes_key_by_arn_and_alias() {
     let server = start().await;
-    let arn = create(
-        &server,
-        "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY",
-        "AES_128",
-        crypt_modes(),
-    )
-    .await;
+    let arn = server
+        .create_symmetric_key(
+            "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY",
+            "AES_128",
+            crypt_modes(),
+        )
+        .await;
     server
         .client()
         .create_alias()
@@ -132,7 +109,9 @@ async fn encrypt_and_decrypt_with_an_aes_key_by_arn_and_alias() {
 #[tokio::test]
 async fn hmac_mac_generates_verifies_and_a_wrong_one_fails_with_its_reason() {
     let server = start().await;
-    let arn = create(&server, "TR31_M7_HMAC_KEY", "HMAC_SHA256", mac_modes()).await;
+    let arn = server
+        .create_symmetric_key("TR31_M7_HMAC_KEY", "HMAC_SHA256", mac_modes())
+        .await;
     let key = server.clear_key(&arn).await;
     let message = vec![0x5au8; 256];
     let mut reference = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
@@ -178,13 +157,9 @@ async fn hmac_mac_generates_verifies_and_a_wrong_one_fails_with_its_reason() {
 #[tokio::test]
 async fn a_key_that_does_not_exist_and_a_key_of_the_wrong_usage_are_refused() {
     let server = start().await;
-    let mac_key = create(
-        &server,
-        "TR31_M6_ISO_9797_5_CMAC_KEY",
-        "AES_128",
-        mac_modes(),
-    )
-    .await;
+    let mac_key = server
+        .create_symmetric_key("TR31_M6_ISO_9797_5_CMAC_KEY", "AES_128", mac_modes())
+        .await;
     let data = server.data_client();
     let attributes = EncryptionDecryptionAttributes::Symmetric(
         SymmetricEncryptionAttributes::builder()

@@ -12,51 +12,42 @@
 //! session keys are always 16 bytes (EMV defines double-length card keys for TDES). AES issuer
 //! master keys are not supported here: an AES-keyed caller must be refused by the service.
 //!
-//! The shared block-cipher plumbing below (single-block TDES, ISO/IEC 9797-1 MAC algorithm 3,
-//! the padding methods and DES key parity) is private to this module.
+//! The shared plumbing below (single-block TDES on keyblock's cipher, the retail MAC of
+//! [`crate::mac`], the padding methods and DES key parity) is private to this module.
 
 pub mod cryptogram;
 pub mod keys;
 pub mod secure_messaging;
 
-use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use des::{Des, TdesEde3};
-use zeroize::Zeroizing;
+use paycrypt_keyblock::kcv::BlockCipherKind;
+use paycrypt_keyblock::sym::Cipher;
 
 use crate::Error;
+use crate::mac::{self, MacAlgorithm};
 
 /// The DES block size, in bytes.
 const BLOCK: usize = 8;
 
-/// A keyed TDES cipher (two-key keys run as K1 K2 K1). The key schedule wipes itself on drop.
-struct Tdes(Box<TdesEde3>);
+/// A keyed TDES cipher (two-key keys run as K1 K2 K1), on keyblock's [`Cipher`].
+struct Tdes(Cipher);
 
 impl Tdes {
     /// Keys TDES with a 16- or 24-byte key; `what` names the key in the error.
     fn new(key: &[u8], what: &'static str) -> Result<Self, Error> {
-        let mut full = Zeroizing::new([0u8; 24]);
-        match key.len() {
-            16 => {
-                full[..16].copy_from_slice(key);
-                full[16..].copy_from_slice(&key[..8]);
-            }
-            24 => full.copy_from_slice(key),
-            len => return Err(Error::InvalidKeyLength { what, len }),
-        }
-        let cipher =
-            TdesEde3::new_from_slice(full.as_slice()).map_err(|_| Error::InvalidKeyLength {
+        Cipher::new(BlockCipherKind::Tdes, key)
+            .map(Self)
+            .map_err(|_| Error::InvalidKeyLength {
                 what,
                 len: key.len(),
-            })?;
-        Ok(Self(Box::new(cipher)))
+            })
     }
 
     fn encrypt(&self, block: &mut [u8; BLOCK]) {
-        self.0.encrypt_block(block.into());
+        self.0.ecb_encrypt(block);
     }
 
     fn decrypt(&self, block: &mut [u8; BLOCK]) {
-        self.0.decrypt_block(block.into());
+        self.0.ecb_decrypt(block);
     }
 
     /// Encrypts one block and returns the result, leaving `block` unchanged.
@@ -104,33 +95,11 @@ fn padded(data: &[u8], marker: &[u8], len: usize) -> Vec<u8> {
 }
 
 /// ISO/IEC 9797-1 MAC algorithm 3 (the "retail MAC") over `data`, which must be a whole number
-/// of 8-byte blocks (callers pad first): single-DES CBC under the key's first 8 bytes, and the
-/// last block enciphered under the whole TDES key (for a two-key key this is the usual
-/// decrypt-K2, encrypt-K1 output transformation).
+/// of 8-byte blocks (callers pad first), under a TDES session key.
 fn mac_algorithm3(key: &[u8], data: &[u8]) -> Result<[u8; BLOCK], Error> {
-    let tdes = Tdes::new(key, "EMV session key")?;
-    let first = Des::new_from_slice(&key[..BLOCK]).map_err(|_| Error::InvalidKeyLength {
-        what: "EMV session key",
-        len: key.len(),
-    })?;
-    let (blocks, rest) = data.as_chunks::<BLOCK>();
-    let Some((last, init)) = blocks.split_last() else {
-        return Err(Error::InvalidInput("MAC input is empty".into()));
-    };
-    if !rest.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "MAC input must be a multiple of {BLOCK} bytes, got {} bytes",
-            data.len()
-        )));
-    }
-    let mut chain = [0u8; BLOCK];
-    for block in init {
-        xor_into(&mut chain, block);
-        first.encrypt_block((&mut chain).into());
-    }
-    xor_into(&mut chain, last);
-    tdes.encrypt(&mut chain);
-    Ok(chain)
+    let full = mac::generate(MacAlgorithm::Iso9797Algorithm3, key, data)?;
+    full.try_into()
+        .map_err(|_| Error::InvalidInput("the retail MAC is one block".into()))
 }
 
 /// Packs an even-length string of decimal digits into bytes (two digits a byte). The caller

@@ -168,6 +168,26 @@ impl TestServer {
         aws_sdk_paymentcryptographydata::Client::from_conf(config)
     }
 
+    /// The ARN of a new non-exportable symmetric key of the default account.
+    pub async fn create_symmetric_key(
+        &self,
+        usage: &str,
+        algorithm: &str,
+        modes: aws_sdk_paymentcryptography::types::KeyModesOfUse,
+    ) -> String {
+        use aws_sdk_paymentcryptography::types::{KeyAlgorithm, KeyAttributes, KeyClass, KeyUsage};
+        let attributes = KeyAttributes::builder()
+            .key_usage(KeyUsage::from(usage))
+            .key_class(KeyClass::SymmetricKey)
+            .key_algorithm(KeyAlgorithm::from(algorithm))
+            .key_modes_of_use(modes)
+            .build()
+            .unwrap();
+        let request = self.client().create_key().key_attributes(attributes);
+        let created = request.exportable(false).send().await.expect("CreateKey");
+        created.key.expect("CreateKey answers the key").key_arn
+    }
+
     /// The clear material of a key of the default account, opened from the store with the
     /// master key, as an independent check of what the data plane computes with it.
     pub async fn clear_key(&self, arn: &str) -> Vec<u8> {

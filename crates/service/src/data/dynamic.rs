@@ -1,16 +1,22 @@
-//! Dynamic keys: a working key the request brings as a TR-31 block wrapped under a key
-//! encryption key held here (the operation's key identifier names the KEK). The block is opened
-//! for this request only and never stored; the TR-31 header must carry a key usage the
-//! operation accepts and a mode of use that allows what it does (AWS guide, "Using dynamic
-//! keys": data encryption keys are D0 with mode B, E or D).
+//! Dynamic keys: a working key the request brings instead of naming one held here, used for this
+//! request only and never stored. Either
+//! - a TR-31 block wrapped under a key encryption key held here (the operation's key identifier
+//!   names the KEK); its header must carry a key usage the operation accepts and a mode of use
+//!   that allows what it does (AWS guide, "Using dynamic keys": data encryption keys are D0 with
+//!   mode B, E or D); or
+//! - a key agreed by ECDH (`DiffieHellmanSymmetricKey`) between the K3 key pair the key
+//!   identifier names and the caller's certificate, whose DeriveKeyUsage must be one the
+//!   operation accepts.
 
-use paycrypt_api::data::{KeyCheckValueAlgorithm, WrappedKey, WrappedKeyMaterial};
-use paycrypt_api::{ApiError, KeyAlgorithm};
-use paycrypt_keyblock::tr31;
+use paycrypt_api::data::{EcdhDerivationAttributes, WrappedKey, WrappedKeyMaterial};
+use paycrypt_api::{ApiError, KeyAlgorithm, KeyUsage};
+use paycrypt_keyblock::{SecretBytes, tr31};
 
+use super::agreement::{ecdh_parameters, same_named};
 use super::keys::{Mode, UsableKey};
 use crate::attributes;
-use crate::exchange::algorithm_from_letter;
+use crate::exchange::agreement::Agreement;
+use crate::exchange::{algorithm_from_letter, usage_from_code};
 use crate::keys::check_value;
 use crate::{Context, Service};
 
@@ -37,10 +43,13 @@ impl Service {
         usages: &[&str],
         mode: Mode,
     ) -> Result<UsableKey, ApiError> {
-        let WrappedKeyMaterial::Tr31KeyBlock(block) = &wrapped.wrapped_key_material else {
-            return Err(ApiError::validation(
-                "paycrypt does not serve DiffieHellmanSymmetricKey dynamic keys yet; send the key as a Tr31KeyBlock.",
-            ));
+        let block = match &wrapped.wrapped_key_material {
+            WrappedKeyMaterial::Tr31KeyBlock(block) => block,
+            WrappedKeyMaterial::DiffieHellmanSymmetricKey(ecdh) => {
+                return self
+                    .agreed_key(ctx, kek_identifier, ecdh, usages, wrapped)
+                    .await;
+            }
         };
         let kek = self.resolve_key(ctx, kek_identifier).await?;
         let (kbpk, _) = self.open_tr31_kbpk(&kek, "unwrap")?;
@@ -63,21 +72,72 @@ impl Service {
             algorithm_from_letter(header.algorithm.as_char(), material.len()).ok_or_else(|| {
                 ApiError::validation("The wrapped key's algorithm is not one paycrypt can use.")
             })?;
-        let requested = match wrapped.key_check_value_algorithm {
-            Some(KeyCheckValueAlgorithm::Cmac) => paycrypt_api::KeyCheckValueAlgorithm::Cmac,
-            Some(KeyCheckValueAlgorithm::AnsiX924) => {
-                paycrypt_api::KeyCheckValueAlgorithm::AnsiX924
-            }
-            Some(KeyCheckValueAlgorithm::Hmac) => paycrypt_api::KeyCheckValueAlgorithm::Hmac,
-            Some(KeyCheckValueAlgorithm::Sha1) => paycrypt_api::KeyCheckValueAlgorithm::Sha1,
-            None => attributes::default_kcv_algorithm(algorithm),
-        };
-        let method = attributes::kcv_method(algorithm, requested)?;
-        Ok(UsableKey {
-            algorithm,
-            check_value: check_value(method, &material, None)?,
-            material,
-            arn: kek.doc.key.key_arn.clone(),
-        })
+        dynamic(algorithm, material, kek.doc.key.key_arn.clone(), wrapped)
     }
+
+    /// The working key agreed by ECDH with the K3 key `private_key_identifier` names.
+    async fn agreed_key(
+        &self,
+        ctx: &Context,
+        private_key_identifier: &str,
+        ecdh: &EcdhDerivationAttributes,
+        usages: &[&str],
+        wrapped: &WrappedKey,
+    ) -> Result<UsableKey, ApiError> {
+        let (algorithm, kdf, hash) = ecdh_parameters(
+            ecdh.key_algorithm.as_str(),
+            ecdh.key_derivation_function.as_str(),
+            ecdh.key_derivation_hash_algorithm.as_str(),
+        )?;
+        let derives: Vec<KeyUsage> = usages.iter().filter_map(|u| usage_from_code(u)).collect();
+        let derivation_data = paycrypt_api::DiffieHellmanDerivationData::SharedInformation(
+            ecdh.shared_information.clone(),
+        );
+        let agreed = self
+            .derive_agreed_key(
+                ctx,
+                Agreement {
+                    private_key_identifier,
+                    certificate_authority_identifier: &ecdh
+                        .certificate_authority_public_key_identifier,
+                    public_key_certificate: &ecdh.public_key_certificate,
+                    derive_key_algorithm: algorithm,
+                    kdf,
+                    hash,
+                    derivation_data: &derivation_data,
+                    derives: &derives,
+                },
+            )
+            .await?;
+        dynamic(
+            agreed.algorithm,
+            agreed.key,
+            agreed.private_key_arn,
+            wrapped,
+        )
+    }
+}
+
+/// A dynamic key with the check value the request asks for (or its algorithm's default).
+fn dynamic(
+    algorithm: KeyAlgorithm,
+    material: SecretBytes,
+    arn: String,
+    wrapped: &WrappedKey,
+) -> Result<UsableKey, ApiError> {
+    let requested = match wrapped.key_check_value_algorithm {
+        Some(requested) => same_named(
+            requested.as_str(),
+            paycrypt_api::KeyCheckValueAlgorithm::ALL,
+            |a| a.as_str(),
+        )?,
+        None => attributes::default_kcv_algorithm(algorithm),
+    };
+    let method = attributes::kcv_method(algorithm, requested)?;
+    Ok(UsableKey {
+        algorithm,
+        check_value: check_value(method, &material, None)?,
+        material,
+        arn,
+    })
 }

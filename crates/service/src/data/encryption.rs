@@ -107,7 +107,7 @@ struct Crypt<'a> {
 }
 
 /// The block cipher of a TDES or AES key.
-fn cipher_kind(algorithm: KeyAlgorithm) -> Result<BlockCipherKind, ApiError> {
+pub(crate) fn cipher_kind(algorithm: KeyAlgorithm) -> Result<BlockCipherKind, ApiError> {
     match algorithm {
         KeyAlgorithm::Tdes2Key | KeyAlgorithm::Tdes3Key => Ok(BlockCipherKind::Tdes),
         KeyAlgorithm::Aes128 | KeyAlgorithm::Aes192 | KeyAlgorithm::Aes256 => {
@@ -280,6 +280,27 @@ pub(crate) fn dukpt_working_key(
     Ok((key_type, key))
 }
 
+/// The DUKPT working key of `purpose` as a key of its own (TDES or AES, as the working key
+/// type says) that echoes the BDK's ARN and check value.
+pub(crate) fn dukpt_working_usable(
+    bdk: UsableKey,
+    ksn_hex: &str,
+    key_type: Option<DukptDerivationType>,
+    purpose: DukptPurpose,
+    variant: Option<WireVariant>,
+) -> Result<UsableKey, ApiError> {
+    let (key_type, working) = dukpt_working_key(&bdk, ksn_hex, key_type, purpose, variant)?;
+    Ok(UsableKey {
+        algorithm: match key_type.cipher_kind() {
+            BlockCipherKind::Tdes => KeyAlgorithm::Tdes2Key,
+            BlockCipherKind::Aes => KeyAlgorithm::Aes128,
+        },
+        material: working,
+        arn: bdk.arn,
+        check_value: bdk.check_value,
+    })
+}
+
 /// The public key (SubjectPublicKeyInfo DER) of an RSA key pair or imported certificate.
 fn rsa_public_key(key: &LoadedKey) -> Result<Vec<u8>, ApiError> {
     let unreadable = || ApiError::internal("A stored public key is unreadable.");
@@ -340,22 +361,13 @@ impl Service {
             }
             Scheme::Dukpt(attributes) => {
                 let bdk = self.usable_key(ctx, identifier, &BDK).await?;
-                let (key_type, working) = dukpt_working_key(
-                    &bdk,
+                let working = dukpt_working_usable(
+                    bdk,
                     &attributes.key_serial_number,
                     attributes.dukpt_key_derivation_type,
                     DukptPurpose::DataEncryption,
                     attributes.dukpt_key_variant,
                 )?;
-                let working = UsableKey {
-                    algorithm: match key_type.cipher_kind() {
-                        BlockCipherKind::Tdes => KeyAlgorithm::Tdes2Key,
-                        BlockCipherKind::Aes => KeyAlgorithm::Aes128,
-                    },
-                    material: working,
-                    arn: bdk.arn,
-                    check_value: bdk.check_value,
-                };
                 let mode = match attributes.mode {
                     Some(DukptEncryptionMode::Ecb) => EncryptionMode::Ecb,
                     _ => EncryptionMode::Cbc,
@@ -428,29 +440,53 @@ impl Service {
         Ok((key, out))
     }
 
+    /// EncryptData or DecryptData: `text` (hex) through the key `identifier` names; the key and
+    /// the result as hex.
+    async fn crypt_hex(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        wrapped: Option<&WrappedKey>,
+        attributes: &EncryptionDecryptionAttributes,
+        text: &str,
+        direction: Direction,
+    ) -> Result<(UsableKey, String), ApiError> {
+        let member = match direction {
+            Direction::Encrypt => "PlainText",
+            Direction::Decrypt => "CipherText",
+        };
+        let data = unhex(member, text)?;
+        let crypt = Crypt {
+            identifier,
+            wrapped,
+            scheme: Scheme::from(attributes),
+            data: &data,
+            direction,
+            member,
+        };
+        let (key, out) = self.crypt(ctx, crypt).await?;
+        Ok((key, hex::encode_upper(out)))
+    }
+
     pub(crate) async fn encrypt_data(
         &self,
         ctx: &Context,
         input: EncryptDataInput,
     ) -> Result<EncryptDataOutput, ApiError> {
-        let data = unhex("PlainText", &input.plain_text)?;
-        let (key, out) = self
-            .crypt(
+        let (key, cipher_text) = self
+            .crypt_hex(
                 ctx,
-                Crypt {
-                    identifier: &input.key_identifier,
-                    wrapped: input.wrapped_key.as_ref(),
-                    scheme: Scheme::from(&input.encryption_attributes),
-                    data: &data,
-                    direction: Direction::Encrypt,
-                    member: "PlainText",
-                },
+                &input.key_identifier,
+                input.wrapped_key.as_ref(),
+                &input.encryption_attributes,
+                &input.plain_text,
+                Direction::Encrypt,
             )
             .await?;
         Ok(EncryptDataOutput {
             key_arn: key.arn,
             key_check_value: Some(key.check_value),
-            cipher_text: hex::encode_upper(out),
+            cipher_text,
         })
     }
 
@@ -459,24 +495,20 @@ impl Service {
         ctx: &Context,
         input: DecryptDataInput,
     ) -> Result<DecryptDataOutput, ApiError> {
-        let data = unhex("CipherText", &input.cipher_text)?;
-        let (key, out) = self
-            .crypt(
+        let (key, plain_text) = self
+            .crypt_hex(
                 ctx,
-                Crypt {
-                    identifier: &input.key_identifier,
-                    wrapped: input.wrapped_key.as_ref(),
-                    scheme: Scheme::from(&input.decryption_attributes),
-                    data: &data,
-                    direction: Direction::Decrypt,
-                    member: "CipherText",
-                },
+                &input.key_identifier,
+                input.wrapped_key.as_ref(),
+                &input.decryption_attributes,
+                &input.cipher_text,
+                Direction::Decrypt,
             )
             .await?;
         Ok(DecryptDataOutput {
             key_arn: key.arn,
             key_check_value: key.check_value,
-            plain_text: hex::encode_upper(out),
+            plain_text,
         })
     }
 

@@ -16,21 +16,19 @@
 
 use paycrypt_api::data::{
     GenerateMacInput, GenerateMacOutput, MacAlgorithm as WireAlgorithm, MacAlgorithmDukpt,
-    MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode, SessionKeyDerivationMode,
-    SessionKeyDerivationValue, VerificationFailedReason, VerifyMacInput, VerifyMacOutput,
+    MacAlgorithmEmv, MacAttributes, SessionKeyDerivationMode, SessionKeyDerivationValue,
+    VerificationFailedReason, VerifyMacInput, VerifyMacOutput,
 };
 use paycrypt_api::{ApiError, KeyAlgorithm, KeyUsage};
 use paycrypt_cardcrypto::dukpt::DukptPurpose;
-use paycrypt_cardcrypto::emv::keys::{
-    self as emv_keys, Card, MasterKeyDerivation, SmDiversifier, SmSessionKeyMode,
-};
+use paycrypt_cardcrypto::emv::keys::{self as emv_keys, SmDiversifier, SmSessionKeyMode};
 use paycrypt_cardcrypto::emv::secure_messaging;
 use paycrypt_cardcrypto::mac::{self, MacAlgorithm};
 use paycrypt_cardcrypto::{BlockCipherKind, HmacHash};
 
 use super::encryption::{BDK, dukpt_working_key};
 use super::keys::{Mode, Requirement, TDES, UsableKey};
-use super::{refused, unhex};
+use super::{card, fixed, refused, unhex};
 use crate::{Context, Service};
 
 const AES_AND_TDES: &[KeyAlgorithm] = &[
@@ -142,14 +140,11 @@ fn emv_session_key(
     imk: &UsableKey,
     emv: &MacAlgorithmEmv,
 ) -> Result<paycrypt_keyblock::SecretBytes, ApiError> {
-    let card = Card {
-        mode: match emv.major_key_derivation_mode {
-            MajorKeyDerivationMode::EmvOptionA => MasterKeyDerivation::OptionA,
-            MajorKeyDerivationMode::EmvOptionB => MasterKeyDerivation::OptionB,
-        },
-        pan: &emv.primary_account_number,
-        psn: &emv.pan_sequence_number,
-    };
+    let card = card(
+        emv.major_key_derivation_mode,
+        &emv.primary_account_number,
+        &emv.pan_sequence_number,
+    );
     let mode = match emv.session_key_derivation_mode {
         SessionKeyDerivationMode::EmvCommonSessionKey => SmSessionKeyMode::EmvCommon,
         SessionKeyDerivationMode::MastercardSessionKey => SmSessionKeyMode::Mastercard,
@@ -167,13 +162,6 @@ fn emv_session_key(
         }
     };
     emv_keys::derive_sm_session_key(imk.material.expose(), &card, mode, &value).map_err(refused)
-}
-
-/// Hex of exactly `N` bytes.
-fn fixed<const N: usize>(text: &str, member: &str) -> Result<[u8; N], ApiError> {
-    unhex(member, text)?
-        .try_into()
-        .map_err(|_| ApiError::validation(format!("{member} must be {N} bytes.")))
 }
 
 impl Service {

@@ -4,13 +4,21 @@
 //! encryption key held here). The algorithms themselves are pure functions of
 //! `paycrypt_cardcrypto` and `paycrypt_keyblock`.
 
+mod agreement;
+mod as2805;
+mod card;
+mod cryptogram;
 mod dynamic;
 mod encryption;
 mod keys;
 mod mac;
+mod pin;
+mod pin_change;
+mod translate;
 
-use paycrypt_api::data::Input;
-use paycrypt_api::{AnyOperation, ApiError, ErrorCode};
+use paycrypt_api::data::{Input, MajorKeyDerivationMode};
+use paycrypt_api::{AnyOperation, ApiError};
+use paycrypt_cardcrypto::emv::keys::{Card, MasterKeyDerivation};
 
 use crate::{Context, Service, to_json};
 
@@ -19,6 +27,26 @@ use crate::{Context, Service, to_json};
 pub(crate) fn unhex(member: &str, value: &str) -> Result<Vec<u8>, ApiError> {
     hex::decode(value)
         .map_err(|_| ApiError::validation(format!("{member} must be hexadecimal bytes.")))
+}
+
+/// Hex of exactly `N` bytes.
+pub(crate) fn fixed<const N: usize>(text: &str, member: &str) -> Result<[u8; N], ApiError> {
+    unhex(member, text)?
+        .try_into()
+        .map_err(|_| ApiError::validation(format!("{member} must be {N} bytes.")))
+}
+
+/// The card an EMV request names: how its ICC master key derives (option A or B), its PAN and
+/// PAN sequence number.
+pub(crate) fn card<'a>(mode: MajorKeyDerivationMode, pan: &'a str, psn: &'a str) -> Card<'a> {
+    Card {
+        mode: match mode {
+            MajorKeyDerivationMode::EmvOptionA => MasterKeyDerivation::OptionA,
+            MajorKeyDerivationMode::EmvOptionB => MasterKeyDerivation::OptionB,
+        },
+        pan,
+        psn,
+    }
 }
 
 /// A cardcrypto refusal of the request's values, as a ValidationException (its messages never
@@ -42,13 +70,28 @@ impl Service {
             Input::ReEncryptData(i) => to_json(&self.re_encrypt_data(ctx, i).await?),
             Input::GenerateMac(i) => to_json(&self.generate_mac(ctx, i).await?),
             Input::VerifyMac(i) => to_json(&self.verify_mac(ctx, i).await?),
-            other => Err(ApiError::new(
-                ErrorCode::UnknownOperationException,
-                format!(
-                    "paycrypt does not implement {} yet; the README's data-plane table lists what it serves.",
-                    other.operation().name()
-                ),
-            )),
+            Input::GenerateAuthRequestCryptogram(i) => {
+                to_json(&self.generate_auth_request_cryptogram(ctx, i).await?)
+            }
+            Input::VerifyAuthRequestCryptogram(i) => {
+                to_json(&self.verify_auth_request_cryptogram(ctx, i).await?)
+            }
+            Input::GenerateMacEmvPinChange(i) => {
+                to_json(&self.generate_mac_emv_pin_change(ctx, i).await?)
+            }
+            Input::TranslateKeyMaterial(i) => to_json(&self.translate_key_material(ctx, i).await?),
+            Input::GenerateAs2805KekValidation(i) => {
+                to_json(&self.generate_as2805_kek_validation(ctx, i).await?)
+            }
+            Input::GenerateCardValidationData(i) => {
+                to_json(&self.generate_card_validation_data(ctx, i).await?)
+            }
+            Input::VerifyCardValidationData(i) => {
+                to_json(&self.verify_card_validation_data(ctx, i).await?)
+            }
+            Input::GeneratePinData(i) => to_json(&self.generate_pin_data(ctx, i).await?),
+            Input::VerifyPinData(i) => to_json(&self.verify_pin_data(ctx, i).await?),
+            Input::TranslatePinData(i) => to_json(&self.translate_pin_data(ctx, i).await?),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! ECDH key agreement for DiffieHellmanTr31KeyBlock: the shared secret between one of the
-//! account's K3 ECC key pairs and a caller's certificate (which must chain to a CA the account
-//! imported) goes through the NIST SP 800-56C one-step KDF or the ANSI X9.63 KDF to give the key
-//! block protection key that wraps or unwraps a TR-31 block. The derived key is never stored.
+//! ECDH key agreement: the shared secret between one of the account's K3 ECC key pairs and a
+//! caller's certificate (which must chain to a CA the account imported) goes through the NIST
+//! SP 800-56C one-step KDF or the ANSI X9.63 KDF to give a key: the key block protection key of a
+//! DiffieHellmanTr31KeyBlock (ImportKey, ExportKey, TranslateKeyMaterial), or the working key of
+//! a data-plane DiffieHellmanSymmetricKey. The K3 key's DeriveKeyUsage must be one the caller
+//! allows. The derived key is never stored.
 
 use paycrypt_api::{
     ApiError, DiffieHellmanDerivationData, KeyAlgorithm, KeyDerivationFunction,
@@ -23,7 +25,15 @@ pub(crate) struct Agreement<'a> {
     pub kdf: KeyDerivationFunction,
     pub hash: KeyDerivationHashAlgorithm,
     pub derivation_data: &'a DiffieHellmanDerivationData,
+    /// The usages the derived key may have (the K3 key's DeriveKeyUsage must be one of them).
+    pub derives: &'a [KeyUsage],
 }
+
+/// The usages of key block protection keys.
+pub(crate) const KBPK_USAGES: &[KeyUsage] = &[
+    KeyUsage::Tr31K0KeyEncryptionKey,
+    KeyUsage::Tr31K1KeyBlockProtectionKey,
+];
 
 /// The [`Agreement`] an ImportKey or ExportKey DiffieHellmanTr31KeyBlock member describes (the two
 /// shapes name these members alike).
@@ -37,19 +47,21 @@ macro_rules! agreement_of {
             kdf: $dh.key_derivation_function,
             hash: $dh.key_derivation_hash_algorithm,
             derivation_data: &$dh.derivation_data,
+            derives: $crate::exchange::agreement::KBPK_USAGES,
         }
     };
 }
 pub(crate) use agreement_of;
 
-/// The derived key block protection key and its algorithm.
+/// The derived key, its algorithm, and the K3 key it was agreed with.
 pub(crate) struct DerivedKey {
     pub algorithm: KeyAlgorithm,
     pub key: SecretBytes,
+    pub private_key_arn: String,
 }
 
 impl Service {
-    pub(crate) async fn derive_kbpk(
+    pub(crate) async fn derive_agreed_key(
         &self,
         ctx: &Context,
         agreement: Agreement<'_>,
@@ -68,15 +80,17 @@ impl Service {
             )));
         }
         if let Some(usage) = k.derive_key_usage
-            && !matches!(
-                usage.as_str(),
-                "TR31_K0_KEY_ENCRYPTION_KEY" | "TR31_K1_KEY_BLOCK_PROTECTION_KEY"
-            )
+            && !agreement
+                .derives
+                .iter()
+                .any(|u| u.as_str() == usage.as_str())
         {
+            let wanted: Vec<&str> = agreement.derives.iter().map(|u| u.as_str()).collect();
             return Err(ApiError::validation(format!(
-                "Key {} derives {} keys, not key block protection keys.",
+                "Key {} derives {} keys; this needs a key of usage {}.",
                 k.key_arn,
-                usage.as_str()
+                usage.as_str(),
+                wanted.join(" or ")
             )));
         }
         let (_, ca) = self
@@ -123,6 +137,10 @@ impl Service {
                 "No key could be agreed with PublicKeyCertificate: {e}"
             ))
         })?;
-        Ok(DerivedKey { algorithm, key })
+        Ok(DerivedKey {
+            algorithm,
+            key,
+            private_key_arn: k.key_arn.clone(),
+        })
     }
 }

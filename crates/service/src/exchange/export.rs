@@ -301,7 +301,7 @@ impl Service {
                 )
             }
             ExportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
-                let derived = self.derive_kbpk(ctx, agreement_of!(dh)).await?;
+                let derived = self.derive_agreed_key(ctx, agreement_of!(dh)).await?;
                 let block = wrap_tr31_with(
                     &derived.key,
                     derived.algorithm,

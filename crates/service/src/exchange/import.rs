@@ -31,20 +31,45 @@ fn invalid(member: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::validation(format!("{member} is not valid: {e}"))
 }
 
-/// Attributes an imported certificate may carry: a signature-verification public key.
+/// Which public keys a certificate may be imported as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CertificateRole {
+    /// A root CA: only a signature-verification key.
+    Root,
+    /// A certificate chained to an imported root: a signature-verification key, or the public
+    /// half of an outside RSA key pair for data encryption.
+    Trusted,
+}
+
+/// Attributes an imported certificate may carry.
 fn check_certificate_attributes(
     attributes: &KeyAttributes,
     certificate: &Certificate,
+    role: CertificateRole,
 ) -> Result<(), ApiError> {
     // AWS documents it (user guide, "Importing public key certificates", and the ImportKey CLI
-    // examples): a certificate is imported as an S0 PUBLIC_KEY allowed only to Verify.
-    if attributes.key_usage != KeyUsage::Tr31S0AsymmetricKeyForDigitalSignature
-        || attributes.key_class != KeyClass::PublicKey
-        || attributes::modes_set(&attributes.key_modes_of_use) != ["Verify"]
-    {
-        return Err(ApiError::validation(
-            "An imported certificate must have KeyUsage TR31_S0_ASYMMETRIC_KEY_FOR_DIGITAL_SIGNATURE, KeyClass PUBLIC_KEY and KeyModesOfUse {Verify}.",
-        ));
+    // examples): a certificate is imported as an S0 PUBLIC_KEY allowed only to Verify. The
+    // EncryptData documentation adds the public half of an outside RSA key pair for asymmetric
+    // encryption: a D1 PUBLIC_KEY, which can only encrypt (and wrap).
+    let modes = attributes::modes_set(&attributes.key_modes_of_use);
+    let verification = attributes.key_usage == KeyUsage::Tr31S0AsymmetricKeyForDigitalSignature
+        && modes == ["Verify"];
+    let encryption = role == CertificateRole::Trusted
+        && attributes.key_usage == KeyUsage::Tr31D1AsymmetricKeyForDataEncryption
+        && matches!(
+            certificate.public_key_algorithm(),
+            paycrypt_pki::KeyAlgorithm::Rsa { .. }
+        )
+        && (modes == ["Encrypt", "Wrap"] || modes == ["Encrypt"]);
+    if attributes.key_class != KeyClass::PublicKey || !(verification || encryption) {
+        return Err(ApiError::validation(match role {
+            CertificateRole::Root => {
+                "An imported root certificate must have KeyUsage TR31_S0_ASYMMETRIC_KEY_FOR_DIGITAL_SIGNATURE, KeyClass PUBLIC_KEY and KeyModesOfUse {Verify}."
+            }
+            CertificateRole::Trusted => {
+                "An imported certificate must have KeyClass PUBLIC_KEY and either KeyUsage TR31_S0_ASYMMETRIC_KEY_FOR_DIGITAL_SIGNATURE with KeyModesOfUse {Verify}, or (an RSA key) TR31_D1_ASYMMETRIC_KEY_FOR_DATA_ENCRYPTION with {Encrypt, Wrap} or {Encrypt}."
+            }
+        }));
     }
     let matches = match (
         certificate.public_key_algorithm(),
@@ -97,7 +122,11 @@ impl Service {
             ImportKeyMaterial::RootCertificatePublicKey(root) => {
                 let certificate =
                     parse_certificate(&root.public_key_certificate, "PublicKeyCertificate")?;
-                check_certificate_attributes(&root.key_attributes, &certificate)?;
+                check_certificate_attributes(
+                    &root.key_attributes,
+                    &certificate,
+                    CertificateRole::Root,
+                )?;
                 paycrypt_pki::validate_root(&certificate, ctx.now.as_millis() / 1000)
                     .map_err(|e| invalid("PublicKeyCertificate", e))?;
                 Imported {
@@ -121,7 +150,11 @@ impl Service {
                     &ca,
                     ctx.now,
                 )?;
-                check_certificate_attributes(&trusted.key_attributes, &certificate)?;
+                check_certificate_attributes(
+                    &trusted.key_attributes,
+                    &certificate,
+                    CertificateRole::Trusted,
+                )?;
                 Imported {
                     attributes: trusted.key_attributes,
                     exportable: false,
@@ -243,7 +276,7 @@ impl Service {
                 }
             }
             ImportKeyMaterial::DiffieHellmanTr31KeyBlock(dh) => {
-                let derived = self.derive_kbpk(ctx, agreement_of!(dh)).await?;
+                let derived = self.derive_agreed_key(ctx, agreement_of!(dh)).await?;
                 unwrap_tr31_with(&derived.key, derived.algorithm, &dh.wrapped_key_block)?
             }
             ImportKeyMaterial::As2805KeyCryptogram(wrapped) => {

@@ -3,7 +3,7 @@
 //! created on first need and sealed like any key), import/export tokens, the mapping between key
 //! attributes and TR-31 style key block headers, and the strength rule for wrapping keys.
 
-mod agreement;
+pub(crate) mod agreement;
 mod as2805;
 mod export;
 mod import;
