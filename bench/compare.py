@@ -9,7 +9,10 @@ the first answered request on that data directory, and resident memory. Writes
 bench/results/*.json, bench/results/results.md and bench/throughput.png.
 
 The data plane (part "data"): GenerateMac (HMAC_SHA256 over 256 bytes), VerifyMac (AES-128 CMAC),
-EncryptData and DecryptData (AES-128 CBC, 1 KiB) against paycrypt alone (moto has no data plane),
+EncryptData and DecryptData (AES-128 CBC, 1 KiB), VerifyCardValidationData (CVV2),
+TranslatePinData (ISO 0 under a TDES PEK to ISO 4 under an AES PEK), VerifyPinData (Visa PVV) and
+VerifyAuthRequestCryptogram (EMV common session key, ARPC method 1) against paycrypt alone (moto
+has no data plane),
 each in its own run (on one fresh server), in turns with GetKey, --data-rounds rounds of
 --data-duration seconds; each operation's median throughput is compared with GetKey's (target: at
 least 0.8x, no errors), and the CPU time per request of server and load generator is recorded. Writes
@@ -41,6 +44,10 @@ DATA_OPS = {
     "VerifyMac": "AES-128 CMAC over 256 bytes",
     "EncryptData": "AES-128 CBC, 1 KiB",
     "DecryptData": "AES-128 CBC, 1 KiB",
+    "VerifyCardValidationData": "CVV2, TDES card verification key",
+    "TranslatePinData": "ISO 0 under a TDES PEK to ISO 4 under an AES PEK",
+    "VerifyPinData": "Visa PVV of an ISO 0 block under a TDES PEK",
+    "VerifyAuthRequestCryptogram": "ARQC, EMV common session key, ARPC method 1",
 }
 DATA_TARGET = 0.8
 # Keys the data-plane part's GetKey runs read (created by each run first, a small part of its CPU).

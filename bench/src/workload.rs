@@ -42,10 +42,18 @@ pub enum Op {
     EncryptData,
     /// Data plane: 1 KiB decrypted with AES-128 CBC.
     DecryptData,
+    /// Data plane: a valid CVV2 checked under a TDES card verification key.
+    VerifyCardValidationData,
+    /// Data plane: an ISO 0 PIN block under a TDES PEK to ISO 4 under an AES PEK.
+    TranslatePinData,
+    /// Data plane: a Visa PVV checked for an ISO 0 PIN block under a TDES PEK.
+    VerifyPinData,
+    /// Data plane: an ARQC (EMV common session key) checked, with an ARPC by method 1.
+    VerifyAuthRequestCryptogram,
 }
 
 impl Op {
-    pub const ALL: [Op; 14] = [
+    pub const ALL: [Op; 18] = [
         Op::CreateKey,
         Op::GetKey,
         Op::ListKeys,
@@ -60,6 +68,10 @@ impl Op {
         Op::VerifyMac,
         Op::EncryptData,
         Op::DecryptData,
+        Op::VerifyCardValidationData,
+        Op::TranslatePinData,
+        Op::VerifyPinData,
+        Op::VerifyAuthRequestCryptogram,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +90,10 @@ impl Op {
             Op::VerifyMac => "VerifyMac",
             Op::EncryptData => "EncryptData",
             Op::DecryptData => "DecryptData",
+            Op::VerifyCardValidationData => "VerifyCardValidationData",
+            Op::TranslatePinData => "TranslatePinData",
+            Op::VerifyPinData => "VerifyPinData",
+            Op::VerifyAuthRequestCryptogram => "VerifyAuthRequestCryptogram",
         }
     }
 
@@ -276,7 +292,18 @@ struct DataCalls {
     encrypt_data: Option<DataCall>,
     /// The same key and IV, of a ciphertext it made in setup.
     decrypt_data: Option<DataCall>,
+    /// CVV2 with a TDES_2KEY TR31_C0_CARD_VERIFICATION_KEY, of a value it made in setup.
+    verify_card_validation_data: Option<DataCall>,
+    /// ISO 0 under a TDES_2KEY P0 key to ISO 4 under an AES_128 P0 key.
+    translate_pin_data: Option<DataCall>,
+    /// Visa PVV with a TDES_2KEY TR31_V2 key, of a PIN and PVV made in setup.
+    verify_pin_data: Option<DataCall>,
+    /// An ARQC made in setup under a TDES_2KEY TR31_E0 key, EMV common session key, ARPC method 1.
+    verify_auth_request_cryptogram: Option<DataCall>,
 }
+
+/// The card the card, PIN and EMV calls are about (a test PAN).
+const PAN: &str = "4111111111111111";
 
 impl DataCalls {
     async fn set_up(client: &Client, mix: &Mix) -> anyhow::Result<Self> {
@@ -370,6 +397,146 @@ impl DataCalls {
                 calls.encrypt_data = Some(encrypt);
             }
         }
+        if mix.contains(Op::VerifyCardValidationData) {
+            let key = create_key(
+                client,
+                key_input(
+                    "TDES_2KEY",
+                    "TR31_C0_CARD_VERIFICATION_KEY",
+                    json!({"Generate": true, "Verify": true}),
+                ),
+            )
+            .await?;
+            let attributes = json!({"CardVerificationValue2": {"CardExpiryDate": "1229"}});
+            let output = client
+                .expect_data(
+                    "/cardvalidationdata/generate",
+                    &Body::new(&json!({
+                        "KeyIdentifier": key,
+                        "PrimaryAccountNumber": PAN,
+                        "GenerationAttributes": attributes
+                    }))?,
+                )
+                .await
+                .context("making the CVV2 to verify")?;
+            calls.verify_card_validation_data = Some(DataCall::new(
+                "/cardvalidationdata/verify".to_owned(),
+                &json!({
+                    "KeyIdentifier": key,
+                    "PrimaryAccountNumber": PAN,
+                    "VerificationAttributes": attributes,
+                    "ValidationData": member(&output, "ValidationData")?
+                }),
+            )?);
+        }
+        if mix.contains(Op::TranslatePinData) || mix.contains(Op::VerifyPinData) {
+            let pek_modes = json!({"Encrypt": true, "Decrypt": true, "Wrap": true, "Unwrap": true});
+            let pek = create_key(
+                client,
+                key_input("TDES_2KEY", "TR31_P0_PIN_ENCRYPTION_KEY", pek_modes.clone()),
+            )
+            .await?;
+            let pvk = create_key(
+                client,
+                key_input(
+                    "TDES_2KEY",
+                    "TR31_V2_VISA_PIN_VERIFICATION_KEY",
+                    json!({"Generate": true, "Verify": true}),
+                ),
+            )
+            .await?;
+            let generated = client
+                .expect_data(
+                    "/pindata/generate",
+                    &Body::new(&json!({
+                        "GenerationKeyIdentifier": pvk,
+                        "EncryptionKeyIdentifier": pek,
+                        "GenerationAttributes": {"VisaPin": {"PinVerificationKeyIndex": 1}},
+                        "PrimaryAccountNumber": PAN,
+                        "PinBlockFormat": "ISO_FORMAT_0"
+                    }))?,
+                )
+                .await
+                .context("making the PIN block to translate and verify")?;
+            let block = member(&generated, "EncryptedPinBlock")?;
+            if mix.contains(Op::VerifyPinData) {
+                let pvv = generated["PinData"]["VerificationValue"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("GeneratePinData answered no PVV"))?;
+                calls.verify_pin_data = Some(DataCall::new(
+                    "/pindata/verify".to_owned(),
+                    &json!({
+                        "VerificationKeyIdentifier": pvk,
+                        "EncryptionKeyIdentifier": pek,
+                        "VerificationAttributes": {"VisaPin": {
+                            "PinVerificationKeyIndex": 1,
+                            "VerificationValue": pvv
+                        }},
+                        "EncryptedPinBlock": block,
+                        "PrimaryAccountNumber": PAN,
+                        "PinBlockFormat": "ISO_FORMAT_0"
+                    }),
+                )?);
+            }
+            if mix.contains(Op::TranslatePinData) {
+                let aes_pek = create_key(
+                    client,
+                    key_input("AES_128", "TR31_P0_PIN_ENCRYPTION_KEY", pek_modes),
+                )
+                .await?;
+                calls.translate_pin_data = Some(DataCall::new(
+                    "/pindata/translate".to_owned(),
+                    &json!({
+                        "IncomingKeyIdentifier": pek,
+                        "OutgoingKeyIdentifier": aes_pek,
+                        "IncomingTranslationAttributes": {"IsoFormat0": {"PrimaryAccountNumber": PAN}},
+                        "OutgoingTranslationAttributes": {"IsoFormat4": {"PrimaryAccountNumber": PAN}},
+                        "EncryptedPinBlock": block
+                    }),
+                )?);
+            }
+        }
+        if mix.contains(Op::VerifyAuthRequestCryptogram) {
+            let key = create_key(
+                client,
+                key_input(
+                    "TDES_2KEY",
+                    "TR31_E0_EMV_MKEY_APP_CRYPTOGRAMS",
+                    json!({"DeriveKey": true}),
+                ),
+            )
+            .await?;
+            // EMV transaction data, padded by the caller (ISO 9797-1 method 2).
+            let transaction_data = format!("{}80{}", random_hex(&mut rng, 39), "00".repeat(8));
+            let derivation = json!({"EmvCommon": {
+                "PrimaryAccountNumber": PAN,
+                "PanSequenceNumber": "00",
+                "ApplicationTransactionCounter": "0042"
+            }});
+            let output = client
+                .expect_data(
+                    "/cryptogram/generate",
+                    &Body::new(&json!({
+                        "KeyIdentifier": key,
+                        "TransactionData": transaction_data,
+                        "MajorKeyDerivationMode": "EMV_OPTION_A",
+                        "SessionKeyDerivationAttributes": derivation
+                    }))?,
+                )
+                .await
+                .context("making the ARQC to verify")?;
+            calls.verify_auth_request_cryptogram = Some(DataCall::new(
+                "/cryptogram/verify".to_owned(),
+                &json!({
+                    "KeyIdentifier": key,
+                    "TransactionData": transaction_data,
+                    "AuthRequestCryptogram": member(&output, "AuthRequestCryptogram")?,
+                    "MajorKeyDerivationMode": "EMV_OPTION_A",
+                    "SessionKeyDerivationAttributes": derivation,
+                    "AuthResponseAttributes": {"ArpcMethod1": {"AuthResponseCode": "0000"}}
+                }),
+            )?);
+        }
         Ok(calls)
     }
 
@@ -380,6 +547,10 @@ impl DataCalls {
             Op::VerifyMac => &self.verify_mac,
             Op::EncryptData => &self.encrypt_data,
             Op::DecryptData => &self.decrypt_data,
+            Op::VerifyCardValidationData => &self.verify_card_validation_data,
+            Op::TranslatePinData => &self.translate_pin_data,
+            Op::VerifyPinData => &self.verify_pin_data,
+            Op::VerifyAuthRequestCryptogram => &self.verify_auth_request_cryptogram,
             _ => return None,
         };
         Some(call.as_ref().expect("set up for the operations of the mix"))
@@ -609,7 +780,14 @@ impl Fixture {
                     "WrappedKeyBlock": self.tr31_blocks[n as usize % self.tr31_blocks.len()]
                 }}
             }),
-            Op::GenerateMac | Op::VerifyMac | Op::EncryptData | Op::DecryptData => {
+            Op::GenerateMac
+            | Op::VerifyMac
+            | Op::EncryptData
+            | Op::DecryptData
+            | Op::VerifyCardValidationData
+            | Op::TranslatePinData
+            | Op::VerifyPinData
+            | Op::VerifyAuthRequestCryptogram => {
                 unreachable!("{} is a data-plane operation", op.name())
             }
         }

@@ -549,15 +549,38 @@ mod tests {
     #[test]
     fn scans_agree_with_their_regexes() {
         let samples = [
-            "", "0", "00", "0a", "0A", "0g", "abcdef", "ABCDEF0123", "12345", "123\n", "\n12",
-            "1 2", "٣", "ff ", "ＡＢ", "deadbeef", "0123456789abcdefABCDEF",
+            "",
+            "0",
+            "00",
+            "0a",
+            "0A",
+            "0g",
+            "abcdef",
+            "ABCDEF0123",
+            "12345",
+            "123\n",
+            "\n12",
+            "1 2",
+            "٣",
+            "ff ",
+            "ＡＢ",
+            "deadbeef",
+            "0123456789abcdefABCDEF",
         ];
-        for regex in ["^[0-9a-fA-F]+$", "^(?:[0-9a-fA-F][0-9a-fA-F])+$", "^[0-9]+$"] {
+        for regex in [
+            "^[0-9a-fA-F]+$",
+            "^(?:[0-9a-fA-F][0-9a-fA-F])+$",
+            "^[0-9]+$",
+        ] {
             let scan = Matcher::compile(regex);
             assert!(!matches!(scan, Matcher::Regex(_)), "{regex} is scanned");
             let reference = Regex::new(regex).unwrap();
             for sample in samples {
-                assert_eq!(scan.is_match(sample), reference.is_match(sample), "{regex} {sample:?}");
+                assert_eq!(
+                    scan.is_match(sample),
+                    reference.is_match(sample),
+                    "{regex} {sample:?}"
+                );
             }
         }
     }
