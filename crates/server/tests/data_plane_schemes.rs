@@ -1,0 +1,438 @@
+//! The rest of the data plane through the AWS SDK for Rust: ReEncryptData from TDES to AES,
+//! EncryptData / DecryptData with TDES DUKPT, RSA and EMV attributes, the EMV MAC,
+//! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN) and TranslatePinData.
+//! Keys are made by CreateKey and their clear material read back from the store; every result is
+//! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
+//! of paycrypt's cardcrypto, each recomputation checked against a published vector
+//! (shared/reference/data-plane.md). RSA is checked by round trip and ciphertext length.
+
+mod common;
+
+use aws_sdk_paymentcryptography::types::{
+    KeyAlgorithm, KeyAttributes, KeyClass, KeyModesOfUse, KeyUsage,
+};
+use aws_sdk_paymentcryptographydata::types::{
+    As2805KekValidationType, AsymmetricEncryptionAttributes, DukptEncryptionAttributes,
+    EmvEncryptionAttributes, EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes,
+    EncryptionMode, KekValidationResponse, MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode,
+    PaddingType, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
+    RandomKeySendVariantMask, ReEncryptionAttributes, SessionKeyDerivationMode,
+    SessionKeyDerivationValue, SymmetricEncryptionAttributes, TranslationIsoFormats,
+    TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
+};
+use common::crypto::{
+    aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pvv, retail_mac, single_des, tdes,
+    tdes_cbc, tdes_cbc_decrypt, tdes_decrypt, xor,
+};
+use common::{crypt_modes, start, verification_failure};
+
+fn derive_modes() -> KeyModesOfUse {
+    KeyModesOfUse::builder().derive_key(true).build()
+}
+
+fn key_xor(key: &[u8], mask: &[u8]) -> Vec<u8> {
+    key.iter()
+        .zip(mask.iter().cycle())
+        .map(|(k, m)| k ^ m)
+        .collect()
+}
+
+const C0_MASK: [u8; 16] = [
+    0xC0, 0xC0, 0xC0, 0xC0, 0, 0, 0, 0, 0xC0, 0xC0, 0xC0, 0xC0, 0, 0, 0, 0,
+];
+
+/// X9.24-1 (2009) annex A: the initial key of a BDK and a 10-byte KSN.
+fn dukpt_ipek(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
+    let mut base: [u8; 8] = ksn[..8].try_into().unwrap();
+    base[7] &= 0xE0;
+    [tdes(bdk, base), tdes(&key_xor(bdk, &C0_MASK), base)].concat()
+}
+
+/// X9.24-1 (2009) A.2, the non-reversible key generation process.
+fn non_reversible(key: &[u8], register: [u8; 8]) -> Vec<u8> {
+    let half = |k: &[u8]| {
+        let right: [u8; 8] = k[8..].try_into().unwrap();
+        xor(single_des(&k[..8], xor(register, right)), right)
+    };
+    let right = half(key);
+    let left = half(&key_xor(key, &C0_MASK));
+    [left, right].concat()
+}
+
+/// X9.24-1 (2009) annex A: the transaction key of a KSN, one non-reversible step per counter bit.
+fn dukpt_transaction_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
+    let mut key = dukpt_ipek(bdk, ksn);
+    let tail = u64::from_be_bytes(ksn[2..].try_into().unwrap());
+    let counter = tail & 0x1F_FFFF;
+    let mut register = tail & !0x1F_FFFF;
+    for bit in (0..21).rev().map(|i| 1u64 << i) {
+        if counter & bit != 0 {
+            register |= bit;
+            key = non_reversible(&key, register.to_be_bytes());
+        }
+    }
+    key
+}
+
+/// The TDES DUKPT data key as AWS computes it (data-plane.md): the data request variant, then
+/// each half enciphered under the variant key itself.
+fn dukpt_data_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
+    let mut variant = [0u8; 8];
+    variant[5] = 0xFF;
+    let key = key_xor(&dukpt_transaction_key(bdk, ksn), &variant);
+    let left: [u8; 8] = key[..8].try_into().unwrap();
+    let right: [u8; 8] = key[8..].try_into().unwrap();
+    [tdes(&key, left), tdes(&key, right)].concat()
+}
+
+/// Sets each byte to odd parity.
+fn odd_parity(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|b| if b.count_ones() % 2 == 0 { b ^ 1 } else { *b })
+        .collect()
+}
+
+#[test]
+fn the_dukpt_recomputation_meets_annex_a() {
+    let bdk = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let ksn: [u8; 10] = hex::decode("FFFF9876543210E00001")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        hex::encode_upper(dukpt_ipek(&bdk, &ksn)),
+        "6AC292FAA1315B4D858AB3A3D7D5933A"
+    );
+    assert_eq!(
+        hex::encode_upper(dukpt_transaction_key(&bdk, &ksn)),
+        "042666B49184CFA368DE9628D0397BC9"
+    );
+}
+
+#[tokio::test]
+async fn re_encrypt_from_a_tdes_key_to_an_aes_key() {
+    let server = start().await;
+    let usage = "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY";
+    let tdes_arn = server
+        .create_symmetric_key(usage, "TDES_2KEY", crypt_modes())
+        .await;
+    let aes_arn = server
+        .create_symmetric_key(usage, "AES_128", crypt_modes())
+        .await;
+    let (tdes_key, aes_key) = (
+        server.clear_key(&tdes_arn).await,
+        server.clear_key(&aes_arn).await,
+    );
+    let plain: Vec<u8> = (0u8..32).collect();
+    let (iv_in, iv_out) = ([0x11u8; 8], [0x22u8; 16]);
+    let cbc = |iv: &[u8]| {
+        ReEncryptionAttributes::Symmetric(
+            SymmetricEncryptionAttributes::builder()
+                .mode(EncryptionMode::Cbc)
+                .initialization_vector(hex::encode_upper(iv))
+                .build()
+                .unwrap(),
+        )
+    };
+    let out = server
+        .data_client()
+        .re_encrypt_data()
+        .incoming_key_identifier(&tdes_arn)
+        .outgoing_key_identifier(&aes_arn)
+        .cipher_text(hex::encode_upper(tdes_cbc(&tdes_key, iv_in, &plain)))
+        .incoming_encryption_attributes(cbc(&iv_in))
+        .outgoing_encryption_attributes(cbc(&iv_out))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.key_arn, aes_arn);
+    assert_eq!(
+        out.cipher_text,
+        hex::encode_upper(aes_cbc(&aes_key, &iv_out, &plain))
+    );
+}
+
+#[tokio::test]
+async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_derived_data_key() {
+    let server = start().await;
+    let arn = server
+        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", "TDES_2KEY", derive_modes())
+        .await;
+    let bdk = server.clear_key(&arn).await;
+    let ksn_hex = "FFFF9876543210E00005";
+    let ksn: [u8; 10] = hex::decode(ksn_hex).unwrap().try_into().unwrap();
+    let data_key = dukpt_data_key(&bdk, &ksn);
+    let plain: Vec<u8> = (0u8..24).collect();
+    let cipher = hex::encode_upper(tdes_cbc(&data_key, [0; 8], &plain));
+    let attributes = EncryptionDecryptionAttributes::Dukpt(
+        DukptEncryptionAttributes::builder()
+            .key_serial_number(ksn_hex)
+            .build()
+            .unwrap(),
+    );
+    let data = server.data_client();
+    let decrypted = data
+        .decrypt_data()
+        .key_identifier(&arn)
+        .cipher_text(&cipher)
+        .decryption_attributes(attributes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decrypted.plain_text, hex::encode_upper(&plain));
+    let encrypted = data
+        .encrypt_data()
+        .key_identifier(&arn)
+        .plain_text(hex::encode_upper(&plain))
+        .encryption_attributes(attributes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encrypted.cipher_text, cipher);
+}
+
+#[tokio::test]
+async fn an_rsa_2048_key_pair_encrypts_and_decrypts_with_oaep() {
+    let server = start().await;
+    let attributes = KeyAttributes::builder()
+        .key_usage(KeyUsage::Tr31D1AsymmetricKeyForDataEncryption)
+        .key_class(KeyClass::AsymmetricKeyPair)
+        .key_algorithm(KeyAlgorithm::Rsa2048)
+        .key_modes_of_use(crypt_modes())
+        .build()
+        .unwrap();
+    let created = server
+        .client()
+        .create_key()
+        .key_attributes(attributes)
+        .exportable(false)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.key.unwrap().key_arn;
+    let rsa = EncryptionDecryptionAttributes::Asymmetric(
+        AsymmetricEncryptionAttributes::builder()
+            .padding_type(PaddingType::OaepSha256)
+            .build(),
+    );
+    let plain = "00112233445566778899AABBCCDDEEFF";
+    let data = server.data_client();
+    let encrypted = data
+        .encrypt_data()
+        .key_identifier(&arn)
+        .plain_text(plain)
+        .encryption_attributes(rsa.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encrypted.cipher_text.len(), 2 * 256);
+    let decrypted = data
+        .decrypt_data()
+        .key_identifier(&arn)
+        .cipher_text(&encrypted.cipher_text)
+        .decryption_attributes(rsa)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decrypted.plain_text, plain);
+}
+
+#[tokio::test]
+async fn emv_data_encryption_runs_under_the_common_session_key() {
+    let server = start().await;
+    let arn = server
+        .create_symmetric_key(
+            "TR31_E1_EMV_MKEY_CONFIDENTIALITY",
+            "TDES_2KEY",
+            derive_modes(),
+        )
+        .await;
+    let imk = server.clear_key(&arn).await;
+    let (pan, psn, r) = ("5413330089020011", "01", [0x12, 0x34, 0, 0, 0, 0, 0, 0]);
+    let session_key = common_session_key(&icc_master_key(&imk, pan, psn), r);
+    let plain: Vec<u8> = (0u8..16).collect();
+    let iv = [0x5Au8; 8];
+    let out = server
+        .data_client()
+        .encrypt_data()
+        .key_identifier(&arn)
+        .plain_text(hex::encode_upper(&plain))
+        .encryption_attributes(EncryptionDecryptionAttributes::Emv(
+            EmvEncryptionAttributes::builder()
+                .major_key_derivation_mode(EmvMajorKeyDerivationMode::EmvOptionA)
+                .primary_account_number(pan)
+                .pan_sequence_number(psn)
+                .session_derivation_data(hex::encode_upper(r))
+                .initialization_vector(hex::encode_upper(iv))
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.cipher_text,
+        hex::encode_upper(tdes_cbc(&session_key, iv, &plain))
+    );
+}
+
+#[tokio::test]
+async fn an_emv_mac_is_mac_algorithm_3_under_the_session_key_and_a_wrong_one_fails() {
+    let server = start().await;
+    let arn = server
+        .create_symmetric_key("TR31_E2_EMV_MKEY_INTEGRITY", "TDES_2KEY", derive_modes())
+        .await;
+    let imk = server.clear_key(&arn).await;
+    let (pan, psn, arqc) = ("5413330089020011", "01", [0xA1u8; 8]);
+    let session_key = common_session_key(&icc_master_key(&imk, pan, psn), arqc);
+    // A script command, padded (80 00..) by the caller as AWS expects.
+    let message: Vec<u8> = (1u8..=13).chain([0x80, 0, 0]).collect();
+    let attributes = MacAttributes::EmvMac(
+        MacAlgorithmEmv::builder()
+            .major_key_derivation_mode(MajorKeyDerivationMode::EmvOptionA)
+            .primary_account_number(pan)
+            .pan_sequence_number(psn)
+            .session_key_derivation_mode(SessionKeyDerivationMode::EmvCommonSessionKey)
+            .session_key_derivation_value(SessionKeyDerivationValue::ApplicationCryptogram(
+                hex::encode_upper(arqc),
+            ))
+            .build()
+            .unwrap(),
+    );
+    let data = server.data_client();
+    let out = data
+        .generate_mac()
+        .key_identifier(&arn)
+        .message_data(hex::encode_upper(&message))
+        .generation_attributes(attributes.clone())
+        .send()
+        .await
+        .unwrap();
+    let expected = retail_mac(&session_key, &message);
+    assert_eq!(out.mac, hex::encode_upper(expected));
+    let mut wrong = expected;
+    wrong[0] ^= 1;
+    let refused = data
+        .verify_mac()
+        .key_identifier(&arn)
+        .message_data(hex::encode_upper(&message))
+        .mac(hex::encode_upper(wrong))
+        .verification_attributes(attributes)
+        .send()
+        .await;
+    assert_eq!(
+        verification_failure(refused).reason,
+        VerificationFailedReason::InvalidMac
+    );
+}
+
+#[tokio::test]
+async fn an_as2805_kek_validation_response_answers_the_inverted_random_key() {
+    let server = start().await;
+    let arn = server
+        .create_symmetric_key("TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+        .await;
+    let kek = server.clear_key(&arn).await;
+    let krs = odd_parity(&hex::decode("0123456789ABCDEF1032547698BADCFE").unwrap());
+    let send = tdes_cbc(&key_xor(&kek, &[0x82]), [0; 8], &krs);
+    let krr = odd_parity(&krs.iter().map(|b| !b).collect::<Vec<_>>());
+    let out = server
+        .data_client()
+        .generate_as2805_kek_validation()
+        .key_identifier(&arn)
+        .kek_validation_type(As2805KekValidationType::KekValidationResponse(
+            KekValidationResponse::builder()
+                .random_key_send(hex::encode_upper(&send))
+                .build()
+                .unwrap(),
+        ))
+        .random_key_send_variant_mask(RandomKeySendVariantMask::VariantMask82)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.key_arn, arn);
+    assert_eq!(out.random_key_send, hex::encode_upper(&send));
+    let received = hex::decode(&out.random_key_receive).unwrap();
+    assert_eq!(
+        tdes_cbc_decrypt(&key_xor(&kek, &[0x84]), [0; 8], &received),
+        krr
+    );
+}
+
+#[tokio::test]
+async fn a_generated_visa_pin_comes_back_in_an_iso0_block_with_its_pvv() {
+    let server = start().await;
+    let (pvk_arn, pek_arn) = server.create_visa_pin_keys().await;
+    let (pvk, pek) = (
+        server.clear_key(&pvk_arn).await,
+        server.clear_key(&pek_arn).await,
+    );
+    let pan = "4111111111111111";
+    let out = server
+        .data_client()
+        .generate_pin_data()
+        .generation_key_identifier(&pvk_arn)
+        .encryption_key_identifier(&pek_arn)
+        .generation_attributes(PinGenerationAttributes::VisaPin(
+            VisaPin::builder()
+                .pin_verification_key_index(1)
+                .build()
+                .unwrap(),
+        ))
+        .pin_data_length(4)
+        .primary_account_number(pan)
+        .pin_block_format(PinBlockFormatForPinData::IsoFormat0)
+        .send()
+        .await
+        .unwrap();
+    let block: [u8; 8] = hex::decode(&out.encrypted_pin_block)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let pin = iso0_pin(tdes_decrypt(&pek, block), pan);
+    assert_eq!(pin.len(), 4);
+    assert_eq!(
+        out.pin_data,
+        Some(PinData::VerificationValue(pvv(&pvk, 1, &pin, pan)))
+    );
+}
+
+#[tokio::test]
+async fn an_iso0_pin_block_translates_from_one_pek_to_another() {
+    let server = start().await;
+    let usage = "TR31_P0_PIN_ENCRYPTION_KEY";
+    let incoming = server
+        .create_symmetric_key(usage, "TDES_2KEY", crypt_modes())
+        .await;
+    let outgoing = server
+        .create_symmetric_key(usage, "TDES_2KEY", crypt_modes())
+        .await;
+    let (pek_in, pek_out) = (
+        server.clear_key(&incoming).await,
+        server.clear_key(&outgoing).await,
+    );
+    let (pin, pan) = ("731905", "5555555551234567");
+    let iso0_attributes = || {
+        TranslationIsoFormats::IsoFormat0(
+            TranslationPinDataIsoFormat034::builder()
+                .primary_account_number(pan)
+                .build()
+                .unwrap(),
+        )
+    };
+    let out = server
+        .data_client()
+        .translate_pin_data()
+        .incoming_key_identifier(&incoming)
+        .outgoing_key_identifier(&outgoing)
+        .incoming_translation_attributes(iso0_attributes())
+        .outgoing_translation_attributes(iso0_attributes())
+        .encrypted_pin_block(hex::encode_upper(tdes(&pek_in, iso0(pin, pan))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.key_arn, outgoing);
+    let block: [u8; 8] = hex::decode(&out.pin_block).unwrap().try_into().unwrap();
+    assert_eq!(iso0_pin(tdes_decrypt(&pek_out, block), pan), pin);
+}
