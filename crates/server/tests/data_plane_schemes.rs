@@ -1,6 +1,7 @@
 //! The rest of the data plane through the AWS SDK for Rust: ReEncryptData from TDES to AES,
 //! EncryptData / DecryptData with TDES DUKPT, RSA and EMV attributes, the EMV MAC,
-//! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN) and TranslatePinData.
+//! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN), TranslatePinData and
+//! GenerateMacEmvPinChange (Mastercard).
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
 //! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
 //! of paycrypt's cardcrypto, each recomputation checked against a published vector
@@ -12,17 +13,18 @@ use aws_sdk_paymentcryptography::types::{
     KeyAlgorithm, KeyAttributes, KeyClass, KeyModesOfUse, KeyUsage,
 };
 use aws_sdk_paymentcryptographydata::types::{
-    As2805KekValidationType, AsymmetricEncryptionAttributes, DukptEncryptionAttributes,
-    EmvEncryptionAttributes, EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes,
-    EncryptionMode, KekValidationResponse, MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode,
-    PaddingType, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
+    As2805KekValidationType, AsymmetricEncryptionAttributes, DerivationMethodAttributes,
+    DukptEncryptionAttributes, EmvEncryptionAttributes, EmvMajorKeyDerivationMode,
+    EncryptionDecryptionAttributes, EncryptionMode, KekValidationResponse, MacAlgorithmEmv,
+    MacAttributes, MajorKeyDerivationMode, MasterCardAttributes, PaddingType,
+    PinBlockFormatForEmvPinChange, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
     RandomKeySendVariantMask, ReEncryptionAttributes, SessionKeyDerivationMode,
     SessionKeyDerivationValue, SymmetricEncryptionAttributes, TranslationIsoFormats,
     TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
 };
 use common::crypto::{
-    aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pvv, retail_mac, single_des, tdes,
-    tdes_cbc, tdes_cbc_decrypt, tdes_decrypt, xor,
+    aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
+    tdes, tdes_cbc, tdes_cbc_decrypt, tdes_decrypt, xor,
 };
 use common::{crypt_modes, start, verification_failure};
 
@@ -435,4 +437,59 @@ async fn an_iso0_pin_block_translates_from_one_pek_to_another() {
     assert_eq!(out.key_arn, outgoing);
     let block: [u8; 8] = hex::decode(&out.pin_block).unwrap().try_into().unwrap();
     assert_eq!(iso0_pin(tdes_decrypt(&pek_out, block), pan), pin);
+}
+
+#[tokio::test]
+async fn a_mastercard_pin_change_script_is_enciphered_under_smc_and_maced_under_smi() {
+    let server = start().await;
+    let smi_arn = server
+        .create_symmetric_key("TR31_E2_EMV_MKEY_INTEGRITY", "TDES_2KEY", derive_modes())
+        .await;
+    let smc_arn = server
+        .create_symmetric_key(
+            "TR31_E1_EMV_MKEY_CONFIDENTIALITY",
+            "TDES_2KEY",
+            derive_modes(),
+        )
+        .await;
+    let pek_arn = server
+        .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+        .await;
+    let (pan, psn, arqc, pin) = ("5413330089020011", "01", [0x3Cu8; 8], "86420");
+    let session = |imk: Vec<u8>| common_session_key(&icc_master_key(&imk, pan, psn), arqc);
+    let smi = session(server.clear_key(&smi_arn).await);
+    let smc = session(server.clear_key(&smc_arn).await);
+    let pek = server.clear_key(&pek_arn).await;
+    // The PIN change command header (CLA INS P1 P2 Lc), then ATC and ARQC as Mastercard puts them.
+    let message = [&[0x84, 0x24, 0x00, 0x00, 0x18, 0x00, 0x2A][..], &arqc].concat();
+    let out = server
+        .data_client()
+        .generate_mac_emv_pin_change()
+        .new_pin_pek_identifier(&pek_arn)
+        .new_encrypted_pin_block(hex::encode_upper(tdes(&pek, iso0(pin, pan))))
+        .pin_block_format(PinBlockFormatForEmvPinChange::IsoFormat0)
+        .secure_messaging_integrity_key_identifier(&smi_arn)
+        .secure_messaging_confidentiality_key_identifier(&smc_arn)
+        .message_data(hex::encode_upper(&message))
+        .derivation_method_attributes(DerivationMethodAttributes::Mastercard(
+            MasterCardAttributes::builder()
+                .major_key_derivation_mode(MajorKeyDerivationMode::EmvOptionA)
+                .primary_account_number(pan)
+                .pan_sequence_number(psn)
+                .application_cryptogram(hex::encode_upper(arqc))
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    // ISO 9564 format 2: 2, the PIN length, the PIN, F padding; TDES-CBC with a zero IV.
+    let block = pack(&format!("2{:X}{pin}{:F<14}", pin.len(), "")[..16]);
+    let encrypted = tdes_cbc(&smc, [0; 8], &block);
+    assert_eq!(out.encrypted_pin_block, hex::encode_upper(&encrypted));
+    // The script MAC: ISO/IEC 9797-1 padding method 2, MAC algorithm 3 under SMI.
+    let mut script = [message, encrypted].concat();
+    script.push(0x80);
+    script.resize(script.len().div_ceil(8) * 8, 0);
+    assert_eq!(out.mac, hex::encode_upper(retail_mac(&smi, &script)));
 }
