@@ -1,7 +1,8 @@
 //! The rest of the data plane through the AWS SDK for Rust: ReEncryptData from TDES to AES,
 //! EncryptData / DecryptData with TDES DUKPT, RSA and EMV attributes, the EMV MAC,
 //! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN), TranslatePinData and
-//! GenerateMacEmvPinChange (Mastercard).
+//! GenerateMacEmvPinChange (Mastercard); GenerateAs2805KekValidation's request form and an IBM
+//! 3624 natural PIN too.
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
 //! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
 //! of paycrypt's cardcrypto, each recomputation checked against a published vector
@@ -15,12 +16,13 @@ use aws_sdk_paymentcryptography::types::{
 use aws_sdk_paymentcryptographydata::types::{
     As2805KekValidationType, AsymmetricEncryptionAttributes, DerivationMethodAttributes,
     DukptEncryptionAttributes, EmvEncryptionAttributes, EmvMajorKeyDerivationMode,
-    EncryptionDecryptionAttributes, EncryptionMode, KekValidationResponse, MacAlgorithmEmv,
-    MacAttributes, MajorKeyDerivationMode, MasterCardAttributes, PaddingType,
-    PinBlockFormatForEmvPinChange, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
-    RandomKeySendVariantMask, ReEncryptionAttributes, SessionKeyDerivationMode,
-    SessionKeyDerivationValue, SymmetricEncryptionAttributes, TranslationIsoFormats,
-    TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
+    EncryptionDecryptionAttributes, EncryptionMode, Ibm3624NaturalPin, KekValidationRequest,
+    KekValidationResponse, MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode,
+    MasterCardAttributes, PaddingType, PinBlockFormatForEmvPinChange, PinBlockFormatForPinData,
+    PinData, PinGenerationAttributes, RandomKeySendVariantMask, ReEncryptionAttributes,
+    SessionKeyDerivationMode, SessionKeyDerivationValue, SymmetricEncryptionAttributes,
+    SymmetricKeyAlgorithm, TranslationIsoFormats, TranslationPinDataIsoFormat034,
+    VerificationFailedReason, VisaPin,
 };
 use common::crypto::{
     aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
@@ -87,6 +89,22 @@ fn dukpt_data_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
     [tdes(&key, left), tdes(&key, right)].concat()
 }
 
+/// The IBM 3624 natural PIN: the validation data padded to 16 characters, enciphered under the
+/// PVK, each hex digit mapped through the decimalization table; the first `len` digits.
+fn ibm3624_natural_pin(pvk: &[u8], table: &str, data: &str, pad: char, len: usize) -> String {
+    let padded: String = data
+        .chars()
+        .chain(std::iter::repeat(pad))
+        .take(16)
+        .collect();
+    let enciphered = hex::encode_upper(tdes(pvk, pack(&padded)));
+    enciphered
+        .chars()
+        .take(len)
+        .map(|c| table.as_bytes()[c.to_digit(16).unwrap() as usize] as char)
+        .collect()
+}
+
 /// Sets each byte to odd parity.
 fn odd_parity(bytes: &[u8]) -> Vec<u8> {
     bytes
@@ -110,6 +128,13 @@ fn the_dukpt_recomputation_meets_annex_a() {
         hex::encode_upper(dukpt_transaction_key(&bdk, &ksn)),
         "042666B49184CFA368DE9628D0397BC9"
     );
+}
+
+#[test]
+fn the_ibm3624_recomputation_meets_the_psec_vector() {
+    let pvk = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let pin = ibm3624_natural_pin(&pvk, "1234567890123456", "1122334455667788", 'F', 4);
+    assert_eq!(pin, "4524");
 }
 
 #[tokio::test]
@@ -363,26 +388,64 @@ async fn an_as2805_kek_validation_response_answers_the_inverted_random_key() {
 }
 
 #[tokio::test]
-async fn a_generated_visa_pin_comes_back_in_an_iso0_block_with_its_pvv() {
+async fn an_as2805_kek_validation_request_sends_an_odd_parity_key_and_expects_its_inverse() {
     let server = start().await;
-    let (pvk_arn, pek_arn) = server.create_visa_pin_keys().await;
-    let (pvk, pek) = (
-        server.clear_key(&pvk_arn).await,
-        server.clear_key(&pek_arn).await,
-    );
-    let pan = "4111111111111111";
+    let arn = server
+        .create_symmetric_key("TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+        .await;
+    let kek = server.clear_key(&arn).await;
+    let out = server
+        .data_client()
+        .generate_as2805_kek_validation()
+        .key_identifier(&arn)
+        .kek_validation_type(As2805KekValidationType::KekValidationRequest(
+            KekValidationRequest::builder()
+                .derive_key_algorithm(SymmetricKeyAlgorithm::Tdes2Key)
+                .build()
+                .unwrap(),
+        ))
+        .random_key_send_variant_mask(RandomKeySendVariantMask::VariantMask82)
+        .send()
+        .await
+        .unwrap();
+    let open = |hex_text: &str, mask: u8| {
+        let cipher = hex::decode(hex_text).unwrap();
+        tdes_cbc_decrypt(&key_xor(&kek, &[mask]), [0; 8], &cipher)
+    };
+    let krs = open(&out.random_key_send, 0x82);
+    assert_eq!(krs.len(), 16);
+    assert_eq!(odd_parity(&krs), krs);
+    let krr = odd_parity(&krs.iter().map(|b| !b).collect::<Vec<_>>());
+    assert_eq!(open(&out.random_key_receive, 0x84), krr);
+}
+
+/// A generated PIN: GeneratePinData with a new PIN verification key of `usage` and a new PEK,
+/// the ISO format 0 block out decrypted here. Answers the PVK's clear value, the PIN and the
+/// PinData.
+async fn generate_pin(
+    usage: &str,
+    attributes: PinGenerationAttributes,
+    length: i32,
+    pan: &str,
+) -> (Vec<u8>, String, Option<PinData>) {
+    let server = start().await;
+    let pvk_arn = server
+        .create_symmetric_key(
+            usage,
+            "TDES_2KEY",
+            KeyModesOfUse::builder().generate(true).verify(true).build(),
+        )
+        .await;
+    let pek_arn = server
+        .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+        .await;
     let out = server
         .data_client()
         .generate_pin_data()
         .generation_key_identifier(&pvk_arn)
         .encryption_key_identifier(&pek_arn)
-        .generation_attributes(PinGenerationAttributes::VisaPin(
-            VisaPin::builder()
-                .pin_verification_key_index(1)
-                .build()
-                .unwrap(),
-        ))
-        .pin_data_length(4)
+        .generation_attributes(attributes)
+        .pin_data_length(length)
         .primary_account_number(pan)
         .pin_block_format(PinBlockFormatForPinData::IsoFormat0)
         .send()
@@ -392,10 +455,25 @@ async fn a_generated_visa_pin_comes_back_in_an_iso0_block_with_its_pvv() {
         .unwrap()
         .try_into()
         .unwrap();
+    let pek = server.clear_key(&pek_arn).await;
     let pin = iso0_pin(tdes_decrypt(&pek, block), pan);
+    (server.clear_key(&pvk_arn).await, pin, out.pin_data)
+}
+
+#[tokio::test]
+async fn a_generated_visa_pin_comes_back_in_an_iso0_block_with_its_pvv() {
+    let pan = "4111111111111111";
+    let attributes = PinGenerationAttributes::VisaPin(
+        VisaPin::builder()
+            .pin_verification_key_index(1)
+            .build()
+            .unwrap(),
+    );
+    let (pvk, pin, pin_data) =
+        generate_pin("TR31_V2_VISA_PIN_VERIFICATION_KEY", attributes, 4, pan).await;
     assert_eq!(pin.len(), 4);
     assert_eq!(
-        out.pin_data,
+        pin_data,
         Some(PinData::VerificationValue(pvv(&pvk, 1, &pin, pan)))
     );
 }
@@ -492,4 +570,20 @@ async fn a_mastercard_pin_change_script_is_enciphered_under_smc_and_maced_under_
     script.push(0x80);
     script.resize(script.len().div_ceil(8) * 8, 0);
     assert_eq!(out.mac, hex::encode_upper(retail_mac(&smi, &script)));
+}
+
+#[tokio::test]
+async fn a_generated_ibm3624_natural_pin_comes_back_in_an_iso0_block() {
+    let (pan, table, validation) = ("4111111111111111", "0123456789012345", "11111111111");
+    let attributes = PinGenerationAttributes::Ibm3624NaturalPin(
+        Ibm3624NaturalPin::builder()
+            .decimalization_table(table)
+            .pin_validation_data_pad_character("F")
+            .pin_validation_data(validation)
+            .build()
+            .unwrap(),
+    );
+    let (pvk, pin, _) =
+        generate_pin("TR31_V1_IBM3624_PIN_VERIFICATION_KEY", attributes, 6, pan).await;
+    assert_eq!(pin, ibm3624_natural_pin(&pvk, table, validation, 'F', 6));
 }
