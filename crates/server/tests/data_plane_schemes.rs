@@ -6,7 +6,7 @@
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
 //! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
 //! of paycrypt's cardcrypto, each recomputation checked against a published vector
-//! (shared/reference/data-plane.md). RSA is checked by round trip and ciphertext length.
+//! (shared/reference/data-plane.md); RSA on aws-lc-rs with the private key read from the store.
 
 mod common;
 
@@ -219,8 +219,12 @@ async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_derived_data_key() {
     assert_eq!(encrypted.cipher_text, cipher);
 }
 
+/// RSA OAEP with SHA-256 (and MGF1 with SHA-256), the `OAEP_SHA256` padding.
+const OAEP_SHA256: &aws_lc_rs::rsa::OaepAlgorithm = &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256;
+
 #[tokio::test]
 async fn an_rsa_2048_key_pair_encrypts_and_decrypts_with_oaep() {
+    use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey};
     let server = start().await;
     let attributes = KeyAttributes::builder()
         .key_usage(KeyUsage::Tr31D1AsymmetricKeyForDataEncryption)
@@ -238,31 +242,46 @@ async fn an_rsa_2048_key_pair_encrypts_and_decrypts_with_oaep() {
         .await
         .unwrap();
     let arn = created.key.unwrap().key_arn;
+    // The private key, read from the store as PKCS #8, opens and makes ciphertexts here.
+    let private = PrivateDecryptingKey::from_pkcs8(&server.clear_key(&arn).await).unwrap();
+    let public = OaepPublicEncryptingKey::new(private.public_key()).unwrap();
+    let private = OaepPrivateDecryptingKey::new(private).unwrap();
     let rsa = EncryptionDecryptionAttributes::Asymmetric(
         AsymmetricEncryptionAttributes::builder()
             .padding_type(PaddingType::OaepSha256)
             .build(),
     );
-    let plain = "00112233445566778899AABBCCDDEEFF";
+    let plain = hex::decode("00112233445566778899AABBCCDDEEFF").unwrap();
     let data = server.data_client();
     let encrypted = data
         .encrypt_data()
         .key_identifier(&arn)
-        .plain_text(plain)
+        .plain_text(hex::encode_upper(&plain))
         .encryption_attributes(rsa.clone())
         .send()
         .await
         .unwrap();
-    assert_eq!(encrypted.cipher_text.len(), 2 * 256);
+    let cipher = hex::decode(&encrypted.cipher_text).unwrap();
+    assert_eq!(cipher.len(), 256);
+    let mut buffer = [0u8; 256];
+    let opened = private
+        .decrypt(OAEP_SHA256, &cipher, &mut buffer, None)
+        .unwrap();
+    assert_eq!(opened, plain.as_slice());
+
+    let mut ours = [0u8; 256];
+    let ours = public
+        .encrypt(OAEP_SHA256, &plain, &mut ours, None)
+        .unwrap();
     let decrypted = data
         .decrypt_data()
         .key_identifier(&arn)
-        .cipher_text(&encrypted.cipher_text)
+        .cipher_text(hex::encode_upper(ours))
         .decryption_attributes(rsa)
         .send()
         .await
         .unwrap();
-    assert_eq!(decrypted.plain_text, plain);
+    assert_eq!(decrypted.plain_text, hex::encode_upper(&plain));
 }
 
 #[tokio::test]
