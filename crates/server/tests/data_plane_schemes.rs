@@ -2,7 +2,7 @@
 //! EncryptData / DecryptData with TDES DUKPT, RSA and EMV attributes, the EMV MAC,
 //! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN), TranslatePinData and
 //! GenerateMacEmvPinChange (Mastercard); GenerateAs2805KekValidation's request form and an IBM
-//! 3624 natural PIN too.
+//! 3624 natural PIN, a DUKPT PIN block translated and a DUKPT ISO 9797-1 algorithm 3 MAC too.
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
 //! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
 //! of paycrypt's cardcrypto, each recomputation checked against a published vector
@@ -15,14 +15,14 @@ use aws_sdk_paymentcryptography::types::{
 };
 use aws_sdk_paymentcryptographydata::types::{
     As2805KekValidationType, AsymmetricEncryptionAttributes, DerivationMethodAttributes,
-    DukptEncryptionAttributes, EmvEncryptionAttributes, EmvMajorKeyDerivationMode,
-    EncryptionDecryptionAttributes, EncryptionMode, Ibm3624NaturalPin, KekValidationRequest,
-    KekValidationResponse, MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode,
-    MasterCardAttributes, PaddingType, PinBlockFormatForEmvPinChange, PinBlockFormatForPinData,
-    PinData, PinGenerationAttributes, RandomKeySendVariantMask, ReEncryptionAttributes,
-    SessionKeyDerivationMode, SessionKeyDerivationValue, SymmetricEncryptionAttributes,
-    SymmetricKeyAlgorithm, TranslationIsoFormats, TranslationPinDataIsoFormat034,
-    VerificationFailedReason, VisaPin,
+    DukptDerivationAttributes, DukptEncryptionAttributes, DukptKeyVariant, EmvEncryptionAttributes,
+    EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes, EncryptionMode, Ibm3624NaturalPin,
+    KekValidationRequest, KekValidationResponse, MacAlgorithmDukpt, MacAlgorithmEmv, MacAttributes,
+    MajorKeyDerivationMode, MasterCardAttributes, PaddingType, PinBlockFormatForEmvPinChange,
+    PinBlockFormatForPinData, PinData, PinGenerationAttributes, RandomKeySendVariantMask,
+    ReEncryptionAttributes, SessionKeyDerivationMode, SessionKeyDerivationValue,
+    SymmetricEncryptionAttributes, SymmetricKeyAlgorithm, TranslationIsoFormats,
+    TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
 };
 use common::crypto::{
     aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
@@ -78,15 +78,33 @@ fn dukpt_transaction_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
     key
 }
 
+/// A TDES DUKPT transaction key XOR a variant, the same 8 bytes on both halves.
+fn dukpt_variant_key(bdk: &[u8], ksn: &[u8; 10], variant: [u8; 8]) -> Vec<u8> {
+    key_xor(&dukpt_transaction_key(bdk, ksn), &variant)
+}
+
+/// The X9.24-1 PIN encryption key: the PIN variant (00..00FF).
+fn dukpt_pin_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
+    dukpt_variant_key(bdk, ksn, [0, 0, 0, 0, 0, 0, 0, 0xFF])
+}
+
+/// The X9.24-1 MAC request key: the MAC request variant (00..FF00).
+fn dukpt_mac_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
+    dukpt_variant_key(bdk, ksn, [0, 0, 0, 0, 0, 0, 0xFF, 0])
+}
+
 /// The TDES DUKPT data key as AWS computes it (data-plane.md): the data request variant, then
 /// each half enciphered under the variant key itself.
 fn dukpt_data_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
-    let mut variant = [0u8; 8];
-    variant[5] = 0xFF;
-    let key = key_xor(&dukpt_transaction_key(bdk, ksn), &variant);
+    let key = dukpt_variant_key(bdk, ksn, [0, 0, 0, 0, 0, 0xFF, 0, 0]);
     let left: [u8; 8] = key[..8].try_into().unwrap();
     let right: [u8; 8] = key[8..].try_into().unwrap();
     [tdes(&key, left), tdes(&key, right)].concat()
+}
+
+/// A 10-byte KSN from its hex.
+fn ksn(hex_text: &str) -> [u8; 10] {
+    hex::decode(hex_text).unwrap().try_into().unwrap()
 }
 
 /// The IBM 3624 natural PIN: the validation data padded to 16 characters, enciphered under the
@@ -116,10 +134,7 @@ fn odd_parity(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn the_dukpt_recomputation_meets_annex_a() {
     let bdk = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
-    let ksn: [u8; 10] = hex::decode("FFFF9876543210E00001")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let ksn = ksn("FFFF9876543210E00001");
     assert_eq!(
         hex::encode_upper(dukpt_ipek(&bdk, &ksn)),
         "6AC292FAA1315B4D858AB3A3D7D5933A"
@@ -128,6 +143,8 @@ fn the_dukpt_recomputation_meets_annex_a() {
         hex::encode_upper(dukpt_transaction_key(&bdk, &ksn)),
         "042666B49184CFA368DE9628D0397BC9"
     );
+    let block = tdes(&dukpt_pin_key(&bdk, &ksn), iso0("1234", "4012345678909"));
+    assert_eq!(hex::encode_upper(block), "1B9C1845EB993A7A");
 }
 
 #[test]
@@ -188,8 +205,7 @@ async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_derived_data_key() {
         .await;
     let bdk = server.clear_key(&arn).await;
     let ksn_hex = "FFFF9876543210E00005";
-    let ksn: [u8; 10] = hex::decode(ksn_hex).unwrap().try_into().unwrap();
-    let data_key = dukpt_data_key(&bdk, &ksn);
+    let data_key = dukpt_data_key(&bdk, &ksn(ksn_hex));
     let plain: Vec<u8> = (0u8..24).collect();
     let cipher = hex::encode_upper(tdes_cbc(&data_key, [0; 8], &plain));
     let attributes = EncryptionDecryptionAttributes::Dukpt(
@@ -605,4 +621,74 @@ async fn a_generated_ibm3624_natural_pin_comes_back_in_an_iso0_block() {
     let (pvk, pin, _) =
         generate_pin("TR31_V1_IBM3624_PIN_VERIFICATION_KEY", attributes, 6, pan).await;
     assert_eq!(pin, ibm3624_natural_pin(&pvk, table, validation, 'F', 6));
+}
+
+#[tokio::test]
+async fn a_dukpt_pin_block_translates_to_iso0_under_a_pek() {
+    let server = start().await;
+    let bdk_arn = server
+        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", "TDES_2KEY", derive_modes())
+        .await;
+    let pek_arn = server
+        .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+        .await;
+    let (bdk, pek) = (
+        server.clear_key(&bdk_arn).await,
+        server.clear_key(&pek_arn).await,
+    );
+    let (pin, pan, ksn_hex) = ("2468", "4012345678909", "FFFF9876543210E00007");
+    let iso0_attributes = TranslationIsoFormats::IsoFormat0(
+        TranslationPinDataIsoFormat034::builder()
+            .primary_account_number(pan)
+            .build()
+            .unwrap(),
+    );
+    let incoming = tdes(&dukpt_pin_key(&bdk, &ksn(ksn_hex)), iso0(pin, pan));
+    let out = server
+        .data_client()
+        .translate_pin_data()
+        .incoming_key_identifier(&bdk_arn)
+        .outgoing_key_identifier(&pek_arn)
+        .incoming_translation_attributes(iso0_attributes.clone())
+        .outgoing_translation_attributes(iso0_attributes)
+        .incoming_dukpt_attributes(
+            DukptDerivationAttributes::builder()
+                .key_serial_number(ksn_hex)
+                .build()
+                .unwrap(),
+        )
+        .encrypted_pin_block(hex::encode_upper(incoming))
+        .send()
+        .await
+        .unwrap();
+    let block: [u8; 8] = hex::decode(&out.pin_block).unwrap().try_into().unwrap();
+    assert_eq!(iso0_pin(tdes_decrypt(&pek, block), pan), pin);
+}
+
+#[tokio::test]
+async fn a_dukpt_iso9797_algorithm_3_mac_is_under_the_mac_request_key() {
+    let server = start().await;
+    let arn = server
+        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", "TDES_2KEY", derive_modes())
+        .await;
+    let bdk = server.clear_key(&arn).await;
+    let ksn_hex = "FFFF9876543210E0000A";
+    let message: Vec<u8> = (0u8..24).collect();
+    let out = server
+        .data_client()
+        .generate_mac()
+        .key_identifier(&arn)
+        .message_data(hex::encode_upper(&message))
+        .generation_attributes(MacAttributes::DukptIso9797Algorithm3(
+            MacAlgorithmDukpt::builder()
+                .key_serial_number(ksn_hex)
+                .dukpt_key_variant(DukptKeyVariant::Request)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let expected = retail_mac(&dukpt_mac_key(&bdk, &ksn(ksn_hex)), &message);
+    assert_eq!(out.mac, hex::encode_upper(expected));
 }
