@@ -2,7 +2,8 @@
 //! EncryptData / DecryptData with TDES DUKPT, RSA and EMV attributes, the EMV MAC,
 //! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN), TranslatePinData and
 //! GenerateMacEmvPinChange (Mastercard); GenerateAs2805KekValidation's request form and an IBM
-//! 3624 natural PIN, a DUKPT PIN block translated and a DUKPT ISO 9797-1 algorithm 3 MAC too.
+//! 3624 natural PIN, a DUKPT PIN block translated, a DUKPT ISO 9797-1 algorithm 3 MAC and the
+//! ISO 9797-1 algorithm 1 and 3 and CMAC MACs too.
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
 //! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
 //! of paycrypt's cardcrypto, each recomputation checked against a published vector
@@ -17,12 +18,12 @@ use aws_sdk_paymentcryptographydata::types::{
     As2805KekValidationType, AsymmetricEncryptionAttributes, DerivationMethodAttributes,
     DukptDerivationAttributes, DukptEncryptionAttributes, DukptKeyVariant, EmvEncryptionAttributes,
     EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes, EncryptionMode, Ibm3624NaturalPin,
-    KekValidationRequest, KekValidationResponse, MacAlgorithmDukpt, MacAlgorithmEmv, MacAttributes,
-    MajorKeyDerivationMode, MasterCardAttributes, PaddingType, PinBlockFormatForEmvPinChange,
-    PinBlockFormatForPinData, PinData, PinGenerationAttributes, RandomKeySendVariantMask,
-    ReEncryptionAttributes, SessionKeyDerivationMode, SessionKeyDerivationValue,
-    SymmetricEncryptionAttributes, SymmetricKeyAlgorithm, TranslationIsoFormats,
-    TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
+    KekValidationRequest, KekValidationResponse, MacAlgorithm, MacAlgorithmDukpt, MacAlgorithmEmv,
+    MacAttributes, MajorKeyDerivationMode, MasterCardAttributes, PaddingType,
+    PinBlockFormatForEmvPinChange, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
+    RandomKeySendVariantMask, ReEncryptionAttributes, SessionKeyDerivationMode,
+    SessionKeyDerivationValue, SymmetricEncryptionAttributes, SymmetricKeyAlgorithm,
+    TranslationIsoFormats, TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
 };
 use common::crypto::{
     aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
@@ -152,6 +153,66 @@ fn the_ibm3624_recomputation_meets_the_psec_vector() {
     let pvk = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
     let pin = ibm3624_natural_pin(&pvk, "1234567890123456", "1122334455667788", 'F', 4);
     assert_eq!(pin, "4524");
+}
+
+#[test]
+fn the_retail_mac_meets_iso_9797_1_annex_b() {
+    let key = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let mac = retail_mac(&key, b"Now is the time for all ");
+    assert_eq!(hex::encode_upper(mac), "A1C72E74EA3FA9B6");
+}
+
+/// An independent MAC computation over (key, message).
+type Reference = fn(&[u8], &[u8]) -> Vec<u8>;
+
+#[tokio::test]
+async fn iso_9797_1_algorithms_1_and_3_and_cmac_generate_the_reference_macs() {
+    use cmac::{KeyInit, Mac};
+    let server = start().await;
+    let message: Vec<u8> = (0u8..32).collect();
+    let modes = || KeyModesOfUse::builder().generate(true).verify(true).build();
+    let cases: [(&str, &str, MacAlgorithm, Reference); 3] = [
+        (
+            "TR31_M1_ISO_9797_1_MAC_KEY",
+            "TDES_2KEY",
+            MacAlgorithm::Iso9797Algorithm1,
+            |key, message| tdes_cbc(key, [0; 8], message)[message.len() - 8..].to_vec(),
+        ),
+        (
+            "TR31_M3_ISO_9797_3_MAC_KEY",
+            "TDES_2KEY",
+            MacAlgorithm::Iso9797Algorithm3,
+            |key, message| retail_mac(key, message).to_vec(),
+        ),
+        (
+            "TR31_M6_ISO_9797_5_CMAC_KEY",
+            "AES_128",
+            MacAlgorithm::Cmac,
+            |key, message| {
+                let mut cmac = cmac::Cmac::<aes::Aes128>::new_from_slice(key).unwrap();
+                cmac.update(message);
+                cmac.finalize().into_bytes().to_vec()
+            },
+        ),
+    ];
+    for (usage, algorithm, mac_algorithm, reference) in cases {
+        let arn = server.create_symmetric_key(usage, algorithm, modes()).await;
+        let key = server.clear_key(&arn).await;
+        let out = server
+            .data_client()
+            .generate_mac()
+            .key_identifier(&arn)
+            .message_data(hex::encode_upper(&message))
+            .generation_attributes(MacAttributes::Algorithm(mac_algorithm))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.mac,
+            hex::encode_upper(reference(&key, &message)),
+            "{usage}"
+        );
+    }
 }
 
 #[tokio::test]
