@@ -3,7 +3,8 @@
 //! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN), TranslatePinData and
 //! GenerateMacEmvPinChange (Mastercard); GenerateAs2805KekValidation's request form and an IBM
 //! 3624 natural PIN, a DUKPT PIN block translated, a DUKPT ISO 9797-1 algorithm 3 MAC and the
-//! ISO 9797-1 algorithm 1 and 3 and CMAC MACs too.
+//! ISO 9797-1 algorithm 1 and 3 and CMAC MACs too; and the refusals of a missing mode, a bad IV,
+//! a partial block and a disabled key.
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
 //! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
 //! of paycrypt's cardcrypto, each recomputation checked against a published vector
@@ -29,7 +30,7 @@ use common::crypto::{
     aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
     tdes, tdes_cbc, tdes_cbc_decrypt, tdes_decrypt, xor,
 };
-use common::{crypt_modes, start, verification_failure};
+use common::{code_and_message, crypt_modes, start, verification_failure};
 
 fn derive_modes() -> KeyModesOfUse {
     KeyModesOfUse::builder().derive_key(true).build()
@@ -752,4 +753,71 @@ async fn a_dukpt_iso9797_algorithm_3_mac_is_under_the_mac_request_key() {
         .unwrap();
     let expected = retail_mac(&dukpt_mac_key(&bdk, &ksn(ksn_hex)), &message);
     assert_eq!(out.mac, hex::encode_upper(expected));
+}
+
+#[tokio::test]
+async fn a_missing_mode_a_bad_iv_a_partial_block_and_a_disabled_key_are_validation_errors() {
+    let server = start().await;
+    let encrypt_only = KeyModesOfUse::builder().encrypt(true).wrap(true).build();
+    let arn = server
+        .create_symmetric_key(
+            "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY",
+            "TDES_2KEY",
+            encrypt_only,
+        )
+        .await;
+    let cbc = |iv: &str| {
+        EncryptionDecryptionAttributes::Symmetric(
+            SymmetricEncryptionAttributes::builder()
+                .mode(EncryptionMode::Cbc)
+                .initialization_vector(iv)
+                .build()
+                .unwrap(),
+        )
+    };
+    let data = server.data_client();
+    let encrypt = |plain: &str, iv: &str| {
+        data.encrypt_data()
+            .key_identifier(&arn)
+            .plain_text(plain)
+            .encryption_attributes(cbc(iv))
+            .send()
+    };
+    let block = "0011223344556677";
+    let iv = "0000000000000000";
+    encrypt(block, iv).await.unwrap();
+
+    let refusals = [
+        (
+            code_and_message(
+                data.decrypt_data()
+                    .key_identifier(&arn)
+                    .cipher_text(block)
+                    .decryption_attributes(cbc(iv))
+                    .send()
+                    .await,
+            ),
+            "mode of use",
+        ),
+        (
+            code_and_message(encrypt(block, &format!("{iv}{iv}")).await),
+            "InitializationVector",
+        ),
+        (code_and_message(encrypt("00112233", iv).await), "multiple"),
+    ];
+    for ((code, message), says) in refusals {
+        assert_eq!(code, "ValidationException", "{message}");
+        assert!(message.contains(says), "{message} should say {says}");
+    }
+
+    server
+        .client()
+        .stop_key_usage()
+        .key_identifier(&arn)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = code_and_message(encrypt(block, iv).await);
+    assert_eq!(code, "ValidationException");
+    assert!(message.contains("disabled"), "{message}");
 }
