@@ -1,14 +1,18 @@
-//! The rest of the data plane through the AWS SDK for Rust: ReEncryptData from TDES to AES,
-//! EncryptData / DecryptData with TDES DUKPT, RSA and EMV attributes, the EMV MAC,
-//! GenerateAs2805KekValidation's response form, GeneratePinData (Visa PIN), TranslatePinData and
-//! GenerateMacEmvPinChange (Mastercard); GenerateAs2805KekValidation's request form and an IBM
-//! 3624 natural PIN, a DUKPT PIN block translated, a DUKPT ISO 9797-1 algorithm 3 MAC and the
-//! ISO 9797-1 algorithm 1 and 3 and CMAC MACs too; and the refusals of a missing mode, a bad IV,
-//! a partial block and a disabled key.
+//! The rest of the data plane through the AWS SDK for Rust:
+//! - EncryptData / DecryptData with TDES and AES DUKPT, RSA (OAEP) and EMV attributes, and
+//!   ReEncryptData from TDES to AES;
+//! - GenerateMac with ISO 9797-1 algorithms 1 and 3, CMAC, the EMV MAC and the DUKPT ISO 9797-1
+//!   algorithm 3 MAC;
+//! - GenerateAs2805KekValidation, request and response forms;
+//! - GeneratePinData (Visa PIN, IBM 3624 natural PIN), TranslatePinData (ISO 0 to ISO 0, DUKPT
+//!   to ISO 0) and GenerateMacEmvPinChange (Mastercard);
+//! - the refusals of a missing mode, a bad IV, a partial block and a disabled key.
+//!
 //! Keys are made by CreateKey and their clear material read back from the store; every result is
-//! recomputed here (common::crypto and the X9.24-1 derivation below, on RustCrypto), independently
-//! of paycrypt's cardcrypto, each recomputation checked against a published vector
-//! (shared/reference/data-plane.md); RSA on aws-lc-rs with the private key read from the store.
+//! recomputed here (common::crypto, and the X9.24-1 and X9.24-3 DUKPT derivations below, on
+//! RustCrypto) independently of paycrypt's cardcrypto, each recomputation checked against a
+//! published vector (shared/reference/data-plane.md); RSA on aws-lc-rs with the private key read
+//! from the store.
 
 mod common;
 
@@ -109,6 +113,55 @@ fn ksn(hex_text: &str) -> [u8; 10] {
     hex::decode(hex_text).unwrap().try_into().unwrap()
 }
 
+/// AES-128 encryption of one block.
+fn aes128(key: &[u8], block: [u8; 16]) -> [u8; 16] {
+    use aes::cipher::{BlockCipherEncrypt, KeyInit};
+    let mut b = block.into();
+    aes::Aes128::new_from_slice(key)
+        .unwrap()
+        .encrypt_block(&mut b);
+    b.into()
+}
+
+/// X9.24-3-2017 derivation data for an AES-128 key: version 01, block counter 01, the key
+/// usage, AES-128 (0002) of 128 bits (0080), then the initial key ID (the initial key) or its
+/// right half and the counter (the others).
+fn aes_dukpt_data(usage: u16, id: &[u8], counter: Option<u32>) -> [u8; 16] {
+    let mut data = [0u8; 16];
+    data[..2].copy_from_slice(&[0x01, 0x01]);
+    data[2..4].copy_from_slice(&usage.to_be_bytes());
+    data[4..8].copy_from_slice(&[0x00, 0x02, 0x00, 0x80]);
+    match counter {
+        None => data[8..].copy_from_slice(&id[..8]),
+        Some(counter) => {
+            data[8..12].copy_from_slice(&id[4..8]);
+            data[12..].copy_from_slice(&counter.to_be_bytes());
+        }
+    }
+    data
+}
+
+/// X9.24-3-2017: the initial key of an AES-128 BDK and an initial key ID.
+fn aes_dukpt_initial_key(bdk: &[u8], id: &[u8]) -> [u8; 16] {
+    aes128(bdk, aes_dukpt_data(0x8001, id, None))
+}
+
+/// X9.24-3-2017: the AES-128 working key of `usage` for a 12-byte KSN (initial key ID, counter),
+/// one key derivation (8000) per counter bit from the top.
+fn aes_dukpt_working_key(bdk: &[u8], ksn: &[u8], usage: u16) -> [u8; 16] {
+    let (id, counter) = ksn.split_at(8);
+    let counter = u32::from_be_bytes(counter.try_into().unwrap());
+    let mut key = aes_dukpt_initial_key(bdk, id);
+    let mut register = 0;
+    for bit in (0..32).rev().map(|i| 1u32 << i) {
+        if counter & bit != 0 {
+            register |= bit;
+            key = aes128(&key, aes_dukpt_data(0x8000, id, Some(register)));
+        }
+    }
+    aes128(&key, aes_dukpt_data(usage, id, Some(counter)))
+}
+
 /// The IBM 3624 natural PIN: the validation data padded to 16 characters, enciphered under the
 /// PVK, each hex digit mapped through the decimalization table; the first `len` digits.
 fn ibm3624_natural_pin(pvk: &[u8], table: &str, data: &str, pad: char, len: usize) -> String {
@@ -123,6 +176,15 @@ fn ibm3624_natural_pin(pvk: &[u8], table: &str, data: &str, pad: char, len: usiz
         .take(len)
         .map(|c| table.as_bytes()[c.to_digit(16).unwrap() as usize] as char)
         .collect()
+}
+
+/// A new BDK (TR31_B0) of `algorithm`: its ARN and clear value.
+async fn new_bdk(server: &common::TestServer, algorithm: &str) -> (String, Vec<u8>) {
+    let arn = server
+        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", algorithm, derive_modes())
+        .await;
+    let bdk = server.clear_key(&arn).await;
+    (arn, bdk)
 }
 
 /// Sets each byte to odd parity.
@@ -147,6 +209,43 @@ fn the_dukpt_recomputation_meets_annex_a() {
     );
     let block = tdes(&dukpt_pin_key(&bdk, &ksn), iso0("1234", "4012345678909"));
     assert_eq!(hex::encode_upper(block), "1B9C1845EB993A7A");
+}
+
+#[test]
+fn the_aes_dukpt_recomputation_meets_the_x9_24_3_initial_key() {
+    let bdk = hex::decode("FEDCBA9876543210F1F1F1F1F1F1F1F1").unwrap();
+    let id = hex::decode("1234567890123456").unwrap();
+    assert_eq!(
+        hex::encode_upper(aes_dukpt_initial_key(&bdk, &id)),
+        "1273671EA26AC29AFA4D1084127652A1"
+    );
+}
+
+#[tokio::test]
+async fn aes_dukpt_data_encrypts_under_the_bidirectional_data_key() {
+    let server = start().await;
+    let (arn, bdk) = new_bdk(&server, "AES_128").await;
+    let ksn_hex = "123456789012345600000005";
+    let key = aes_dukpt_working_key(&bdk, &hex::decode(ksn_hex).unwrap(), 0x3002);
+    let plain: Vec<u8> = (0u8..32).collect();
+    let out = server
+        .data_client()
+        .encrypt_data()
+        .key_identifier(&arn)
+        .plain_text(hex::encode_upper(&plain))
+        .encryption_attributes(EncryptionDecryptionAttributes::Dukpt(
+            DukptEncryptionAttributes::builder()
+                .key_serial_number(ksn_hex)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.cipher_text,
+        hex::encode_upper(aes_cbc(&key, &[0; 16], &plain))
+    );
 }
 
 #[test]
@@ -262,10 +361,7 @@ async fn re_encrypt_from_a_tdes_key_to_an_aes_key() {
 #[tokio::test]
 async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_derived_data_key() {
     let server = start().await;
-    let arn = server
-        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", "TDES_2KEY", derive_modes())
-        .await;
-    let bdk = server.clear_key(&arn).await;
+    let (arn, bdk) = new_bdk(&server, "TDES_2KEY").await;
     let ksn_hex = "FFFF9876543210E00005";
     let data_key = dukpt_data_key(&bdk, &ksn(ksn_hex));
     let plain: Vec<u8> = (0u8..24).collect();
@@ -688,16 +784,11 @@ async fn a_generated_ibm3624_natural_pin_comes_back_in_an_iso0_block() {
 #[tokio::test]
 async fn a_dukpt_pin_block_translates_to_iso0_under_a_pek() {
     let server = start().await;
-    let bdk_arn = server
-        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", "TDES_2KEY", derive_modes())
-        .await;
+    let (bdk_arn, bdk) = new_bdk(&server, "TDES_2KEY").await;
     let pek_arn = server
         .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
         .await;
-    let (bdk, pek) = (
-        server.clear_key(&bdk_arn).await,
-        server.clear_key(&pek_arn).await,
-    );
+    let pek = server.clear_key(&pek_arn).await;
     let (pin, pan, ksn_hex) = ("2468", "4012345678909", "FFFF9876543210E00007");
     let iso0_attributes = TranslationIsoFormats::IsoFormat0(
         TranslationPinDataIsoFormat034::builder()
@@ -730,10 +821,7 @@ async fn a_dukpt_pin_block_translates_to_iso0_under_a_pek() {
 #[tokio::test]
 async fn a_dukpt_iso9797_algorithm_3_mac_is_under_the_mac_request_key() {
     let server = start().await;
-    let arn = server
-        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", "TDES_2KEY", derive_modes())
-        .await;
-    let bdk = server.clear_key(&arn).await;
+    let (arn, bdk) = new_bdk(&server, "TDES_2KEY").await;
     let ksn_hex = "FFFF9876543210E0000A";
     let message: Vec<u8> = (0u8..24).collect();
     let out = server
