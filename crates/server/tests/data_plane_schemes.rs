@@ -4,7 +4,7 @@
 //! - GenerateMac with ISO 9797-1 algorithms 1 and 3, CMAC, the EMV MAC and the DUKPT ISO 9797-1
 //!   algorithm 3 MAC;
 //! - GenerateAs2805KekValidation, request and response forms;
-//! - GeneratePinData (Visa PIN, IBM 3624 natural PIN), TranslatePinData (ISO 0 to ISO 0, DUKPT
+//! - GeneratePinData (Visa PIN, Visa PVV, IBM 3624 natural PIN and offset), TranslatePinData (ISO 0 to ISO 0, DUKPT
 //!   to ISO 0) and GenerateMacEmvPinChange (Mastercard);
 //! - the refusals of a missing mode, a bad IV, a partial block and a disabled key.
 //!
@@ -23,12 +23,13 @@ use aws_sdk_paymentcryptographydata::types::{
     As2805KekValidationType, AsymmetricEncryptionAttributes, DerivationMethodAttributes,
     DukptDerivationAttributes, DukptEncryptionAttributes, DukptKeyVariant, EmvEncryptionAttributes,
     EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes, EncryptionMode, Ibm3624NaturalPin,
-    KekValidationRequest, KekValidationResponse, MacAlgorithm, MacAlgorithmDukpt, MacAlgorithmEmv,
-    MacAttributes, MajorKeyDerivationMode, MasterCardAttributes, PaddingType,
+    Ibm3624PinOffset, KekValidationRequest, KekValidationResponse, MacAlgorithm, MacAlgorithmDukpt,
+    MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode, MasterCardAttributes, PaddingType,
     PinBlockFormatForEmvPinChange, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
     RandomKeySendVariantMask, ReEncryptionAttributes, SessionKeyDerivationMode,
     SessionKeyDerivationValue, SymmetricEncryptionAttributes, SymmetricKeyAlgorithm,
     TranslationIsoFormats, TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
+    VisaPinVerificationValue,
 };
 use common::crypto::{
     aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
@@ -187,6 +188,14 @@ async fn new_bdk(server: &common::TestServer, algorithm: &str) -> (String, Vec<u
     (arn, bdk)
 }
 
+/// The IBM 3624 offset of a PIN: each digit less the natural PIN's, modulo 10.
+fn ibm3624_offset(pin: &str, natural: &str) -> String {
+    pin.bytes()
+        .zip(natural.bytes())
+        .map(|(p, n)| char::from(b'0' + (p + 10 - n) % 10))
+        .collect()
+}
+
 /// Sets each byte to odd parity.
 fn odd_parity(bytes: &[u8]) -> Vec<u8> {
     bytes
@@ -253,6 +262,7 @@ fn the_ibm3624_recomputation_meets_the_psec_vector() {
     let pvk = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
     let pin = ibm3624_natural_pin(&pvk, "1234567890123456", "1122334455667788", 'F', 4);
     assert_eq!(pin, "4524");
+    assert_eq!(ibm3624_offset("1234", &pin), "7710");
 }
 
 #[test]
@@ -612,12 +622,12 @@ async fn an_as2805_kek_validation_request_sends_an_odd_parity_key_and_expects_it
     assert_eq!(open(&out.random_key_receive, 0x84), krr);
 }
 
-/// A generated PIN: GeneratePinData with a new PIN verification key of `usage` and a new PEK,
-/// the ISO format 0 block out decrypted here. Answers the PVK's clear value, the PIN and the
-/// PinData.
+/// A generated PIN: GeneratePinData with a new PIN verification key of `usage`, a new PEK and
+/// the attributes made with the PEK's clear value, the ISO format 0 block out decrypted here.
+/// Answers the PVK's clear value, the PIN and the PinData.
 async fn generate_pin(
     usage: &str,
-    attributes: PinGenerationAttributes,
+    attributes: impl FnOnce(&[u8]) -> PinGenerationAttributes,
     length: i32,
     pan: &str,
 ) -> (Vec<u8>, String, Option<PinData>) {
@@ -632,12 +642,13 @@ async fn generate_pin(
     let pek_arn = server
         .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
         .await;
+    let pek = server.clear_key(&pek_arn).await;
     let out = server
         .data_client()
         .generate_pin_data()
         .generation_key_identifier(&pvk_arn)
         .encryption_key_identifier(&pek_arn)
-        .generation_attributes(attributes)
+        .generation_attributes(attributes(&pek))
         .pin_data_length(length)
         .primary_account_number(pan)
         .pin_block_format(PinBlockFormatForPinData::IsoFormat0)
@@ -648,7 +659,6 @@ async fn generate_pin(
         .unwrap()
         .try_into()
         .unwrap();
-    let pek = server.clear_key(&pek_arn).await;
     let pin = iso0_pin(tdes_decrypt(&pek, block), pan);
     (server.clear_key(&pvk_arn).await, pin, out.pin_data)
 }
@@ -656,18 +666,64 @@ async fn generate_pin(
 #[tokio::test]
 async fn a_generated_visa_pin_comes_back_in_an_iso0_block_with_its_pvv() {
     let pan = "4111111111111111";
-    let attributes = PinGenerationAttributes::VisaPin(
-        VisaPin::builder()
-            .pin_verification_key_index(1)
-            .build()
-            .unwrap(),
-    );
+    let attributes = |_: &[u8]| {
+        PinGenerationAttributes::VisaPin(
+            VisaPin::builder()
+                .pin_verification_key_index(1)
+                .build()
+                .unwrap(),
+        )
+    };
     let (pvk, pin, pin_data) =
         generate_pin("TR31_V2_VISA_PIN_VERIFICATION_KEY", attributes, 4, pan).await;
     assert_eq!(pin.len(), 4);
     assert_eq!(
         pin_data,
         Some(PinData::VerificationValue(pvv(&pvk, 1, &pin, pan)))
+    );
+}
+
+#[tokio::test]
+async fn the_pvv_of_a_given_pin_block_is_the_visa_pvv() {
+    let (pin, pan) = ("9753", "4111111111111111");
+    let attributes = |pek: &[u8]| {
+        PinGenerationAttributes::VisaPinVerificationValue(
+            VisaPinVerificationValue::builder()
+                .encrypted_pin_block(hex::encode_upper(tdes(pek, iso0(pin, pan))))
+                .pin_verification_key_index(2)
+                .build()
+                .unwrap(),
+        )
+    };
+    let (pvk, out_pin, pin_data) =
+        generate_pin("TR31_V2_VISA_PIN_VERIFICATION_KEY", attributes, 4, pan).await;
+    assert_eq!(out_pin, pin);
+    assert_eq!(
+        pin_data,
+        Some(PinData::VerificationValue(pvv(&pvk, 2, pin, pan)))
+    );
+}
+
+#[tokio::test]
+async fn the_ibm3624_offset_of_a_given_pin_block_is_its_distance_from_the_natural_pin() {
+    let (pin, pan, table, validation) = ("2580", "4111111111111111", "9876543210123456", "12345");
+    let attributes = |pek: &[u8]| {
+        PinGenerationAttributes::Ibm3624PinOffset(
+            Ibm3624PinOffset::builder()
+                .encrypted_pin_block(hex::encode_upper(tdes(pek, iso0(pin, pan))))
+                .decimalization_table(table)
+                .pin_validation_data_pad_character("D")
+                .pin_validation_data(validation)
+                .build()
+                .unwrap(),
+        )
+    };
+    let (pvk, _, pin_data) =
+        generate_pin("TR31_V1_IBM3624_PIN_VERIFICATION_KEY", attributes, 4, pan).await;
+    let natural = ibm3624_natural_pin(&pvk, table, validation, 'D', 4);
+    assert_eq!(
+        pin_data,
+        Some(PinData::PinOffset(ibm3624_offset(pin, &natural)))
     );
 }
 
@@ -768,14 +824,16 @@ async fn a_mastercard_pin_change_script_is_enciphered_under_smc_and_maced_under_
 #[tokio::test]
 async fn a_generated_ibm3624_natural_pin_comes_back_in_an_iso0_block() {
     let (pan, table, validation) = ("4111111111111111", "0123456789012345", "11111111111");
-    let attributes = PinGenerationAttributes::Ibm3624NaturalPin(
-        Ibm3624NaturalPin::builder()
-            .decimalization_table(table)
-            .pin_validation_data_pad_character("F")
-            .pin_validation_data(validation)
-            .build()
-            .unwrap(),
-    );
+    let attributes = |_: &[u8]| {
+        PinGenerationAttributes::Ibm3624NaturalPin(
+            Ibm3624NaturalPin::builder()
+                .decimalization_table(table)
+                .pin_validation_data_pad_character("F")
+                .pin_validation_data(validation)
+                .build()
+                .unwrap(),
+        )
+    };
     let (pvk, pin, _) =
         generate_pin("TR31_V1_IBM3624_PIN_VERIFICATION_KEY", attributes, 6, pan).await;
     assert_eq!(pin, ibm3624_natural_pin(&pvk, table, validation, 'F', 6));
