@@ -1,8 +1,8 @@
 //! The rest of the data plane through the AWS SDK for Rust:
 //! - EncryptData / DecryptData with TDES and AES DUKPT, RSA (OAEP) and EMV attributes, and
 //!   ReEncryptData from TDES to AES;
-//! - GenerateMac with ISO 9797-1 algorithms 1 and 3, CMAC, the EMV MAC and the DUKPT ISO 9797-1
-//!   algorithm 3 MAC;
+//! - GenerateMac with ISO 9797-1 algorithms 1 and 3, CMAC, the EMV MAC, the TDES DUKPT ISO 9797-1
+//!   algorithm 3 MAC and the AES DUKPT CMAC;
 //! - GenerateAs2805KekValidation, request and response forms;
 //! - GeneratePinData (Visa PIN, Visa PVV, IBM 3624 natural PIN and offset), TranslatePinData (ISO 0 to ISO 0, DUKPT
 //!   to ISO 0) and GenerateMacEmvPinChange (Mastercard);
@@ -257,6 +257,31 @@ async fn aes_dukpt_data_encrypts_under_the_bidirectional_data_key() {
     );
 }
 
+#[tokio::test]
+async fn an_aes_dukpt_cmac_is_under_the_bidirectional_mac_key() {
+    let server = start().await;
+    let (arn, bdk) = new_bdk(&server, "AES_128").await;
+    let ksn_hex = "12345678901234560000000C";
+    let key = aes_dukpt_working_key(&bdk, &hex::decode(ksn_hex).unwrap(), 0x2002);
+    let message = b"an AES DUKPT message of any length";
+    let out = server
+        .data_client()
+        .generate_mac()
+        .key_identifier(&arn)
+        .message_data(hex::encode_upper(message))
+        .generation_attributes(MacAttributes::DukptCmac(
+            MacAlgorithmDukpt::builder()
+                .key_serial_number(ksn_hex)
+                .dukpt_key_variant(DukptKeyVariant::Bidirectional)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.mac, hex::encode_upper(aes_cmac(&key, message)));
+}
+
 #[test]
 fn the_ibm3624_recomputation_meets_the_psec_vector() {
     let pvk = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
@@ -272,12 +297,19 @@ fn the_retail_mac_meets_iso_9797_1_annex_b() {
     assert_eq!(hex::encode_upper(mac), "A1C72E74EA3FA9B6");
 }
 
+/// AES-128 CMAC on the cmac crate.
+fn aes_cmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use cmac::{KeyInit, Mac};
+    let mut cmac = cmac::Cmac::<aes::Aes128>::new_from_slice(key).unwrap();
+    cmac.update(message);
+    cmac.finalize().into_bytes().to_vec()
+}
+
 /// An independent MAC computation over (key, message).
 type Reference = fn(&[u8], &[u8]) -> Vec<u8>;
 
 #[tokio::test]
 async fn iso_9797_1_algorithms_1_and_3_and_cmac_generate_the_reference_macs() {
-    use cmac::{KeyInit, Mac};
     let server = start().await;
     let message: Vec<u8> = (0u8..32).collect();
     let modes = || KeyModesOfUse::builder().generate(true).verify(true).build();
@@ -298,11 +330,7 @@ async fn iso_9797_1_algorithms_1_and_3_and_cmac_generate_the_reference_macs() {
             "TR31_M6_ISO_9797_5_CMAC_KEY",
             "AES_128",
             MacAlgorithm::Cmac,
-            |key, message| {
-                let mut cmac = cmac::Cmac::<aes::Aes128>::new_from_slice(key).unwrap();
-                cmac.update(message);
-                cmac.finalize().into_bytes().to_vec()
-            },
+            aes_cmac,
         ),
     ];
     for (usage, algorithm, mac_algorithm, reference) in cases {
