@@ -1,7 +1,7 @@
 //! The rest of the data plane through the AWS SDK for Rust:
 //! - EncryptData / DecryptData with TDES and AES DUKPT, RSA (OAEP) and EMV attributes, and
 //!   ReEncryptData from TDES to AES;
-//! - GenerateMac with ISO 9797-1 algorithms 1 and 3, CMAC, the EMV MAC, the TDES DUKPT ISO 9797-1
+//! - GenerateMac with ISO 9797-1 algorithms 1 and 3, CMAC, HMAC-SHA224/384/512, the EMV MAC, the TDES DUKPT ISO 9797-1
 //!   algorithm 3 MAC and the AES DUKPT CMAC;
 //! - GenerateAs2805KekValidation, request and response forms;
 //! - GeneratePinData (Visa PIN, Visa PVV, IBM 3624 natural PIN and offset), TranslatePinData (ISO 0 to ISO 0, DUKPT
@@ -305,15 +305,27 @@ fn aes_cmac(key: &[u8], message: &[u8]) -> Vec<u8> {
     cmac.finalize().into_bytes().to_vec()
 }
 
+/// HMAC with the hash `D` on the hmac crate.
+fn hmac_tag<D>(key: &[u8], message: &[u8]) -> Vec<u8>
+where
+    D: hmac::EagerHash,
+    hmac::Hmac<D>: hmac::KeyInit + hmac::Mac,
+{
+    use hmac::{KeyInit, Mac};
+    let mut hmac = hmac::Hmac::<D>::new_from_slice(key).unwrap();
+    hmac.update(message);
+    hmac.finalize().into_bytes().to_vec()
+}
+
 /// An independent MAC computation over (key, message).
 type Reference = fn(&[u8], &[u8]) -> Vec<u8>;
 
 #[tokio::test]
-async fn iso_9797_1_algorithms_1_and_3_and_cmac_generate_the_reference_macs() {
+async fn iso_9797_1_algorithms_1_and_3_cmac_and_the_hmacs_generate_the_reference_macs() {
     let server = start().await;
     let message: Vec<u8> = (0u8..32).collect();
     let modes = || KeyModesOfUse::builder().generate(true).verify(true).build();
-    let cases: [(&str, &str, MacAlgorithm, Reference); 3] = [
+    let cases: [(&str, &str, MacAlgorithm, Reference); 6] = [
         (
             "TR31_M1_ISO_9797_1_MAC_KEY",
             "TDES_2KEY",
@@ -331,6 +343,24 @@ async fn iso_9797_1_algorithms_1_and_3_and_cmac_generate_the_reference_macs() {
             "AES_128",
             MacAlgorithm::Cmac,
             aes_cmac,
+        ),
+        (
+            "TR31_M7_HMAC_KEY",
+            "HMAC_SHA224",
+            MacAlgorithm::HmacSha224,
+            hmac_tag::<sha2::Sha224>,
+        ),
+        (
+            "TR31_M7_HMAC_KEY",
+            "HMAC_SHA384",
+            MacAlgorithm::HmacSha384,
+            hmac_tag::<sha2::Sha384>,
+        ),
+        (
+            "TR31_M7_HMAC_KEY",
+            "HMAC_SHA512",
+            MacAlgorithm::HmacSha512,
+            hmac_tag::<sha2::Sha512>,
         ),
     ];
     for (usage, algorithm, mac_algorithm, reference) in cases {
