@@ -21,15 +21,15 @@ use aws_sdk_paymentcryptography::types::{
 };
 use aws_sdk_paymentcryptographydata::types::{
     As2805KekValidationType, AsymmetricEncryptionAttributes, DerivationMethodAttributes,
-    DukptDerivationAttributes, DukptEncryptionAttributes, DukptKeyVariant, EmvEncryptionAttributes,
-    EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes, EncryptionMode, Ibm3624NaturalPin,
-    Ibm3624PinOffset, KekValidationRequest, KekValidationResponse, MacAlgorithm, MacAlgorithmDukpt,
-    MacAlgorithmEmv, MacAttributes, MajorKeyDerivationMode, MasterCardAttributes, PaddingType,
-    PinBlockFormatForEmvPinChange, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
-    RandomKeySendVariantMask, ReEncryptionAttributes, SessionKeyDerivationMode,
-    SessionKeyDerivationValue, SymmetricEncryptionAttributes, SymmetricKeyAlgorithm,
-    TranslationIsoFormats, TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin,
-    VisaPinVerificationValue,
+    DukptDerivationAttributes, DukptEncryptionAttributes, DukptEncryptionMode, DukptKeyVariant,
+    EmvEncryptionAttributes, EmvMajorKeyDerivationMode, EncryptionDecryptionAttributes,
+    EncryptionMode, Ibm3624NaturalPin, Ibm3624PinOffset, KekValidationRequest,
+    KekValidationResponse, MacAlgorithm, MacAlgorithmDukpt, MacAlgorithmEmv, MacAttributes,
+    MajorKeyDerivationMode, MasterCardAttributes, PaddingType, PinBlockFormatForEmvPinChange,
+    PinBlockFormatForPinData, PinData, PinGenerationAttributes, RandomKeySendVariantMask,
+    ReEncryptionAttributes, SessionKeyDerivationMode, SessionKeyDerivationValue,
+    SymmetricEncryptionAttributes, SymmetricKeyAlgorithm, TranslationIsoFormats,
+    TranslationPinDataIsoFormat034, VerificationFailedReason, VisaPin, VisaPinVerificationValue,
 };
 use common::crypto::{
     aes_cbc, common_session_key, icc_master_key, iso0, iso0_pin, pack, pvv, retail_mac, single_des,
@@ -100,10 +100,15 @@ fn dukpt_mac_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
     dukpt_variant_key(bdk, ksn, [0, 0, 0, 0, 0, 0, 0xFF, 0])
 }
 
-/// The TDES DUKPT data key as AWS computes it (data-plane.md): the data request variant, then
-/// each half enciphered under the variant key itself.
-fn dukpt_data_key(bdk: &[u8], ksn: &[u8; 10]) -> Vec<u8> {
-    let key = dukpt_variant_key(bdk, ksn, [0, 0, 0, 0, 0, 0xFF, 0, 0]);
+/// The X9.24-1 data request variant.
+const DATA_REQUEST: [u8; 8] = [0, 0, 0, 0, 0, 0xFF, 0, 0];
+/// The X9.24-1 data response variant.
+const DATA_RESPONSE: [u8; 8] = [0, 0, 0, 0xFF, 0, 0, 0, 0];
+
+/// The TDES DUKPT data key as AWS computes it (data-plane.md): a data variant, then each half
+/// enciphered under the variant key itself.
+fn dukpt_data_key(bdk: &[u8], ksn: &[u8; 10], variant: [u8; 8]) -> Vec<u8> {
+    let key = dukpt_variant_key(bdk, ksn, variant);
     let left: [u8; 8] = key[..8].try_into().unwrap();
     let right: [u8; 8] = key[8..].try_into().unwrap();
     [tdes(&key, left), tdes(&key, right)].concat()
@@ -427,11 +432,11 @@ async fn re_encrypt_from_a_tdes_key_to_an_aes_key() {
 }
 
 #[tokio::test]
-async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_derived_data_key() {
+async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_request_and_response_data_keys() {
     let server = start().await;
     let (arn, bdk) = new_bdk(&server, "TDES_2KEY").await;
     let ksn_hex = "FFFF9876543210E00005";
-    let data_key = dukpt_data_key(&bdk, &ksn(ksn_hex));
+    let data_key = dukpt_data_key(&bdk, &ksn(ksn_hex), DATA_REQUEST);
     let plain: Vec<u8> = (0u8..24).collect();
     let cipher = hex::encode_upper(tdes_cbc(&data_key, [0; 8], &plain));
     let attributes = EncryptionDecryptionAttributes::Dukpt(
@@ -459,6 +464,28 @@ async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_derived_data_key() {
         .await
         .unwrap();
     assert_eq!(encrypted.cipher_text, cipher);
+
+    let response_key = dukpt_data_key(&bdk, &ksn(ksn_hex), DATA_RESPONSE);
+    let ecb: Vec<u8> = plain
+        .chunks(8)
+        .flat_map(|block| tdes(&response_key, block.try_into().unwrap()))
+        .collect();
+    let encrypted = data
+        .encrypt_data()
+        .key_identifier(&arn)
+        .plain_text(hex::encode_upper(&plain))
+        .encryption_attributes(EncryptionDecryptionAttributes::Dukpt(
+            DukptEncryptionAttributes::builder()
+                .key_serial_number(ksn_hex)
+                .mode(DukptEncryptionMode::Ecb)
+                .dukpt_key_variant(DukptKeyVariant::Response)
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encrypted.cipher_text, hex::encode_upper(ecb));
 }
 
 /// RSA OAEP with SHA-256 (and MGF1 with SHA-256), the `OAEP_SHA256` padding.
