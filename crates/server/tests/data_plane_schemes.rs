@@ -114,6 +114,25 @@ fn dukpt_data_key(bdk: &[u8], ksn: &[u8; 10], variant: [u8; 8]) -> Vec<u8> {
     [tdes(&key, left), tdes(&key, right)].concat()
 }
 
+/// EncryptData of `plain` under the key `arn` with `attributes`: the ciphertext.
+async fn encrypt(
+    server: &common::TestServer,
+    arn: &str,
+    plain: &[u8],
+    attributes: EncryptionDecryptionAttributes,
+) -> Vec<u8> {
+    let out = server
+        .data_client()
+        .encrypt_data()
+        .key_identifier(arn)
+        .plain_text(hex::encode_upper(plain))
+        .encryption_attributes(attributes)
+        .send()
+        .await
+        .unwrap();
+    hex::decode(out.cipher_text).unwrap()
+}
+
 /// A 10-byte KSN from its hex.
 fn ksn(hex_text: &str) -> [u8; 10] {
     hex::decode(hex_text).unwrap().try_into().unwrap()
@@ -242,24 +261,18 @@ async fn aes_dukpt_data_encrypts_under_the_bidirectional_data_key() {
     let ksn_hex = "123456789012345600000005";
     let key = aes_dukpt_working_key(&bdk, &hex::decode(ksn_hex).unwrap(), 0x3002);
     let plain: Vec<u8> = (0u8..32).collect();
-    let out = server
-        .data_client()
-        .encrypt_data()
-        .key_identifier(&arn)
-        .plain_text(hex::encode_upper(&plain))
-        .encryption_attributes(EncryptionDecryptionAttributes::Dukpt(
-            DukptEncryptionAttributes::builder()
-                .key_serial_number(ksn_hex)
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
+    let attributes = DukptEncryptionAttributes::builder()
+        .key_serial_number(ksn_hex)
+        .build()
         .unwrap();
-    assert_eq!(
-        out.cipher_text,
-        hex::encode_upper(aes_cbc(&key, &[0; 16], &plain))
-    );
+    let cipher = encrypt(
+        &server,
+        &arn,
+        &plain,
+        EncryptionDecryptionAttributes::Dukpt(attributes),
+    )
+    .await;
+    assert_eq!(cipher, aes_cbc(&key, &[0; 16], &plain));
 }
 
 #[tokio::test]
@@ -455,37 +468,22 @@ async fn tdes_dukpt_data_decrypts_and_encrypts_under_the_request_and_response_da
         .await
         .unwrap();
     assert_eq!(decrypted.plain_text, hex::encode_upper(&plain));
-    let encrypted = data
-        .encrypt_data()
-        .key_identifier(&arn)
-        .plain_text(hex::encode_upper(&plain))
-        .encryption_attributes(attributes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(encrypted.cipher_text, cipher);
+    let encrypted = encrypt(&server, &arn, &plain, attributes).await;
+    assert_eq!(hex::encode_upper(encrypted), cipher);
 
     let response_key = dukpt_data_key(&bdk, &ksn(ksn_hex), DATA_RESPONSE);
     let ecb: Vec<u8> = plain
         .chunks(8)
         .flat_map(|block| tdes(&response_key, block.try_into().unwrap()))
         .collect();
-    let encrypted = data
-        .encrypt_data()
-        .key_identifier(&arn)
-        .plain_text(hex::encode_upper(&plain))
-        .encryption_attributes(EncryptionDecryptionAttributes::Dukpt(
-            DukptEncryptionAttributes::builder()
-                .key_serial_number(ksn_hex)
-                .mode(DukptEncryptionMode::Ecb)
-                .dukpt_key_variant(DukptKeyVariant::Response)
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
+    let response = DukptEncryptionAttributes::builder()
+        .key_serial_number(ksn_hex)
+        .mode(DukptEncryptionMode::Ecb)
+        .dukpt_key_variant(DukptKeyVariant::Response)
+        .build()
         .unwrap();
-    assert_eq!(encrypted.cipher_text, hex::encode_upper(ecb));
+    let attributes = EncryptionDecryptionAttributes::Dukpt(response);
+    assert_eq!(encrypt(&server, &arn, &plain, attributes).await, ecb);
 }
 
 /// RSA OAEP with SHA-256 (and MGF1 with SHA-256), the `OAEP_SHA256` padding.
@@ -521,16 +519,7 @@ async fn an_rsa_2048_key_pair_encrypts_and_decrypts_with_oaep() {
             .build(),
     );
     let plain = hex::decode("00112233445566778899AABBCCDDEEFF").unwrap();
-    let data = server.data_client();
-    let encrypted = data
-        .encrypt_data()
-        .key_identifier(&arn)
-        .plain_text(hex::encode_upper(&plain))
-        .encryption_attributes(rsa.clone())
-        .send()
-        .await
-        .unwrap();
-    let cipher = hex::decode(&encrypted.cipher_text).unwrap();
+    let cipher = encrypt(&server, &arn, &plain, rsa.clone()).await;
     assert_eq!(cipher.len(), 256);
     let mut buffer = [0u8; 256];
     let opened = private
@@ -542,7 +531,8 @@ async fn an_rsa_2048_key_pair_encrypts_and_decrypts_with_oaep() {
     let ours = public
         .encrypt(OAEP_SHA256, &plain, &mut ours, None)
         .unwrap();
-    let decrypted = data
+    let decrypted = server
+        .data_client()
         .decrypt_data()
         .key_identifier(&arn)
         .cipher_text(hex::encode_upper(ours))
@@ -568,28 +558,22 @@ async fn emv_data_encryption_runs_under_the_common_session_key() {
     let session_key = common_session_key(&icc_master_key(&imk, pan, psn), r);
     let plain: Vec<u8> = (0u8..16).collect();
     let iv = [0x5Au8; 8];
-    let out = server
-        .data_client()
-        .encrypt_data()
-        .key_identifier(&arn)
-        .plain_text(hex::encode_upper(&plain))
-        .encryption_attributes(EncryptionDecryptionAttributes::Emv(
-            EmvEncryptionAttributes::builder()
-                .major_key_derivation_mode(EmvMajorKeyDerivationMode::EmvOptionA)
-                .primary_account_number(pan)
-                .pan_sequence_number(psn)
-                .session_derivation_data(hex::encode_upper(r))
-                .initialization_vector(hex::encode_upper(iv))
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
+    let emv = EmvEncryptionAttributes::builder()
+        .major_key_derivation_mode(EmvMajorKeyDerivationMode::EmvOptionA)
+        .primary_account_number(pan)
+        .pan_sequence_number(psn)
+        .session_derivation_data(hex::encode_upper(r))
+        .initialization_vector(hex::encode_upper(iv))
+        .build()
         .unwrap();
-    assert_eq!(
-        out.cipher_text,
-        hex::encode_upper(tdes_cbc(&session_key, iv, &plain))
-    );
+    let cipher = encrypt(
+        &server,
+        &arn,
+        &plain,
+        EncryptionDecryptionAttributes::Emv(emv),
+    )
+    .await;
+    assert_eq!(cipher, tdes_cbc(&session_key, iv, &plain));
 }
 
 #[tokio::test]
