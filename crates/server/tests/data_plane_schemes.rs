@@ -205,11 +205,9 @@ fn ibm3624_natural_pin(pvk: &[u8], table: &str, data: &str, pad: char, len: usiz
 
 /// A new BDK (TR31_B0) of `algorithm`: its ARN and clear value.
 async fn new_bdk(server: &common::TestServer, algorithm: &str) -> (String, Vec<u8>) {
-    let arn = server
-        .create_symmetric_key("TR31_B0_BASE_DERIVATION_KEY", algorithm, derive_modes())
-        .await;
-    let bdk = server.clear_key(&arn).await;
-    (arn, bdk)
+    server
+        .create_clear_key("TR31_B0_BASE_DERIVATION_KEY", algorithm, derive_modes())
+        .await
 }
 
 /// The IBM 3624 offset of a PIN: each digit less the natural PIN's, modulo 10.
@@ -405,16 +403,12 @@ async fn iso_9797_1_algorithms_1_and_3_cmac_and_the_hmacs_generate_the_reference
 async fn re_encrypt_from_a_tdes_key_to_an_aes_key() {
     let server = start().await;
     let usage = "TR31_D0_SYMMETRIC_DATA_ENCRYPTION_KEY";
-    let tdes_arn = server
-        .create_symmetric_key(usage, "TDES_2KEY", crypt_modes())
+    let (tdes_arn, tdes_key) = server
+        .create_clear_key(usage, "TDES_2KEY", crypt_modes())
         .await;
-    let aes_arn = server
-        .create_symmetric_key(usage, "AES_128", crypt_modes())
+    let (aes_arn, aes_key) = server
+        .create_clear_key(usage, "AES_128", crypt_modes())
         .await;
-    let (tdes_key, aes_key) = (
-        server.clear_key(&tdes_arn).await,
-        server.clear_key(&aes_arn).await,
-    );
     let plain: Vec<u8> = (0u8..32).collect();
     let (iv_in, iv_out) = ([0x11u8; 8], [0x22u8; 16]);
     let cbc = |iv: &[u8]| {
@@ -546,14 +540,13 @@ async fn an_rsa_2048_key_pair_encrypts_and_decrypts_with_oaep() {
 #[tokio::test]
 async fn emv_data_encryption_runs_under_the_common_session_key() {
     let server = start().await;
-    let arn = server
-        .create_symmetric_key(
+    let (arn, imk) = server
+        .create_clear_key(
             "TR31_E1_EMV_MKEY_CONFIDENTIALITY",
             "TDES_2KEY",
             derive_modes(),
         )
         .await;
-    let imk = server.clear_key(&arn).await;
     let (pan, psn, r) = ("5413330089020011", "01", [0x12, 0x34, 0, 0, 0, 0, 0, 0]);
     let session_key = common_session_key(&icc_master_key(&imk, pan, psn), r);
     let plain: Vec<u8> = (0u8..16).collect();
@@ -579,10 +572,9 @@ async fn emv_data_encryption_runs_under_the_common_session_key() {
 #[tokio::test]
 async fn an_emv_mac_is_mac_algorithm_3_under_the_session_key_and_a_wrong_one_fails() {
     let server = start().await;
-    let arn = server
-        .create_symmetric_key("TR31_E2_EMV_MKEY_INTEGRITY", "TDES_2KEY", derive_modes())
+    let (arn, imk) = server
+        .create_clear_key("TR31_E2_EMV_MKEY_INTEGRITY", "TDES_2KEY", derive_modes())
         .await;
-    let imk = server.clear_key(&arn).await;
     let (pan, psn, arqc) = ("5413330089020011", "01", [0xA1u8; 8]);
     let session_key = common_session_key(&icc_master_key(&imk, pan, psn), arqc);
     // A script command, padded (80 00..) by the caller as AWS expects.
@@ -629,10 +621,9 @@ async fn an_emv_mac_is_mac_algorithm_3_under_the_session_key_and_a_wrong_one_fai
 #[tokio::test]
 async fn an_as2805_kek_validation_response_answers_the_inverted_random_key() {
     let server = start().await;
-    let arn = server
-        .create_symmetric_key("TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+    let (arn, kek) = server
+        .create_clear_key("TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
         .await;
-    let kek = server.clear_key(&arn).await;
     let krs = odd_parity(&hex::decode("0123456789ABCDEF1032547698BADCFE").unwrap());
     let send = tdes_cbc(&key_xor(&kek, &[0x82]), [0; 8], &krs);
     let krr = odd_parity(&krs.iter().map(|b| !b).collect::<Vec<_>>());
@@ -662,10 +653,9 @@ async fn an_as2805_kek_validation_response_answers_the_inverted_random_key() {
 #[tokio::test]
 async fn an_as2805_kek_validation_request_sends_an_odd_parity_key_and_expects_its_inverse() {
     let server = start().await;
-    let arn = server
-        .create_symmetric_key("TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+    let (arn, kek) = server
+        .create_clear_key("TR31_K0_KEY_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
         .await;
-    let kek = server.clear_key(&arn).await;
     let out = server
         .data_client()
         .generate_as2805_kek_validation()
@@ -708,10 +698,9 @@ async fn generate_pin(
             KeyModesOfUse::builder().generate(true).verify(true).build(),
         )
         .await;
-    let pek_arn = server
-        .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+    let (pek_arn, pek) = server
+        .create_clear_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
         .await;
-    let pek = server.clear_key(&pek_arn).await;
     let out = server
         .data_client()
         .generate_pin_data()
@@ -800,16 +789,12 @@ async fn the_ibm3624_offset_of_a_given_pin_block_is_its_distance_from_the_natura
 async fn an_iso0_pin_block_translates_from_one_pek_to_another() {
     let server = start().await;
     let usage = "TR31_P0_PIN_ENCRYPTION_KEY";
-    let incoming = server
-        .create_symmetric_key(usage, "TDES_2KEY", crypt_modes())
+    let (incoming, pek_in) = server
+        .create_clear_key(usage, "TDES_2KEY", crypt_modes())
         .await;
-    let outgoing = server
-        .create_symmetric_key(usage, "TDES_2KEY", crypt_modes())
+    let (outgoing, pek_out) = server
+        .create_clear_key(usage, "TDES_2KEY", crypt_modes())
         .await;
-    let (pek_in, pek_out) = (
-        server.clear_key(&incoming).await,
-        server.clear_key(&outgoing).await,
-    );
     let (pin, pan) = ("731905", "5555555551234567");
     let iso0_attributes = || {
         TranslationIsoFormats::IsoFormat0(
@@ -912,10 +897,9 @@ async fn a_generated_ibm3624_natural_pin_comes_back_in_an_iso0_block() {
 async fn a_dukpt_pin_block_translates_to_iso0_under_a_pek() {
     let server = start().await;
     let (bdk_arn, bdk) = new_bdk(&server, "TDES_2KEY").await;
-    let pek_arn = server
-        .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+    let (pek_arn, pek) = server
+        .create_clear_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
         .await;
-    let pek = server.clear_key(&pek_arn).await;
     let (pin, pan, ksn_hex) = ("2468", "4012345678909", "FFFF9876543210E00007");
     let iso0_attributes = TranslationIsoFormats::IsoFormat0(
         TranslationPinDataIsoFormat034::builder()

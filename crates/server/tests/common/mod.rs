@@ -209,6 +209,18 @@ impl TestServer {
         (pvk, pek)
     }
 
+    /// A new non-exportable symmetric key of the default account: its ARN and clear material.
+    pub async fn create_clear_key(
+        &self,
+        usage: &str,
+        algorithm: &str,
+        modes: aws_sdk_paymentcryptography::types::KeyModesOfUse,
+    ) -> (String, Vec<u8>) {
+        let arn = self.create_symmetric_key(usage, algorithm, modes).await;
+        let clear = self.clear_key(&arn).await;
+        (arn, clear)
+    }
+
     /// The clear material of a key of the default account, opened from the store with the
     /// master key, as an independent check of what the data plane computes with it.
     pub async fn clear_key(&self, arn: &str) -> Vec<u8> {
