@@ -133,6 +133,25 @@ async fn encrypt(
     hex::decode(out.cipher_text).unwrap()
 }
 
+/// GenerateMac over `message` under the key `arn` with `attributes`: the MAC.
+async fn generate_mac(
+    server: &common::TestServer,
+    arn: &str,
+    message: &[u8],
+    attributes: MacAttributes,
+) -> Vec<u8> {
+    let out = server
+        .data_client()
+        .generate_mac()
+        .key_identifier(arn)
+        .message_data(hex::encode_upper(message))
+        .generation_attributes(attributes)
+        .send()
+        .await
+        .unwrap();
+    hex::decode(out.mac).unwrap()
+}
+
 /// A 10-byte KSN from its hex.
 fn ksn(hex_text: &str) -> [u8; 10] {
     hex::decode(hex_text).unwrap().try_into().unwrap()
@@ -280,22 +299,13 @@ async fn an_aes_dukpt_cmac_is_under_the_bidirectional_mac_key() {
     let ksn_hex = "12345678901234560000000C";
     let key = aes_dukpt_working_key(&bdk, &hex::decode(ksn_hex).unwrap(), 0x2002);
     let message = b"an AES DUKPT message of any length";
-    let out = server
-        .data_client()
-        .generate_mac()
-        .key_identifier(&arn)
-        .message_data(hex::encode_upper(message))
-        .generation_attributes(MacAttributes::DukptCmac(
-            MacAlgorithmDukpt::builder()
-                .key_serial_number(ksn_hex)
-                .dukpt_key_variant(DukptKeyVariant::Bidirectional)
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
+    let dukpt = MacAlgorithmDukpt::builder()
+        .key_serial_number(ksn_hex)
+        .dukpt_key_variant(DukptKeyVariant::Bidirectional)
+        .build()
         .unwrap();
-    assert_eq!(out.mac, hex::encode_upper(aes_cmac(&key, message)));
+    let mac = generate_mac(&server, &arn, message, MacAttributes::DukptCmac(dukpt)).await;
+    assert_eq!(mac, aes_cmac(&key, message));
 }
 
 #[test]
@@ -380,22 +390,10 @@ async fn iso_9797_1_algorithms_1_and_3_cmac_and_the_hmacs_generate_the_reference
         ),
     ];
     for (usage, algorithm, mac_algorithm, reference) in cases {
-        let arn = server.create_symmetric_key(usage, algorithm, modes()).await;
-        let key = server.clear_key(&arn).await;
-        let out = server
-            .data_client()
-            .generate_mac()
-            .key_identifier(&arn)
-            .message_data(hex::encode_upper(&message))
-            .generation_attributes(MacAttributes::Algorithm(mac_algorithm))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            out.mac,
-            hex::encode_upper(reference(&key, &message)),
-            "{usage}"
-        );
+        let (arn, key) = server.create_clear_key(usage, algorithm, modes()).await;
+        let attributes = MacAttributes::Algorithm(mac_algorithm);
+        let mac = generate_mac(&server, &arn, &message, attributes).await;
+        assert_eq!(mac, reference(&key, &message), "{usage}");
     }
 }
 
@@ -591,20 +589,13 @@ async fn an_emv_mac_is_mac_algorithm_3_under_the_session_key_and_a_wrong_one_fai
             .build()
             .unwrap(),
     );
-    let data = server.data_client();
-    let out = data
-        .generate_mac()
-        .key_identifier(&arn)
-        .message_data(hex::encode_upper(&message))
-        .generation_attributes(attributes.clone())
-        .send()
-        .await
-        .unwrap();
     let expected = retail_mac(&session_key, &message);
-    assert_eq!(out.mac, hex::encode_upper(expected));
+    let mac = generate_mac(&server, &arn, &message, attributes.clone()).await;
+    assert_eq!(mac, expected);
     let mut wrong = expected;
     wrong[0] ^= 1;
-    let refused = data
+    let refused = server
+        .data_client()
         .verify_mac()
         .key_identifier(&arn)
         .message_data(hex::encode_upper(&message))
@@ -935,23 +926,17 @@ async fn a_dukpt_iso9797_algorithm_3_mac_is_under_the_mac_request_key() {
     let (arn, bdk) = new_bdk(&server, "TDES_2KEY").await;
     let ksn_hex = "FFFF9876543210E0000A";
     let message: Vec<u8> = (0u8..24).collect();
-    let out = server
-        .data_client()
-        .generate_mac()
-        .key_identifier(&arn)
-        .message_data(hex::encode_upper(&message))
-        .generation_attributes(MacAttributes::DukptIso9797Algorithm3(
-            MacAlgorithmDukpt::builder()
-                .key_serial_number(ksn_hex)
-                .dukpt_key_variant(DukptKeyVariant::Request)
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
+    let dukpt = MacAlgorithmDukpt::builder()
+        .key_serial_number(ksn_hex)
+        .dukpt_key_variant(DukptKeyVariant::Request)
+        .build()
         .unwrap();
-    let expected = retail_mac(&dukpt_mac_key(&bdk, &ksn(ksn_hex)), &message);
-    assert_eq!(out.mac, hex::encode_upper(expected));
+    let attributes = MacAttributes::DukptIso9797Algorithm3(dukpt);
+    let mac = generate_mac(&server, &arn, &message, attributes).await;
+    assert_eq!(
+        mac,
+        retail_mac(&dukpt_mac_key(&bdk, &ksn(ksn_hex)), &message)
+    );
 }
 
 #[tokio::test]
