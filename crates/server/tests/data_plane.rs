@@ -5,46 +5,18 @@
 
 mod common;
 
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use aws_sdk_paymentcryptography::types::KeyModesOfUse;
 use aws_sdk_paymentcryptographydata::error::ProvideErrorMetadata;
-use aws_sdk_paymentcryptographydata::operation::verify_mac::VerifyMacError;
 use aws_sdk_paymentcryptographydata::types::{
     EncryptionDecryptionAttributes, EncryptionMode, MacAlgorithm, MacAttributes,
     SymmetricEncryptionAttributes, VerificationFailedReason,
 };
-use common::start;
-use hmac::Mac;
-
-fn crypt_modes() -> KeyModesOfUse {
-    KeyModesOfUse::builder()
-        .encrypt(true)
-        .decrypt(true)
-        .wrap(true)
-        .unwrap(true)
-        .build()
-}
+use common::crypto::aes_cbc;
+use common::{crypt_modes, start, verification_failure};
+use hmac::{KeyInit, Mac};
 
 fn mac_modes() -> KeyModesOfUse {
     KeyModesOfUse::builder().generate(true).verify(true).build()
-}
-
-/// AES-128 CBC over whole blocks, written out on the block cipher.
-fn aes_cbc(key: &[u8], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
-    let cipher = aes::Aes128::new_from_slice(key).unwrap();
-    let mut chain = *iv;
-    let mut out = Vec::new();
-    for block in data.chunks(16) {
-        let mut b = [0u8; 16];
-        for i in 0..16 {
-            b[i] = block[i] ^ chain[i];
-        }
-        let mut array = b.into();
-        cipher.encrypt_block(&mut array);
-        chain = array.into();
-        out.extend_from_slice(&chain);
-    }
-    out
 }
 
 #[tokio::test]
@@ -143,15 +115,10 @@ async fn hmac_mac_generates_verifies_and_a_wrong_one_fails_with_its_reason() {
         .mac("00".repeat(32))
         .verification_attributes(attributes)
         .send()
-        .await
-        .unwrap_err();
-    match wrong.into_service_error() {
-        VerifyMacError::VerificationFailedException(e) => {
-            assert_eq!(e.reason, VerificationFailedReason::InvalidMac);
-            assert!(!e.message.is_empty());
-        }
-        other => panic!("expected VerificationFailedException, got {other:?}"),
-    }
+        .await;
+    let failure = verification_failure(wrong);
+    assert_eq!(failure.reason, VerificationFailedReason::InvalidMac);
+    assert!(!failure.message.is_empty());
 }
 
 #[tokio::test]

@@ -1,65 +1,19 @@
 //! The EMV authorization of the data plane through the AWS SDK for Rust: an ARQC verified by
 //! VerifyAuthRequestCryptogram with an ARPC by method 1, against the ICC master key (option A),
-//! the common session key, the application cryptogram and the ARPC written out here on the `des`
-//! crate, independently of paycrypt's cardcrypto crate. That computation is itself checked first
-//! against pyemv's published vector (shared/reference/data-plane.md: AC 19C1FBC83EBDC0D5).
+//! the common session key, the application cryptogram and the ARPC written out in common::crypto
+//! on the `des` crate, independently of paycrypt's cardcrypto crate. That computation is itself
+//! checked first against pyemv's published vector (shared/reference/data-plane.md:
+//! AC 19C1FBC83EBDC0D5).
 
 mod common;
 
 use aws_sdk_paymentcryptography::types::KeyModesOfUse;
-use aws_sdk_paymentcryptographydata::error::ProvideErrorMetadata;
 use aws_sdk_paymentcryptographydata::types::{
     CryptogramAuthResponse, CryptogramVerificationArpcMethod1, MajorKeyDerivationMode,
     SessionKeyDerivation, SessionKeyEmvCommon, VerificationFailedReason,
 };
-use common::start;
-use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-
-fn tdes(key: &[u8], block: [u8; 8]) -> [u8; 8] {
-    let mut b = block.into();
-    des::TdesEde2::new_from_slice(key)
-        .unwrap()
-        .encrypt_block(&mut b);
-    b.into()
-}
-
-fn xor(a: [u8; 8], b: [u8; 8]) -> [u8; 8] {
-    std::array::from_fn(|i| a[i] ^ b[i])
-}
-
-/// EMV option A: the rightmost 16 digits of PAN ‖ PSN, enciphered and inverted-enciphered.
-fn icc_master_key(imk: &[u8], pan: &str, psn: &str) -> Vec<u8> {
-    let digits = format!("{pan}{psn}");
-    let y: [u8; 8] = hex::decode(&digits[digits.len() - 16..])
-        .unwrap()
-        .try_into()
-        .unwrap();
-    [tdes(imk, y), tdes(imk, xor(y, [0xFF; 8]))].concat()
-}
-
-/// EMV common session key: R with byte 2 set to F0, then to 0F, each enciphered.
-fn common_session_key(mk: &[u8], r: [u8; 8]) -> Vec<u8> {
-    let (mut left, mut right) = (r, r);
-    left[2] = 0xF0;
-    right[2] = 0x0F;
-    [tdes(mk, left), tdes(mk, right)].concat()
-}
-
-/// ISO/IEC 9797-1 MAC algorithm 3 over whole blocks.
-fn retail_mac(key: &[u8], data: &[u8]) -> [u8; 8] {
-    let k1 = des::Des::new_from_slice(&key[..8]).unwrap();
-    let k2 = des::Des::new_from_slice(&key[8..]).unwrap();
-    let mut chain = [0u8; 8];
-    for block in data.chunks(8) {
-        let mut b = xor(chain, block.try_into().unwrap()).into();
-        k1.encrypt_block(&mut b);
-        chain = b.into();
-    }
-    let mut b = chain.into();
-    k2.decrypt_block(&mut b);
-    k1.encrypt_block(&mut b);
-    b.into()
-}
+use common::crypto::{common_session_key, icc_master_key, retail_mac, tdes, xor};
+use common::{start, verification_failure};
 
 #[test]
 fn the_independent_computation_meets_the_published_vector() {
@@ -129,12 +83,8 @@ async fn verify_an_arqc_and_answer_with_an_arpc_method_1() {
 
     let mut wrong = arqc;
     wrong[7] ^= 1;
-    let err = verify(wrong).await.unwrap_err().into_service_error();
-    assert_eq!(err.code(), Some("VerificationFailedException"));
-    match err {
-        aws_sdk_paymentcryptographydata::operation::verify_auth_request_cryptogram::VerifyAuthRequestCryptogramError::VerificationFailedException(e) => {
-            assert_eq!(e.reason(), &VerificationFailedReason::InvalidAuthRequestCryptogram)
-        }
-        other => panic!("expected VerificationFailedException, got {other:?}"),
-    }
+    assert_eq!(
+        verification_failure(verify(wrong).await).reason,
+        VerificationFailedReason::InvalidAuthRequestCryptogram
+    );
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod crypto;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -188,6 +190,37 @@ impl TestServer {
         created.key.expect("CreateKey answers the key").key_arn
     }
 
+    /// A new Visa PIN verification key (TR31_V2) and PIN encryption key (TR31_P0), both TDES
+    /// 2-key: their ARNs.
+    pub async fn create_visa_pin_keys(&self) -> (String, String) {
+        let pvk = self
+            .create_symmetric_key(
+                "TR31_V2_VISA_PIN_VERIFICATION_KEY",
+                "TDES_2KEY",
+                aws_sdk_paymentcryptography::types::KeyModesOfUse::builder()
+                    .generate(true)
+                    .verify(true)
+                    .build(),
+            )
+            .await;
+        let pek = self
+            .create_symmetric_key("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", crypt_modes())
+            .await;
+        (pvk, pek)
+    }
+
+    /// A new non-exportable symmetric key of the default account: its ARN and clear material.
+    pub async fn create_clear_key(
+        &self,
+        usage: &str,
+        algorithm: &str,
+        modes: aws_sdk_paymentcryptography::types::KeyModesOfUse,
+    ) -> (String, Vec<u8>) {
+        let arn = self.create_symmetric_key(usage, algorithm, modes).await;
+        let clear = self.clear_key(&arn).await;
+        (arn, clear)
+    }
+
     /// The clear material of a key of the default account, opened from the store with the
     /// master key, as an independent check of what the data plane computes with it.
     pub async fn clear_key(&self, arn: &str) -> Vec<u8> {
@@ -278,4 +311,32 @@ where
             )
         }
     }
+}
+
+/// The `VerificationFailedException` a data-plane call was refused with, read through the SDK's
+/// typed service error.
+pub fn verification_failure<E, R>(
+    result: Result<impl Sized, aws_sdk_paymentcryptographydata::error::SdkError<E, R>>,
+) -> aws_sdk_paymentcryptographydata::types::error::VerificationFailedException
+where
+    aws_sdk_paymentcryptographydata::Error:
+        From<aws_sdk_paymentcryptographydata::error::SdkError<E, R>>,
+{
+    let Err(error) = result else {
+        panic!("expected a VerificationFailedException, the call succeeded")
+    };
+    match aws_sdk_paymentcryptographydata::Error::from(error) {
+        aws_sdk_paymentcryptographydata::Error::VerificationFailedException(e) => e,
+        other => panic!("expected a VerificationFailedException, got {other:?}"),
+    }
+}
+
+/// The modes of a key that encrypts, decrypts, wraps and unwraps.
+pub fn crypt_modes() -> aws_sdk_paymentcryptography::types::KeyModesOfUse {
+    aws_sdk_paymentcryptography::types::KeyModesOfUse::builder()
+        .encrypt(true)
+        .decrypt(true)
+        .wrap(true)
+        .unwrap(true)
+        .build()
 }
