@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 use paycrypt_api::{AnyOperation, ApiError, GetAliasInput, Input, Operation, Timestamp};
 use paycrypt_service::{Context, Service};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The request members that name a key (by key ARN, alias or alias ARN).
@@ -66,11 +66,22 @@ struct AuditLine<'a> {
 /// The members of a data-plane request that name keys, from its path labels and its body: all
 /// the audit line needs, so nothing else of the request (data, PINs, MACs) is kept.
 pub(crate) fn key_members(body: &[u8], labels: &[(&str, String)]) -> Value {
+    /// The data plane's key members of a body; the rest (data, PINs, MACs) is skipped unread.
+    #[derive(Deserialize)]
+    struct BodyKeys {
+        #[serde(rename = "KeyIdentifier")]
+        key_identifier: Option<String>,
+        #[serde(rename = "IncomingKeyIdentifier")]
+        incoming_key_identifier: Option<String>,
+    }
     let mut members = serde_json::Map::new();
-    if let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) {
-        for name in KEY_MEMBERS {
-            if let Some(value) = body.get(name) {
-                members.insert(name.to_string(), value.clone());
+    if let Ok(keys) = serde_json::from_slice::<BodyKeys>(body) {
+        for (name, value) in [
+            ("KeyIdentifier", keys.key_identifier),
+            ("IncomingKeyIdentifier", keys.incoming_key_identifier),
+        ] {
+            if let Some(value) = value {
+                members.insert(name.to_string(), Value::String(value));
             }
         }
     }
@@ -176,12 +187,23 @@ fn append_to(path: &Path) -> std::io::Result<BufWriter<File>> {
 /// The key a request creates or names: the `Key` of the response when it has one, else the key
 /// ARN a key member of the request holds, else the key an alias member names now.
 async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>) -> Option<String> {
+    /// The key ARN of an output: the `Key` it describes (control plane) or its `KeyArn` (data
+    /// plane); every other member is skipped unread.
+    #[derive(Deserialize)]
+    struct OutputKey {
+        #[serde(rename = "Key")]
+        key: Option<KeyOfOutput>,
+        #[serde(rename = "KeyArn")]
+        key_arn: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct KeyOfOutput {
+        #[serde(rename = "KeyArn")]
+        key_arn: Option<String>,
+    }
     let from_output = output
-        .and_then(|body| serde_json::from_slice::<Value>(body).ok())
-        .and_then(|v| {
-            let arn = v.pointer("/Key/KeyArn").or_else(|| v.get("KeyArn"))?;
-            arn.as_str().map(str::to_string)
-        });
+        .and_then(|body| serde_json::from_slice::<OutputKey>(body).ok())
+        .and_then(|o| o.key.and_then(|k| k.key_arn).or(o.key_arn));
     if from_output.is_some() {
         return from_output;
     }
