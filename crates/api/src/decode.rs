@@ -68,7 +68,7 @@ impl Matcher {
         let all = |check: fn(&u8) -> bool| !text.is_empty() && text.as_bytes().iter().all(check);
         match self {
             Self::Hex => all(u8::is_ascii_hexdigit),
-            Self::HexBytes => text.len() % 2 == 0 && all(u8::is_ascii_hexdigit),
+            Self::HexBytes => text.len().is_multiple_of(2) && all(u8::is_ascii_hexdigit),
             Self::Digits => all(u8::is_ascii_digit),
             Self::Regex(regex) => regex.is_match(text),
         }
