@@ -153,6 +153,15 @@ enum Routed {
     Data(DataRoute),
 }
 
+impl Routed {
+    fn operation(&self) -> AnyOperation {
+        match self {
+            Self::Control(op) => AnyOperation::Control(*op),
+            Self::Data(route) => AnyOperation::Data(route.operation),
+        }
+    }
+}
+
 fn route(plane: Plane, parts: &axum::http::request::Parts) -> Result<Routed, ApiError> {
     match plane {
         Plane::Control => operation(&parts.headers).map(Routed::Control),
@@ -173,13 +182,10 @@ async fn process(
     facts: &mut RequestFacts,
 ) -> Result<(AnyOperation, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
-    facts.operation = match plane {
-        Plane::Control => operation(&parts.headers).ok().map(AnyOperation::Control),
-        Plane::Data => data_routes::route(parts.method.as_str(), parts.uri.path())
-            .ok()
-            .flatten()
-            .map(|route| AnyOperation::Data(route.operation)),
-    };
+    // Routed before authentication so the audit line can name the operation; a routing error is
+    // answered only after authentication, like every other refusal.
+    let routed = route(plane, &parts);
+    facts.operation = routed.as_ref().ok().map(Routed::operation);
     let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
@@ -196,11 +202,8 @@ async fn process(
             ),
         ));
     }
-    let routed = route(plane, &parts)?;
-    let op = match &routed {
-        Routed::Control(op) => AnyOperation::Control(*op),
-        Routed::Data(route) => AnyOperation::Data(route.operation),
-    };
+    let routed = routed?;
+    let op = routed.operation();
     let ctx = Context {
         account: verified.principal,
         region: verified.region,
