@@ -28,7 +28,7 @@ import psec
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import attributes, make_client, remember_secret
+from conftest import UNLIMITED, attributes, make_client, remember_secret
 from test_exchange import ALL4, K0, fresh_key, import_cryptogram, kcv
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
@@ -213,7 +213,7 @@ def verify(client, ledger: Ledger) -> None:
 
 
 def test_sigkill_under_concurrent_writes_loses_nothing_acknowledged(server_factory):
-    server = server_factory()
+    server = server_factory(config=UNLIMITED)
     client = make_client(server.endpoint)
     kek_clear = fresh_key("AES_128")
     kek = import_cryptogram(client, kek_clear, attributes(K0, "AES_128", "SYMMETRIC_KEY", *ALL4), False, "RSA_3072")

@@ -22,7 +22,7 @@ import psec
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import attributes, make_client, remember_secret
+from conftest import UNLIMITED, attributes, make_client, remember_secret
 from test_exchange import ALL4, K0, fresh_key, import_cryptogram, kcv
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
@@ -122,7 +122,7 @@ def run_round(endpoint: str, kek_arn: str, kek_clear: bytes, keys: list[dict], s
 
 
 def test_concurrent_mixed_load_has_no_errors_and_no_memory_growth(server_factory):
-    server = server_factory()
+    server = server_factory(config=UNLIMITED)
     client = make_client(server.endpoint)
     kek_clear = fresh_key("AES_128")
     remember_secret(kek_clear)
