@@ -1,6 +1,6 @@
 """The audit log: one JSON line per mutating request, in the data dir by default or where
-`--audit-log` says, with exactly the fields time, account, operation, key_arn, request_id and
-outcome; written before the response, so it survives a SIGKILL right after it; never key
+`--audit-log` says, with exactly the fields time, account, access_key_id, region, plane, source_ip, user_agent,
+operation, key_arn, request_id and outcome; written before the response, so it survives a SIGKILL right after it; never key
 material or request bodies; reopened on SIGHUP after rotation."""
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from conftest import DEFAULT_ACCOUNT, attributes, call_raw, make_client, run_paycrypt, tdes_key
+from conftest import (
+    DEFAULT_ACCOUNT, accounts_config, attributes, call_raw, make_client, run_paycrypt, send_raw, tdes_key,
+)
 
 # psec drives TDES through the deprecated `cryptography` names; that is psec's business.
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 
-FIELDS = ["time", "account", "operation", "key_arn", "request_id", "outcome"]
+FIELDS = [
+    "time", "account", "access_key_id", "region", "plane", "source_ip", "user_agent",
+    "operation", "key_arn", "request_id", "outcome",
+]
 K0_AES = attributes("TR31_K0_KEY_ENCRYPTION_KEY", "AES_128", "SYMMETRIC_KEY", "Encrypt", "Decrypt", "Wrap", "Unwrap")
 
 
@@ -249,3 +254,36 @@ def test_data_plane_uses_are_recorded_with_their_key_and_outcome(server_factory)
     text = path.read_text()
     for secret in (plain, encrypted["CipherText"], message, mac["Mac"]):
         assert secret not in text
+
+
+def test_each_line_says_who_signed_from_where_and_through_which_plane(server_factory):
+    """Two credentials of one account, both planes, two regions: each line names the access key,
+    region, plane, source address and user agent of its own request."""
+    server = server_factory(config=accounts_config({DEFAULT_ACCOUNT: [("AKIDAUDITONE", "secret-one"), ("AKIDAUDITTWO", "secret-two")]}))
+    path = server.data_dir / "audit.log"
+    one = make_client(server.endpoint, access_key="AKIDAUDITONE", secret="secret-one", region="us-east-1")
+    two = make_client(server.endpoint, access_key="AKIDAUDITTWO", secret="secret-two", region="eu-west-2")
+    two_data = make_client(server.endpoint, access_key="AKIDAUDITTWO", secret="secret-two", region="eu-west-2",
+                           service="payment-cryptography-data")
+    created = one.create_key(KeyAttributes=K0_AES, Exportable=False)
+    hmac = attributes("TR31_M7_HMAC_KEY", "HMAC_SHA256", "SYMMETRIC_KEY", "Generate", "Verify")
+    mac_key = two.create_key(KeyAttributes=hmac, Exportable=False)
+    mac = two_data.generate_mac(KeyIdentifier=mac_key["Key"]["KeyArn"], MessageData="00" * 8,
+                                GenerationAttributes={"Algorithm": "HMAC"})
+    refused = send_raw(server.endpoint, {"X-Amz-Target": "PaymentCryptographyControlPlane.DeleteKey",
+                                         "Content-Type": "application/x-amz-json-1.0",
+                                         "User-Agent": "unsigned-probe/1.0"}, b"{}")
+    assert refused.status in (400, 403)
+
+    lines = audit_lines(path)
+    seen = [(l["access_key_id"], l["region"], l["plane"], l["operation"], l["request_id"]) for l in lines]
+    assert seen == [
+        ("AKIDAUDITONE", "us-east-1", "control", "CreateKey", request_id(created)),
+        ("AKIDAUDITTWO", "eu-west-2", "control", "CreateKey", request_id(mac_key)),
+        ("AKIDAUDITTWO", "eu-west-2", "data", "GenerateMac", request_id(mac)),
+        (None, None, "control", "DeleteKey", refused.headers["x-amzn-requestid"]),
+    ]
+    assert all(l["source_ip"] == "127.0.0.1" for l in lines), lines
+    assert all(l["user_agent"].startswith("Boto3/") for l in lines[:3]), lines
+    assert lines[3]["user_agent"] == "unsigned-probe/1.0"
+    assert lines[3]["account"] is None and lines[3]["outcome"] == "MissingAuthenticationTokenException"

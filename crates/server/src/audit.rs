@@ -6,6 +6,12 @@
 //! Each line holds, in this order:
 //! - `time`: when the request was handled, RFC 3339 in UTC with milliseconds;
 //! - `account`: the account that signed it, or null when it did not authenticate;
+//! - `access_key_id`: the access key it was signed with, or null when it did not authenticate;
+//! - `region`: the region of its signature's credential scope (the region of the keys it names),
+//!   or null when it did not authenticate;
+//! - `plane`: which way it came in: `control`, `data`, `console` (or `admin`);
+//! - `source_ip`: the address it came from (null when unknown);
+//! - `user_agent`: its `User-Agent` header, at most 256 characters (null when absent);
 //! - `operation`: the operation name, e.g. `CreateKey` or `VerifyPinData`;
 //! - `key_arn`: the key the request creates or names (the key an alias names, looked up when the
 //!   line is written), or null;
@@ -17,12 +23,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use paycrypt_api::{AnyOperation, ApiError, GetAliasInput, Input, Operation, Timestamp};
-use paycrypt_service::{Context, Service};
+use paycrypt_service::{Context, Plane, Service};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -42,8 +49,12 @@ pub struct AuditLog {
 }
 
 /// What the request pipeline learned about one request, as far as it got.
-#[derive(Default)]
 pub(crate) struct RequestFacts {
+    /// Which plane it was sent to.
+    pub plane: Plane,
+    /// Where it came from and what sent it, known before it is authenticated.
+    pub source_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
     /// The operation of `X-Amz-Target` or of the data plane's path, when it names one.
     pub operation: Option<AnyOperation>,
     /// Who signed it, once the signature verified.
@@ -52,11 +63,31 @@ pub(crate) struct RequestFacts {
     pub input: Option<Value>,
 }
 
+impl RequestFacts {
+    /// A request of `plane` from `source_ip`, sent by `user_agent`, of which nothing else is known
+    /// yet.
+    pub fn new(plane: Plane, source_ip: Option<IpAddr>, user_agent: Option<String>) -> Self {
+        Self {
+            plane,
+            source_ip,
+            user_agent,
+            operation: None,
+            context: None,
+            input: None,
+        }
+    }
+}
+
 /// One line of the log; the field order is the order on disk.
 #[derive(Serialize)]
 struct AuditLine<'a> {
     time: String,
     account: Option<&'a str>,
+    access_key_id: Option<&'a str>,
+    region: Option<&'a str>,
+    plane: Plane,
+    source_ip: Option<IpAddr>,
+    user_agent: Option<&'a str>,
     operation: &'a str,
     key_arn: Option<String>,
     request_id: &'a str,
@@ -141,9 +172,15 @@ impl AuditLog {
             return;
         };
         let key_arn = key_arn(service, facts, result.ok()).await;
+        let ctx = facts.context.as_ref();
         let line = AuditLine {
             time: rfc3339(now),
-            account: facts.context.as_ref().map(|c| c.account.as_str()),
+            account: ctx.map(|c| c.account.as_str()),
+            access_key_id: ctx.and_then(|c| c.caller.access_key_id.as_deref()),
+            region: ctx.map(|c| c.region.as_str()),
+            plane: facts.plane,
+            source_ip: facts.source_ip,
+            user_agent: facts.user_agent.as_deref(),
             operation: operation.name(),
             key_arn,
             request_id,

@@ -2,22 +2,23 @@
 //! `X-Amz-Target` to the control plane, any other path by the data plane's HTTP bindings),
 //! decoding, the service call, and the response with its request id.
 
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input};
-use paycrypt_service::Context;
+use paycrypt_service::{Caller, Context};
 
 use crate::audit::{RequestFacts, is_audited, key_members};
 use crate::data_routes::{self, DataRoute};
 use crate::wire_error::{
     JSON_CONTENT_TYPE, REST_JSON_CONTENT_TYPE, auth_error_code, error_response,
 };
-use crate::{AppState, MAX_BODY_BYTES};
+use crate::{AppState, MAX_BODY_BYTES, PeerAddr};
 
 const SERVICE: &str = "payment-cryptography";
 const TARGET_PREFIX: &str = "PaymentCryptographyControlPlane.";
@@ -138,6 +139,14 @@ enum Plane {
 }
 
 impl Plane {
+    /// The plane as the audit trail names it.
+    fn audited(self) -> paycrypt_service::Plane {
+        match self {
+            Plane::Control => paycrypt_service::Plane::Control,
+            Plane::Data => paycrypt_service::Plane::Data,
+        }
+    }
+
     /// The media type of the plane's responses, and the one its SDKs send.
     fn content_type(self) -> &'static str {
         match self {
@@ -206,6 +215,12 @@ async fn process(
     let op = routed.operation();
     let ctx = Context {
         account: verified.principal,
+        caller: Caller {
+            access_key_id: Some(verified.access_key_id),
+            source_ip: facts.source_ip,
+            user_agent: facts.user_agent.clone(),
+            plane: facts.plane,
+        },
         region: verified.region,
         operation: op,
         request_id: request_id.to_string(),
@@ -236,6 +251,22 @@ async fn process(
         }
     };
     Ok((op, output))
+}
+
+/// The address the connection came from (known when the server was started with connection
+/// info, as [`crate::serve`] does).
+pub(crate) fn source_ip(parts: &axum::http::request::Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<PeerAddr>>()
+        .map(|info| info.0.0.ip())
+}
+
+/// The `User-Agent` header, as sent (bounded, and only when it is text).
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<String> {
+    const MAX_CHARS: usize = 256;
+    let agent = headers.get("user-agent")?.to_str().ok()?;
+    Some(agent.chars().take(MAX_CHARS).collect())
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -274,7 +305,13 @@ pub async fn handle_data(State(state): State<AppState>, request: Request<Body>) 
 
 async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut facts = RequestFacts::default();
+    let (parts, body) = request.into_parts();
+    let mut facts = RequestFacts::new(
+        plane.audited(),
+        source_ip(&parts),
+        user_agent(&parts.headers),
+    );
+    let request = Request::from_parts(parts, body);
     let result = process(&state, plane, request, &request_id, &mut facts).await;
     // The audit line is on disk before the response leaves.
     if let Some(audit) = &state.audit {

@@ -20,10 +20,13 @@ mod tls;
 mod wire_error;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::connect_info::{Connected, IntoMakeServiceWithConnectInfo};
 use axum::routing::{get, post};
+use axum::serve::IncomingStream;
 use paycrypt_service::{Clock, Service};
 use tokio::net::TcpListener;
 
@@ -56,13 +59,34 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The address a connection came from, which every request on it knows (for the audit trail).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddr(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for PeerAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, tls::TlsListener>> for PeerAddr {
+    fn connect_info(stream: IncomingStream<'_, tls::TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+/// The router, with each request knowing the address it came from.
+fn with_peer_address(state: AppState) -> IntoMakeServiceWithConnectInfo<Router, PeerAddr> {
+    router(state).into_make_service_with_connect_info::<PeerAddr>()
+}
+
 /// Serves `state` on `listener` until `shutdown` completes, then finishes requests in flight.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, with_peer_address(state))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -75,7 +99,10 @@ pub async fn serve_tls(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(tls::TlsListener::new(listener, tls)?, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        tls::TlsListener::new(listener, tls)?,
+        with_peer_address(state),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

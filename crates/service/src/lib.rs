@@ -35,10 +35,50 @@ pub use exchange::TokenPolicy;
 pub use mpa::{MpaDecision, MpaSession};
 pub use sealing::{SealError, Sealer};
 
+/// Which way a request came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plane {
+    /// The control plane's API (`POST /` with `X-Amz-Target`).
+    Control,
+    /// The data plane's API (rest-json paths).
+    Data,
+    /// The web console.
+    Console,
+    /// The `paycrypt admin` command line, on the machine itself.
+    Admin,
+}
+
+/// Who signed a request and where it came from, as the audit trail records it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The access key id the request was signed (or the console session opened) with; `None`
+    /// for the admin command line, which holds no credential.
+    pub access_key_id: Option<String>,
+    /// The address the request came from, when it came over the network.
+    pub source_ip: Option<std::net::IpAddr>,
+    /// The client's `User-Agent`, as sent.
+    pub user_agent: Option<String>,
+    pub plane: Plane,
+}
+
+impl Caller {
+    /// The admin command line: no credential, no network address.
+    pub fn admin() -> Self {
+        Self {
+            access_key_id: None,
+            source_ip: None,
+            user_agent: None,
+            plane: Plane::Admin,
+        }
+    }
+}
+
 /// Who is asking, for which operation, where, and when: built by the server for each request.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub account: String,
+    pub caller: Caller,
     pub region: String,
     /// The operation being served: it decides whether a key of another account may be named,
     /// and which action a key's resource policy is asked about.

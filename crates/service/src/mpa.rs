@@ -26,7 +26,7 @@ use paycrypt_store::{Scope, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::LoadedKey;
-use crate::{Context, Service, ids, store_error};
+use crate::{Caller, Context, Service, ids, store_error};
 
 /// The scope setting holding the association of the one protected action.
 const ASSOCIATION: &str = "mpa_association";
@@ -444,6 +444,7 @@ impl Service {
         let ctx = Context {
             account: scope.account.clone(),
             region: scope.region.clone(),
+            caller: Caller::admin(),
             // The operation the session guards: an import, or a change of the association.
             operation: AnyOperation::Control(if id.starts_with("key-") {
                 Operation::ImportKey
