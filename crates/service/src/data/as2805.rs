@@ -22,7 +22,7 @@ use paycrypt_keyblock::rand_core::Rng;
 use zeroize::Zeroizing;
 
 use super::keys::{Mode, Requirement, TDES};
-use super::{refused, unhex};
+use super::{refused, unhex, upper_hex};
 use crate::{Context, Service};
 
 /// The length of KRs for a request.
@@ -88,8 +88,8 @@ impl Service {
         Ok(GenerateAs2805KekValidationOutput {
             key_arn: kek.arn,
             key_check_value: kek.check_value,
-            random_key_send: hex::encode_upper(validation.random_key_send),
-            random_key_receive: hex::encode_upper(validation.random_key_receive),
+            random_key_send: upper_hex(validation.random_key_send),
+            random_key_receive: upper_hex(validation.random_key_receive),
         })
     }
 }

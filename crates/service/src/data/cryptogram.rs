@@ -25,7 +25,7 @@ use paycrypt_cardcrypto::emv::cryptogram;
 use paycrypt_cardcrypto::emv::keys::{AcKeys, AcSessionKey, derive_ac_keys};
 
 use super::keys::{Mode, Requirement, TDES, UsableKey};
-use super::{card, fixed, refused, unhex};
+use super::{card, fixed, refused, unhex, upper_hex};
 use crate::{Context, Service};
 
 /// What both operations need of their key.
@@ -137,7 +137,7 @@ impl Service {
         Ok(GenerateAuthRequestCryptogramOutput {
             key_arn: imk.arn,
             key_check_value: imk.check_value,
-            auth_request_cryptogram: hex::encode_upper(ac),
+            auth_request_cryptogram: upper_hex(ac),
         })
     }
 

@@ -31,7 +31,7 @@ use paycrypt_cardcrypto::rsa::{self, RsaPadding};
 use zeroize::Zeroizing;
 
 use super::keys::{self, Mode, Requirement, TDES, UsableKey};
-use super::{refused, unhex};
+use super::{refused, unhex, upper_hex};
 use crate::keys::LoadedKey;
 use crate::{Context, Service};
 
@@ -465,7 +465,7 @@ impl Service {
             member,
         };
         let (key, out) = self.crypt(ctx, crypt).await?;
-        Ok((key, hex::encode_upper(out)))
+        Ok((key, upper_hex(out)))
     }
 
     pub(crate) async fn encrypt_data(
@@ -550,7 +550,7 @@ impl Service {
         Ok(ReEncryptDataOutput {
             key_arn: key.arn,
             key_check_value: key.check_value,
-            cipher_text: hex::encode_upper(out),
+            cipher_text: upper_hex(out),
         })
     }
 }

@@ -28,7 +28,7 @@ use paycrypt_cardcrypto::{BlockCipherKind, HmacHash};
 
 use super::encryption::{BDK, dukpt_working_key};
 use super::keys::{Mode, Requirement, TDES, UsableKey};
-use super::{card, fixed, refused, unhex};
+use super::{card, fixed, refused, unhex, upper_hex};
 use crate::{Context, Service};
 
 const AES_AND_TDES: &[KeyAlgorithm] = &[
@@ -281,7 +281,7 @@ impl Service {
         Ok(GenerateMacOutput {
             key_arn: key.arn,
             key_check_value: key.check_value,
-            mac: hex::encode_upper(&full[..len]),
+            mac: upper_hex(&full[..len]),
         })
     }
 

@@ -25,8 +25,26 @@ use crate::{Context, Service, to_json};
 /// Hex input of a member the model already checked as hex (an odd or non-hex value is still
 /// refused here, never trusted).
 pub(crate) fn unhex(member: &str, value: &str) -> Result<Vec<u8>, ApiError> {
-    hex::decode(value)
-        .map_err(|_| ApiError::validation(format!("{member} must be hexadecimal bytes.")))
+    let refused = || ApiError::validation(format!("{member} must be hexadecimal bytes."));
+    if value.len() % 2 != 0 {
+        return Err(refused());
+    }
+    // Into a buffer of the right size at once: data members run to kilobytes.
+    let mut bytes = vec![0; value.len() / 2];
+    hex::decode_to_slice(value, &mut bytes).map_err(|_| refused())?;
+    Ok(bytes)
+}
+
+/// Upper-case hex of `bytes`, as the data plane answers every binary member.
+pub(crate) fn upper_hex(bytes: impl AsRef<[u8]>) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = bytes.as_ref();
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// Hex of exactly `N` bytes.
@@ -92,6 +110,25 @@ impl Service {
             Input::GeneratePinData(i) => to_json(&self.generate_pin_data(ctx, i).await?),
             Input::VerifyPinData(i) => to_json(&self.verify_pin_data(ctx, i).await?),
             Input::TranslatePinData(i) => to_json(&self.translate_pin_data(ctx, i).await?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_in_upper_case_and_refuses_what_is_not_hex() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text = upper_hex(&bytes);
+        assert_eq!(text, hex::encode_upper(&bytes));
+        assert_eq!(unhex("PlainText", &text).unwrap(), bytes);
+        assert_eq!(unhex("PlainText", &text.to_lowercase()).unwrap(), bytes);
+        assert_eq!(upper_hex([]), "");
+        for bad in ["ABC", "0G", "zz", "é1"] {
+            let error = unhex("PlainText", bad).unwrap_err();
+            assert_eq!(error.message, "PlainText must be hexadecimal bytes.");
         }
     }
 }

@@ -44,7 +44,7 @@ use zeroize::Zeroizing;
 
 use super::encryption::{BDK, cipher_kind, dukpt_working_usable};
 use super::keys::{Mode, Requirement, TDES, UsableKey};
-use super::{refused, unhex};
+use super::{refused, unhex, upper_hex};
 use crate::{Context, Service};
 
 const PEK_ALGORITHMS: &[KeyAlgorithm] = &[
@@ -414,7 +414,7 @@ impl Service {
         };
         let encrypted_pin_block = match presented {
             Some(block) => block.to_ascii_uppercase(),
-            None => hex::encode_upper(format.encrypt(&encryption_key, &pin)?),
+            None => upper_hex(format.encrypt(&encryption_key, &pin)?),
         };
         Ok(GeneratePinDataOutput {
             generation_key_arn: generation_key.arn,
@@ -558,7 +558,7 @@ impl Service {
         })?;
         let out = outgoing.encrypt(&outgoing_key, &pin)?;
         Ok(TranslatePinDataOutput {
-            pin_block: hex::encode_upper(out),
+            pin_block: upper_hex(out),
             key_arn: outgoing_key.arn,
             key_check_value: outgoing_key.check_value,
         })

@@ -34,7 +34,7 @@ use paycrypt_cardcrypto::pinblock::{self, Pin};
 use zeroize::Zeroizing;
 
 use super::keys::{Mode, Requirement, TDES, UsableKey};
-use super::{card, fixed, refused, unhex};
+use super::{card, fixed, refused, unhex, upper_hex};
 use crate::{Context, Service};
 
 const PEK: Requirement = Requirement {
@@ -282,8 +282,8 @@ impl Service {
             new_pin_pek_arn: pek.arn,
             secure_messaging_integrity_key_arn: smi.arn,
             secure_messaging_confidentiality_key_arn: smc.arn,
-            mac: hex::encode_upper(script.mac),
-            encrypted_pin_block: hex::encode_upper(&script.encrypted_pin_block),
+            mac: upper_hex(script.mac),
+            encrypted_pin_block: upper_hex(&script.encrypted_pin_block),
             new_pin_pek_key_check_value: pek.check_value,
             secure_messaging_integrity_key_check_value: smi.check_value,
             secure_messaging_confidentiality_key_check_value: smc.check_value,
