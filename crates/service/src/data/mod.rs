@@ -26,7 +26,7 @@ use crate::{Context, Service, to_json};
 /// refused here, never trusted).
 pub(crate) fn unhex(member: &str, value: &str) -> Result<Vec<u8>, ApiError> {
     let refused = || ApiError::validation(format!("{member} must be hexadecimal bytes."));
-    if value.len() % 2 != 0 {
+    if !value.len().is_multiple_of(2) {
         return Err(refused());
     }
     // Into a buffer of the right size at once: data members run to kilobytes.
