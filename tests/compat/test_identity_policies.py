@@ -203,6 +203,9 @@ CASES = [
     # a resource policy naming the user grants within the account
     ("nobody", [{"Effect": "Allow", "Principal": {"AWS": "{user:nobody}"}, "Action": "payment-cryptography:GetKey", "Resource": "*"}], "control", "GetKey", True),
     ("nobody", [{"Effect": "Allow", "Principal": {"AWS": "{user:nobody}"}, "Action": "payment-cryptography:Encrypt*", "Resource": "*"}], "data", "EncryptData", True),
+    # ... under the resource policy's own conditions
+    ("nobody", [{"Effect": "Allow", "Principal": {"AWS": "{user:nobody}"}, "Action": "payment-cryptography:GetKey", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}], "control", "GetKey", True),
+    ("nobody", [{"Effect": "Allow", "Principal": {"AWS": "{user:nobody}"}, "Action": "payment-cryptography:GetKey", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}], "control", "GetKey", False),
     # ... naming the account does not (within the account, the identity policy decides)
     ("nobody", [{"Effect": "Allow", "Principal": {"AWS": "{account:" + DEFAULT_ACCOUNT + "}"}, "Action": "*", "Resource": "*"}], "control", "GetKey", False),
     # ... naming another user grants nothing to this one

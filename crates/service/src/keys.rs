@@ -352,14 +352,15 @@ impl Service {
                 return resource_policies::check_cross_account(ctx, key, identifier);
             }
         };
-        let arn = key_arn(ctx, &key_id);
-        let identity_allows = authorization::identity_allows(ctx, &arn)?;
+        // (A credential without a policy is allowed everything in its account.)
+        let identity_allows = ctx.caller.identity_policy.is_none()
+            || authorization::identity_allows(ctx, &key_arn(ctx, &key_id))?;
         let Some(key) = self.load_key(&ctx.scope(), &key_id).await? else {
             // A caller not allowed the key learns nothing of whether it exists.
             return Err(if identity_allows {
                 not_found(identifier)
             } else {
-                authorization::denied(ctx, &arn, Refusal::NoIdentityAllow)
+                authorization::denied(ctx, &key_arn(ctx, &key_id), Refusal::NoIdentityAllow)
             });
         };
         resource_policies::check_owner(ctx, &key, identity_allows)?;
