@@ -28,7 +28,7 @@ from conftest import (
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 
 FIELDS = [
-    "time", "account", "access_key_id", "region", "plane", "source_ip", "user_agent",
+    "time", "account", "access_key_id", "user_arn", "region", "plane", "source_ip", "user_agent",
     "operation", "key_arn", "request_id", "outcome",
 ]
 K0_AES = attributes("TR31_K0_KEY_ENCRYPTION_KEY", "AES_128", "SYMMETRIC_KEY", "Encrypt", "Decrypt", "Wrap", "Unwrap")
@@ -287,3 +287,5 @@ def test_each_line_says_who_signed_from_where_and_through_which_plane(server_fac
     assert all(l["user_agent"].startswith("Boto3/") for l in lines[:3]), lines
     assert lines[3]["user_agent"] == "unsigned-probe/1.0"
     assert lines[3]["account"] is None and lines[3]["outcome"] == "MissingAuthenticationTokenException"
+    # credentials without a user are their account's root; an unauthenticated request is no one
+    assert [l["user_arn"] for l in lines] == [f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"] * 3 + [None]

@@ -301,9 +301,17 @@ MALFORMED = [
     ),
     (
         policy(
-            {"Effect": "Allow", "Principal": {"AWS": OTHER_ACCOUNT}, "Action": "*", "Resource": "*", "Condition": {}}
+            {"Effect": "Allow", "Principal": {"AWS": OTHER_ACCOUNT}, "Action": "*", "Resource": "*",
+             "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
         ),
-        "Condition is not supported",
+        "condition operator Bool is not supported",
+    ),
+    (
+        policy(
+            {"Effect": "Allow", "Principal": {"AWS": OTHER_ACCOUNT}, "Action": "*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}
+        ),
+        "condition key aws:PrincipalOrgID is not supported",
     ),
 ]
 

@@ -22,15 +22,27 @@
 //!
 //! [[accounts]]
 //! id = "111122223333"
-//! credentials = [{ access_key_id = "test", secret_access_key = "test" }]
+//! credentials = [
+//!   { access_key_id = "test", secret_access_key = "test" },   # no policy: everything
+//!   { access_key_id = "AKIAISSUER", secret_access_key = "...", user = "issuer-host",
+//!     policy = '''{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+//!       "Action": "payment-cryptography:Verify*", "Resource": "*"}]}''' },
+//! ]
 //! ```
+//!
+//! The accounts are checked as they load, at start and on every reload: a policy that does not
+//! parse, a policy without a user, a user name IAM would refuse, two credentials with one access
+//! key id, or one user given two different policies is refused with the line it is on.
 
 use std::path::{Path, PathBuf};
+
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use paycrypt_server::AccessKey;
 use paycrypt_service::Limits;
 use serde::Deserialize;
+use toml::Spanned;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9120";
 pub const DEFAULT_DATA_DIR: &str = "./paycrypt-data";
@@ -65,6 +77,38 @@ pub struct FileConfig {
     #[serde(default)]
     pub limits: LimitsConfig,
     pub accounts: Option<Vec<AccountConfig>>,
+    /// The text the file was read from, to name the lines of the accounts' errors.
+    #[serde(skip)]
+    source: Source,
+}
+
+/// Where a configuration came from: its name and text (never printed, it holds secrets).
+#[derive(Default)]
+struct Source {
+    name: String,
+    text: String,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Source {
+    /// `FILE, line N` of the byte offset `at`.
+    fn line(&self, at: usize) -> String {
+        let line = self
+            .text
+            .get(..at)
+            .unwrap_or_default()
+            .matches('\n')
+            .count()
+            + 1;
+        format!("{}, line {line}", self.name)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,7 +125,7 @@ pub struct LimitsConfig {
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     pub id: String,
-    pub credentials: Vec<CredentialConfig>,
+    pub credentials: Vec<Spanned<CredentialConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -89,12 +133,18 @@ pub struct AccountConfig {
 pub struct CredentialConfig {
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The IAM user the key belongs to; without one, the key is the account's root credential.
+    pub user: Option<String>,
+    /// The user's identity policy (IAM JSON); without one, the key may do everything in its
+    /// account.
+    pub policy: Option<String>,
 }
 
 impl std::fmt::Debug for CredentialConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CredentialConfig")
             .field("access_key_id", &self.access_key_id)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
@@ -130,7 +180,24 @@ impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        Self::parse(&path.display().to_string(), text)
+    }
+
+    /// The configuration in `text`, read from the file `name`.
+    pub fn parse(name: &str, text: String) -> anyhow::Result<Self> {
+        let source = Source {
+            name: name.to_string(),
+            text,
+        };
+        // The message and the line only: toml's own display quotes the line, secrets included.
+        let mut config: Self = toml::from_str(&source.text).map_err(|e| {
+            let at = e
+                .span()
+                .map_or(name.to_string(), |span| source.line(span.start));
+            anyhow::anyhow!("invalid config file {at}: {}", e.message().trim_end())
+        })?;
+        config.source = source;
+        Ok(config)
     }
 
     pub fn limits(&self) -> Limits {
@@ -145,40 +212,80 @@ impl FileConfig {
         }
     }
 
-    /// The access keys of every configured account; without accounts, the one default account
-    /// with access key `test` and secret `test`.
+    /// The access keys of every configured account, each checked (see the module doc); without
+    /// accounts, the one default account with access key `test` and secret `test`.
     pub fn access_keys(&self) -> anyhow::Result<Vec<AccessKey>> {
         let Some(accounts) = &self.accounts else {
-            return Ok(vec![AccessKey {
-                account: DEFAULT_ACCOUNT.into(),
-                access_key_id: "test".into(),
-                secret_access_key: "test".into(),
-            }]);
+            return Ok(vec![AccessKey::root(DEFAULT_ACCOUNT, "test", "test")]);
         };
-        let mut keys: Vec<AccessKey> = Vec::new();
+        let mut keys: Vec<(AccessKey, usize, Option<&str>)> = Vec::new();
         for account in accounts {
             if account.id.len() != 12 || !account.id.bytes().all(|b| b.is_ascii_digit()) {
                 bail!("account id {:?} is not 12 digits", account.id);
             }
-            for credential in &account.credentials {
-                if keys
+            for entry in &account.credentials {
+                let at = entry.span().start;
+                let line = || self.source.line(at);
+                let credential = entry.get_ref();
+                if let Some((_, first, _)) = keys
                     .iter()
-                    .any(|k| k.access_key_id == credential.access_key_id)
+                    .find(|(k, _, _)| k.access_key_id == credential.access_key_id)
                 {
                     bail!(
-                        "access key id {:?} is configured more than once",
-                        credential.access_key_id
+                        "{}: access key id {:?} is configured more than once (first at {})",
+                        line(),
+                        credential.access_key_id,
+                        self.source.line(*first)
                     );
                 }
-                keys.push(AccessKey {
-                    account: account.id.clone(),
-                    access_key_id: credential.access_key_id.clone(),
-                    secret_access_key: credential.secret_access_key.clone(),
-                });
+                let key = access_key(&account.id, credential).with_context(line)?;
+                if let Some((other, _, other_policy)) = keys.iter().find(|(k, _, _)| {
+                    k.account == key.account && k.user.is_some() && k.user == key.user
+                }) && *other_policy != credential.policy.as_deref()
+                {
+                    bail!(
+                        "{}: user {:?} of account {} already has another policy (access key {:?}); give each of a user's access keys the same policy",
+                        line(),
+                        credential.user.as_deref().unwrap_or_default(),
+                        account.id,
+                        other.access_key_id
+                    );
+                }
+                keys.push((key, at, credential.policy.as_deref()));
             }
         }
-        Ok(keys)
+        Ok(keys.into_iter().map(|(key, _, _)| key).collect())
     }
+}
+
+/// The access key a credential entry of `account` configures.
+fn access_key(account: &str, credential: &CredentialConfig) -> anyhow::Result<AccessKey> {
+    let id = &credential.access_key_id;
+    if let Some(user) = &credential.user
+        && !paycrypt_service::is_user_name(user)
+    {
+        bail!(
+            "user {user:?} of access key {id:?} is not a user name: use 1 to 64 letters, digits and +=,.@_-"
+        );
+    }
+    let identity_policy = match (&credential.policy, &credential.user) {
+        (None, _) => None,
+        (Some(_), None) => bail!(
+            "access key {id:?} has a policy but no user: give it a user (user = \"NAME\"); a credential without a user is its account's root and may do everything"
+        ),
+        (Some(policy), Some(user)) => Some(Arc::new(
+            paycrypt_service::parse_identity_policy(policy).map_err(|e| {
+                anyhow::anyhow!("the policy of user {user:?} (access key {id:?}) is not valid: {e}")
+            })?,
+        )),
+    };
+    Ok(AccessKey {
+        account: account.to_string(),
+        access_key_id: id.clone(),
+        secret_access_key: credential.secret_access_key.clone(),
+        user: credential.user.clone(),
+        identity_policy,
+    })
 }
 
 #[cfg(test)]
@@ -219,6 +326,87 @@ mod tests {
         )
         .unwrap();
         assert!(bad.access_keys().is_err());
+    }
+
+    const POLICY: &str = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "payment-cryptography:VerifyPinData", "Resource": "*"}}"#;
+
+    fn config(credentials: &str) -> anyhow::Result<FileConfig> {
+        FileConfig::parse(
+            "paycrypt.toml",
+            format!("[[accounts]]\nid = \"111122223333\"\ncredentials = [\n{credentials}\n]\n"),
+        )
+    }
+
+    fn error_of(credentials: &str) -> String {
+        let error = match config(credentials) {
+            Ok(config) => config.access_keys().unwrap_err(),
+            Err(e) => e,
+        };
+        format!("{error:#}")
+    }
+
+    #[test]
+    fn users_carry_their_parsed_policy() {
+        let keys = config(&format!(
+            "{{ access_key_id = \"test\", secret_access_key = \"test\" }},\n{{ access_key_id = \"AKIAISSUER\", secret_access_key = \"s\", user = \"issuer-host\", policy = '{POLICY}' }},"
+        ))
+        .unwrap()
+        .access_keys()
+        .unwrap();
+        assert_eq!(keys[0].user, None);
+        assert!(keys[0].identity_policy.is_none());
+        assert_eq!(keys[1].user.as_deref(), Some("issuer-host"));
+        assert!(keys[1].identity_policy.is_some());
+        assert!(!format!("{keys:?}").contains("\"s\""));
+    }
+
+    #[test]
+    fn bad_credentials_are_refused_with_their_line() {
+        let root = "{ access_key_id = \"test\", secret_access_key = \"test\" },";
+        let cases = [
+            (
+                format!("{root}\n{root}"),
+                "paycrypt.toml, line 5: access key id \"test\" is configured more than once (first at paycrypt.toml, line 4)",
+            ),
+            (
+                format!("{root}\n{{ access_key_id = \"u\", secret_access_key = \"s\", user = \"u\", policy = '{{}}' }},"),
+                "paycrypt.toml, line 5: the policy of user \"u\" (access key \"u\") is not valid: Version is required",
+            ),
+            (
+                format!("{{ access_key_id = \"u\", secret_access_key = \"s\", user = \"u\", policy = '{}' }},", POLICY.replace("\"Resource\"", "\"Principal\": \"*\", \"Resource\"")),
+                "line 4: the policy of user \"u\" (access key \"u\") is not valid: statement 1: Principal does not belong in an identity policy",
+            ),
+            (
+                format!("{{ access_key_id = \"u\", secret_access_key = \"s\", user = \"u\", policy = '{}' }},", POLICY.replace("\"Resource\": \"*\"", "\"Resource\": \"*\", \"Condition\": {\"Bool\": {\"aws:SecureTransport\": \"true\"}}")),
+                "condition operator Bool is not supported",
+            ),
+            (
+                format!("{{ access_key_id = \"u\", secret_access_key = \"s\", policy = '{POLICY}' }},"),
+                "line 4: access key \"u\" has a policy but no user",
+            ),
+            (
+                "{ access_key_id = \"u\", secret_access_key = \"s\", user = \"a/b\" },".to_string(),
+                "line 4: user \"a/b\" of access key \"u\" is not a user name",
+            ),
+            (
+                format!("{{ access_key_id = \"u1\", secret_access_key = \"s\", user = \"u\", policy = '{POLICY}' }},\n{{ access_key_id = \"u2\", secret_access_key = \"s\", user = \"u\" }},"),
+                "line 5: user \"u\" of account 111122223333 already has another policy (access key \"u1\")",
+            ),
+            (
+                "{ access_key_id = \"u\", secret_access_key = \"s\", usr = \"u\" },".to_string(),
+                "line 4",
+            ),
+        ];
+        for (credentials, expected) in cases {
+            let message = error_of(&credentials);
+            assert!(message.contains(expected), "{credentials}\n{message}");
+            assert!(!message.contains("secret_access_key = "), "{message}");
+        }
+        // One user may have several access keys with the same policy.
+        let same = format!(
+            "{{ access_key_id = \"u1\", secret_access_key = \"s\", user = \"u\", policy = '{POLICY}' }},\n{{ access_key_id = \"u2\", secret_access_key = \"s\", user = \"u\", policy = '{POLICY}' }},"
+        );
+        assert_eq!(config(&same).unwrap().access_keys().unwrap().len(), 2);
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The audit log: one JSON line per mutating control-plane request (every operation but `Get*`
-//! and `List*`) and per data-plane request (each uses a key), written and flushed before the
-//! response leaves, so a change the client saw acknowledged is on
-//! record even when the process is killed right after answering.
+//! and `List*`), per data-plane request (each uses a key), and per request of any operation
+//! refused with AccessDeniedException, written and flushed before the response leaves, so a
+//! change the client saw acknowledged is on record even when the process is killed right after
+//! answering.
 //!
 //! Each line holds, in this order:
 //! - `time`: when the request was handled, RFC 3339 in UTC with milliseconds;
 //! - `account`: the account that signed it, or null when it did not authenticate;
 //! - `access_key_id`: the access key it was signed with, or null when it did not authenticate;
+//! - `user_arn`: who signed it, `arn:aws:iam::ACCOUNT:user/NAME` for a user's access key or
+//!   `arn:aws:iam::ACCOUNT:root` for an account's root credential, or null when it did not
+//!   authenticate;
 //! - `region`: the region of its signature's credential scope (the region of the keys it names),
 //!   or null when it did not authenticate;
 //! - `plane`: which way it came in: `control`, `data`, `console` (or `admin`);
@@ -28,8 +32,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use paycrypt_api::{AnyOperation, ApiError, GetAliasInput, Input, Operation, Timestamp};
-use paycrypt_service::{Context, Plane, Service};
+use paycrypt_api::{AnyOperation, ApiError, ErrorCode, GetAliasInput, Input, Operation, Timestamp};
+use paycrypt_service::{Caller, Context, Plane, Service};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -84,6 +88,7 @@ struct AuditLine<'a> {
     time: String,
     account: Option<&'a str>,
     access_key_id: Option<&'a str>,
+    user_arn: Option<String>,
     region: Option<&'a str>,
     plane: Plane,
     source_ip: Option<IpAddr>,
@@ -159,7 +164,7 @@ impl AuditLog {
     }
 
     /// Writes the line of one request handled at `now` whose response is `result`, if its
-    /// operation is audited.
+    /// operation is audited or it was refused access.
     pub(crate) async fn record(
         &self,
         service: &Service,
@@ -168,7 +173,8 @@ impl AuditLog {
         request_id: &str,
         now: Timestamp,
     ) {
-        let Some(operation) = facts.operation.filter(|op| is_audited(*op)) else {
+        let denied = matches!(result, Err(e) if e.code == ErrorCode::AccessDeniedException);
+        let Some(operation) = facts.operation.filter(|op| denied || is_audited(*op)) else {
             return;
         };
         let key_arn = key_arn(service, facts, result.ok()).await;
@@ -177,6 +183,7 @@ impl AuditLog {
             time: rfc3339(now),
             account: ctx.map(|c| c.account.as_str()),
             access_key_id: ctx.and_then(|c| c.caller.access_key_id.as_deref()),
+            user_arn: ctx.map(Context::caller_arn),
             region: ctx.map(|c| c.region.as_str()),
             plane: facts.plane,
             source_ip: facts.source_ip,
@@ -253,8 +260,10 @@ async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>)
         return Some(identifier.to_string());
     }
     let alias = named_alias(ctx, identifier)?;
+    // The log's own lookup, not the caller's: it is not subject to the caller's policies.
     let lookup = Context {
         operation: AnyOperation::Control(Operation::GetAlias),
+        caller: Caller::admin(),
         ..ctx.clone()
     };
     let found = service

@@ -1,11 +1,13 @@
-//! The access keys the server accepts, each belonging to one account. The set can be replaced
-//! while the server runs (on a configuration reload); requests verified afterwards see the new set.
+//! The access keys the server accepts, each belonging to one account and, optionally, to a user
+//! of it with an identity policy. The set can be replaced while the server runs (on a
+//! configuration reload); requests verified afterwards see the new set.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use axum::http::request::Parts;
+use paycrypt_service::IdentityPolicy;
 use paycrypt_sigv4::{AuthError, Credential, CredentialStore, Verified};
 
 /// One access key of an account.
@@ -14,6 +16,24 @@ pub struct AccessKey {
     pub account: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The user the key belongs to (`arn:aws:iam::ACCOUNT:user/NAME`); `None` for the account's
+    /// root credential.
+    pub user: Option<String>,
+    /// What the key may do; `None` means everything in its account.
+    pub identity_policy: Option<Arc<IdentityPolicy>>,
+}
+
+impl AccessKey {
+    /// A root credential of `account`: no user, no policy.
+    pub fn root(account: &str, access_key_id: &str, secret_access_key: &str) -> Self {
+        Self {
+            account: account.into(),
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            user: None,
+            identity_policy: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for AccessKey {
@@ -21,20 +41,47 @@ impl std::fmt::Debug for AccessKey {
         f.debug_struct("AccessKey")
             .field("account", &self.account)
             .field("access_key_id", &self.access_key_id)
+            .field("user", &self.user)
+            .field("identity_policy", &self.identity_policy.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// Access key id -> (secret, account).
-#[derive(Debug, Default)]
-pub struct Credentials {
-    by_id: RwLock<HashMap<String, AccessKey>>,
+/// Who signed a request: the verified signature, and the user and policy of its access key.
+#[derive(Debug)]
+pub struct Signer {
+    pub verified: Verified,
+    pub user: Option<String>,
+    pub identity_policy: Option<Arc<IdentityPolicy>>,
 }
 
-fn index(keys: impl IntoIterator<Item = AccessKey>) -> HashMap<String, AccessKey> {
-    keys.into_iter()
-        .map(|k| (k.access_key_id.clone(), k))
-        .collect()
+type Index = HashMap<String, AccessKey>;
+
+/// Access key id -> (secret, account, user, policy).
+#[derive(Debug, Default)]
+pub struct Credentials {
+    by_id: RwLock<Arc<Index>>,
+}
+
+fn index(keys: impl IntoIterator<Item = AccessKey>) -> Arc<Index> {
+    Arc::new(
+        keys.into_iter()
+            .map(|k| (k.access_key_id.clone(), k))
+            .collect(),
+    )
+}
+
+/// The keys as they were when a request's verification began, so the signature and the user
+/// come from the same set even when a reload replaces it meanwhile.
+struct Snapshot(Arc<Index>);
+
+impl CredentialStore for Snapshot {
+    fn lookup(&self, access_key_id: &str) -> Option<Credential> {
+        self.0.get(access_key_id).map(|k| Credential {
+            secret_access_key: k.secret_access_key.clone(),
+            principal: k.account.clone(),
+        })
+    }
 }
 
 impl Credentials {
@@ -52,7 +99,7 @@ impl Credentials {
         body: &[u8],
         now: SystemTime,
         service: &str,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<Signer, AuthError> {
         let signed = paycrypt_sigv4::Request {
             method: parts.method.as_str(),
             path: parts.uri.path(),
@@ -60,22 +107,19 @@ impl Credentials {
             headers: &parts.headers,
             body,
         };
-        paycrypt_sigv4::verify(&signed, self, now, service)
+        let snapshot = Snapshot(self.by_id.read().unwrap_or_else(|e| e.into_inner()).clone());
+        let verified = paycrypt_sigv4::verify(&signed, &snapshot, now, service)?;
+        let key = snapshot.0.get(&verified.access_key_id);
+        Ok(Signer {
+            user: key.and_then(|k| k.user.clone()),
+            identity_policy: key.and_then(|k| k.identity_policy.clone()),
+            verified,
+        })
     }
 
     /// Replaces every access key at once: a key left out is refused from now on.
     pub fn replace(&self, keys: impl IntoIterator<Item = AccessKey>) {
         let keys = index(keys);
         *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = keys;
-    }
-}
-
-impl CredentialStore for Credentials {
-    fn lookup(&self, access_key_id: &str) -> Option<Credential> {
-        let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());
-        by_id.get(access_key_id).map(|k| Credential {
-            secret_access_key: k.secret_access_key.clone(),
-            principal: k.account.clone(),
-        })
     }
 }

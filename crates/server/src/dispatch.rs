@@ -198,10 +198,11 @@ async fn process(
     let body = read_body(body).await?;
     let now = state.clock.now();
     let system_now = system_time(now);
-    let verified = state
+    let signer = state
         .credentials
         .verify(&parts, &body, system_now, SERVICE)
         .map_err(|e| ApiError::new(auth_error_code(e.code()), e.to_string()))?;
+    let verified = signer.verified;
     if !is_region(&verified.region) {
         return Err(ApiError::new(
             ErrorCode::InvalidSignatureException,
@@ -217,6 +218,8 @@ async fn process(
         account: verified.principal,
         caller: Caller {
             access_key_id: Some(verified.access_key_id),
+            user: signer.user,
+            identity_policy: signer.identity_policy,
             source_ip: facts.source_ip,
             user_agent: facts.user_agent.clone(),
             plane: facts.plane,
@@ -240,7 +243,16 @@ async fn process(
             if state.audit.is_some() && is_audited(ctx.operation) {
                 facts.input = serde_json::from_slice(&body).ok();
             }
-            state.service.handle(&ctx, input).await?
+            let output = state.service.handle(&ctx, input).await;
+            // A refused Get* or List* is audited too, with the key it named.
+            if let Err(e) = &output
+                && e.code == ErrorCode::AccessDeniedException
+                && state.audit.is_some()
+                && facts.input.is_none()
+            {
+                facts.input = serde_json::from_slice(&body).ok();
+            }
+            output?
         }
         Routed::Data(route) => {
             let input = data::decode_input(route.operation, &body, &route.labels)?;

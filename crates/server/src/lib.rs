@@ -7,8 +7,8 @@
 //! validate into an [`paycrypt_api::Input`] (or [`paycrypt_api::data::Input`]) ->
 //! [`paycrypt_service::Service`] -> JSON.
 //! Every response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and an AWS-style body.
-//! Mutating requests are recorded in the audit log before their response leaves. The server
-//! speaks plain HTTP ([`serve`]) or HTTPS with rustls ([`serve_tls`]).
+//! Mutating requests, and requests refused access, are recorded in the audit log before their
+//! response leaves. The server speaks plain HTTP ([`serve`]) or HTTPS with rustls ([`serve_tls`]).
 
 mod audit;
 mod credentials;
@@ -31,7 +31,7 @@ use paycrypt_service::{Clock, Service};
 use tokio::net::TcpListener;
 
 pub use audit::AuditLog;
-pub use credentials::{AccessKey, Credentials};
+pub use credentials::{AccessKey, Credentials, Signer};
 pub use throttle::RateLimiter;
 pub use tls::{TlsSetupError, load_tls_config};
 

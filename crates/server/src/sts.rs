@@ -3,9 +3,10 @@
 //!
 //! The AWS Query protocol: `POST /` with `Content-Type: application/x-www-form-urlencoded` and the
 //! body `Action=GetCallerIdentity&Version=2011-06-15`, signed with SigV4 for the service `sts`.
-//! The answer is STS's XML: the account of the access key, `arn:aws:iam::ACCOUNT:root`, and the
-//! account id as `UserId` (what AWS answers for an account's root credentials, which is what
-//! paycrypt's access keys are). Any other action is STS's `InvalidAction` error. Nothing else of
+//! The answer is STS's XML: the account of the access key and, for an account's root credential,
+//! `arn:aws:iam::ACCOUNT:root` with the account id as `UserId` (what AWS answers for root
+//! credentials); for a user's, `arn:aws:iam::ACCOUNT:user/NAME` with a stable `AIDA...` user id.
+//! Any other action is STS's `InvalidAction` error. Nothing else of
 //! STS or IAM is served.
 
 use axum::body::Body;
@@ -90,8 +91,12 @@ fn error_response(error: &StsError, request_id: &str) -> Response {
     xml_response(error.status, body, request_id)
 }
 
-/// The account that signed a GetCallerIdentity request; any other action is `InvalidAction`.
-async fn caller_account(state: &AppState, request: Request<Body>) -> Result<String, StsError> {
+/// Who signed a GetCallerIdentity request: its account and user; any other action is
+/// `InvalidAction`.
+async fn caller(
+    state: &AppState,
+    request: Request<Body>,
+) -> Result<(String, Option<String>), StsError> {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
@@ -103,7 +108,7 @@ async fn caller_account(state: &AppState, request: Request<Body>) -> Result<Stri
             )
         })?;
     let now = crate::dispatch::system_time(state.clock.now());
-    let verified = state
+    let signer = state
         .credentials
         .verify(&parts, &body, now, SERVICE)
         .map_err(auth_error)?;
@@ -119,18 +124,23 @@ async fn caller_account(state: &AppState, request: Request<Body>) -> Result<Stri
             format!("Could not find operation {shown} for version 2011-06-15"),
         ));
     }
-    Ok(verified.principal)
+    Ok((signer.verified.principal, signer.user))
 }
 
 /// `POST /` with a form-encoded body: STS GetCallerIdentity.
 pub async fn handle(state: &AppState, request: Request<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    match caller_account(state, request).await {
-        Ok(account) => {
+    match caller(state, request).await {
+        Ok((account, user)) => {
             tracing::debug!(request_id, operation = "GetCallerIdentity", "request");
+            let arn = xml_text(&paycrypt_service::principal_arn(&account, user.as_deref()));
+            let user_id = xml_text(&match &user {
+                Some(name) => paycrypt_service::user_id(&account, name),
+                None => account.clone(),
+            });
             let account = xml_text(&account);
             let body = format!(
-                "<GetCallerIdentityResponse xmlns=\"{XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:iam::{account}:root</Arn>\n    <UserId>{account}</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n"
+                "<GetCallerIdentityResponse xmlns=\"{XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>{arn}</Arn>\n    <UserId>{user_id}</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n"
             );
             xml_response(StatusCode::OK, body, &request_id)
         }

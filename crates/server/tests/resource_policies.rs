@@ -642,8 +642,8 @@ async fn public_and_malformed_policies_are_refused_and_nothing_is_stored() {
             "Resource is required",
         ),
         (
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"*","Resource":"*","Condition":{}}}"#,
-            "Condition is not supported",
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}"#,
+            "condition operator Bool is not supported",
         ),
     ];
     for (document, expected) in malformed {

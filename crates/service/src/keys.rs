@@ -1,7 +1,8 @@
 //! The key lifecycle: CreateKey, GetKey, ListKeys, DeleteKey, RestoreKey, StartKeyUsage and
 //! StopKeyUsage, plus what every other operation uses to find a key by identifier (in the caller's
 //! account, or in another account when the operation supports cross-account use and the key's
-//! resource policy allows it).
+//! resource policy allows it), authorized there for the operation being served
+//! ([`crate::authorization`]).
 
 use paycrypt_api::{
     ApiError, CreateKeyInput, CreateKeyOutput, DeleteKeyInput, DeleteKeyOutput, GetKeyInput,
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::attributes::{self, KcvMethod, Material};
+use crate::authorization::{self, Refusal};
 use crate::{Context, Service, ids, mpa, paging, resource_policies, store_error, tags, to_json};
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
@@ -337,6 +339,10 @@ impl Service {
                 if !resource_policies::supports_cross_account(ctx.operation) {
                     return Err(not_found(identifier));
                 }
+                let arn = key_arn_in(&ctx.region, &account, &id);
+                if !authorization::identity_allows(ctx, &arn)? {
+                    return Err(authorization::denied(ctx, &arn, Refusal::NoIdentityAllow));
+                }
                 let scope = Scope {
                     account,
                     region: ctx.region.clone(),
@@ -346,11 +352,18 @@ impl Service {
                 return resource_policies::check_cross_account(ctx, key, identifier);
             }
         };
-        let key = self
-            .load_key(&ctx.scope(), &key_id)
-            .await?
-            .ok_or_else(|| not_found(identifier))?;
-        resource_policies::check_owner(ctx, &key)?;
+        // (A credential without a policy is allowed everything in its account.)
+        let identity_allows = ctx.caller.identity_policy.is_none()
+            || authorization::identity_allows(ctx, &key_arn(ctx, &key_id))?;
+        let Some(key) = self.load_key(&ctx.scope(), &key_id).await? else {
+            // A caller not allowed the key learns nothing of whether it exists.
+            return Err(if identity_allows {
+                not_found(identifier)
+            } else {
+                authorization::denied(ctx, &key_arn(ctx, &key_id), Refusal::NoIdentityAllow)
+            });
+        };
+        resource_policies::check_owner(ctx, &key, identity_allows)?;
         Ok(key)
     }
 

@@ -9,6 +9,7 @@
 
 mod aliases;
 mod attributes;
+mod authorization;
 mod certificates;
 mod clock;
 mod data;
@@ -30,6 +31,9 @@ use paycrypt_api::{AnyOperation, ApiError, Input, Timestamp};
 use paycrypt_store::{Scope, Store, StoreError};
 use serde::Serialize;
 
+pub use authorization::{
+    IdentityPolicy, is_user_name, parse_identity_policy, principal_arn, user_id,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use exchange::TokenPolicy;
 pub use mpa::{MpaDecision, MpaSession};
@@ -49,12 +53,19 @@ pub enum Plane {
     Admin,
 }
 
-/// Who signed a request and where it came from, as the audit trail records it.
+/// Who signed a request and where it came from: what the audit trail records, and what a
+/// request is authorized as (see `authorization`).
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The access key id the request was signed (or the console session opened) with; `None`
     /// for the admin command line, which holds no credential.
     pub access_key_id: Option<String>,
+    /// The user the credential belongs to (`arn:aws:iam::ACCOUNT:user/NAME`); `None` for an
+    /// account's root credential and the admin command line.
+    pub user: Option<String>,
+    /// What the user may do; `None` means everything in its account, as for a credential
+    /// without a policy.
+    pub identity_policy: Option<Arc<IdentityPolicy>>,
     /// The address the request came from, when it came over the network.
     pub source_ip: Option<std::net::IpAddr>,
     /// The client's `User-Agent`, as sent.
@@ -67,6 +78,8 @@ impl Caller {
     pub fn admin() -> Self {
         Self {
             access_key_id: None,
+            user: None,
+            identity_policy: None,
             source_ip: None,
             user_agent: None,
             plane: Plane::Admin,
@@ -88,6 +101,11 @@ pub struct Context {
 }
 
 impl Context {
+    /// The IAM ARN of the caller: its user's, or its account root's.
+    pub fn caller_arn(&self) -> String {
+        principal_arn(&self.account, self.caller.user.as_deref())
+    }
+
     fn scope(&self) -> Scope {
         Scope {
             account: self.account.clone(),
@@ -200,6 +218,7 @@ impl Service {
                 "The request's operation does not match its input.",
             ));
         }
+        self.authorize(ctx, &input).await?;
         self.complete_due_deletions(&ctx.scope(), ctx.now).await?;
         match input {
             Input::CreateKey(i) => to_json(&self.create_key(ctx, i).await?),

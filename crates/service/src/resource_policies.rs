@@ -7,9 +7,12 @@
 //!   cross-account use exactly when the policy allows that account the operation's action
 //!   (`payment-cryptography:<Operation>`) on the key's ARN. Every refusal, including a key that
 //!   does not exist, is the same AccessDeniedException, so other accounts cannot probe for keys;
-//! - the owner is unaffected by its keys' policies, except that a statement explicitly denying the
-//!   owner's own account applies. The three resource policy operations are exempt from that, as
-//!   in AWS, so an owner can never lock itself out of a key's policy.
+//! - another account's caller must also be allowed by its own identity policy, if it has one
+//!   (see [`crate::authorization`]);
+//! - within the owner's account, a statement explicitly denying the account (or the calling
+//!   user) applies, and a statement allowing a user by name grants that user what its identity
+//!   policy does not. The three resource policy operations are exempt from the denials, as in
+//!   AWS, so an owner can never lock itself out of a key's policy.
 
 use paycrypt_api::{
     AnyOperation, ApiError, DeleteResourcePolicyInput, DeleteResourcePolicyOutput, ErrorCode,
@@ -17,8 +20,9 @@ use paycrypt_api::{
     PutResourcePolicyOutput,
 };
 
+use crate::authorization::{self, Refusal};
 use crate::keys::LoadedKey;
-use crate::policy::{self, Decision, PolicyError};
+use crate::policy::{self, Decision, Kind, PolicyError};
 use crate::{Context, Service};
 
 /// The operations the service model documents as supporting cross-account use ("This operation
@@ -60,21 +64,22 @@ fn manages_policy(operation: AnyOperation) -> bool {
     )
 }
 
-fn action(ctx: &Context) -> String {
-    format!("payment-cryptography:{}", ctx.operation.name())
-}
-
-/// What `key`'s policy says about the caller performing the current operation on it.
-fn decide(ctx: &Context, key: &LoadedKey) -> Decision {
+/// What `key`'s policy says about the caller performing the current operation on it;
+/// `account_grants` as in [`policy::Request`].
+fn decide(ctx: &Context, key: &LoadedKey, account_grants: bool) -> Decision {
     let Some(document) = key.doc.resource_policy.as_deref() else {
         return Decision::NotAllowed;
     };
-    match policy::parse(document) {
-        Ok(policy) => policy.decide(&policy::Request {
-            account: &ctx.account,
-            action: &action(ctx),
-            resource: &key.doc.key.key_arn,
-        }),
+    match policy::parse(document, Kind::Resource) {
+        Ok(policy) => {
+            let action = authorization::action(ctx);
+            policy.decide(&authorization::request(
+                ctx,
+                &action,
+                &key.doc.key.key_arn,
+                account_grants,
+            ))
+        }
         Err(e) => {
             // Stored policies were checked when they were put; refuse rather than guess.
             tracing::error!(key_arn = %key.doc.key.key_arn, "stored resource policy is unreadable: {e:?}");
@@ -83,39 +88,50 @@ fn decide(ctx: &Context, key: &LoadedKey) -> Decision {
     }
 }
 
-/// The refusal of a cross-account use: the same whether the key is missing, has no policy, or
-/// its policy does not allow the caller.
-pub(crate) fn cross_account_denied(ctx: &Context, identifier: &str) -> ApiError {
-    ApiError::access_denied(format!(
-        "User arn:aws:iam::{}:root is not authorized to perform {} on resource {identifier}: no resource-based policy allows it.",
-        ctx.account,
-        action(ctx)
-    ))
-}
-
-/// Lets another account use `key` when its policy allows the current operation.
+/// Lets another account use `key` when its policy allows the current operation to the caller's
+/// account or user (the caller's identity policy was asked first). The refusal is the same
+/// whether the key is missing, has no policy, or its policy does not allow the caller, so other
+/// accounts cannot probe for keys.
 pub(crate) fn check_cross_account(
     ctx: &Context,
     key: Option<LoadedKey>,
     identifier: &str,
 ) -> Result<LoadedKey, ApiError> {
     match key {
-        Some(key) if decide(ctx, &key) == Decision::Allow => Ok(key),
-        _ => Err(cross_account_denied(ctx, identifier)),
+        Some(key) if decide(ctx, &key, true) == Decision::Allow => Ok(key),
+        _ => Err(authorization::denied(
+            ctx,
+            identifier,
+            Refusal::NoResourceAllow,
+        )),
     }
 }
 
-/// Refuses the owner's own use of `key` when its policy explicitly denies the owner's account.
-pub(crate) fn check_owner(ctx: &Context, key: &LoadedKey) -> Result<(), ApiError> {
-    if manages_policy(ctx.operation) || decide(ctx, key) != Decision::ExplicitDeny {
-        return Ok(());
+/// Decides the owner's own use of `key`, given whether the caller's identity policy allows it:
+/// refused when the key's policy explicitly denies the caller (except for the three policy
+/// operations), else allowed when the identity policy or a statement naming the user does.
+pub(crate) fn check_owner(
+    ctx: &Context,
+    key: &LoadedKey,
+    identity_allows: bool,
+) -> Result<(), ApiError> {
+    let decision = decide(ctx, key, false);
+    if decision == Decision::ExplicitDeny && !manages_policy(ctx.operation) {
+        return Err(authorization::denied(
+            ctx,
+            &key.doc.key.key_arn,
+            Refusal::ResourceDeny,
+        ));
     }
-    Err(ApiError::access_denied(format!(
-        "User arn:aws:iam::{}:root is not authorized to perform {} on resource {}: the key's resource-based policy explicitly denies it.",
-        ctx.account,
-        action(ctx),
-        key.doc.key.key_arn
-    )))
+    if identity_allows || decision == Decision::Allow {
+        Ok(())
+    } else {
+        Err(authorization::denied(
+            ctx,
+            &key.doc.key.key_arn,
+            Refusal::NoIdentityAllow,
+        ))
+    }
 }
 
 fn no_policy(arn: &str) -> ApiError {
@@ -132,7 +148,7 @@ impl Service {
         input: PutResourcePolicyInput,
     ) -> Result<PutResourcePolicyOutput, ApiError> {
         let mut key = self.resolve_key_arn(ctx, &input.resource_arn).await?;
-        policy::parse(&input.policy).map_err(|e| match e {
+        policy::parse(&input.policy, Kind::Resource).map_err(|e| match e {
             PolicyError::Invalid(m) => ApiError::validation(format!("Policy is not valid: {m}.")),
             PolicyError::Public(m) => ApiError::new(ErrorCode::PublicPolicyException, m),
         })?;

@@ -87,16 +87,8 @@ async fn start_configured(
     .with_rsa_key_pool(key_pool_size);
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let credentials = Credentials::new([
-        AccessKey {
-            account: ACCOUNT.into(),
-            access_key_id: "test".into(),
-            secret_access_key: "test".into(),
-        },
-        AccessKey {
-            account: OTHER_ACCOUNT.into(),
-            access_key_id: "other".into(),
-            secret_access_key: "other-secret".into(),
-        },
+        AccessKey::root(ACCOUNT, "test", "test"),
+        AccessKey::root(OTHER_ACCOUNT, "other", "other-secret"),
     ]);
     let state = AppState {
         service: Arc::new(service),

@@ -81,6 +81,7 @@ impl Service {
                 "The request's operation does not match its input.",
             ));
         }
+        self.authorize(ctx, &input).await?;
         self.complete_due_deletions(&ctx.scope(), ctx.now).await?;
         match input {
             Input::EncryptData(i) => to_json(&self.encrypt_data(ctx, i).await?),
