@@ -24,7 +24,7 @@ const SERVICE: &str = "payment-cryptography";
 const TARGET_PREFIX: &str = "PaymentCryptographyControlPlane.";
 
 /// The AWS region shape ARNs accept (`us-east-1`, `ap-southeast-2`, ...).
-fn is_region(region: &str) -> bool {
+pub(crate) fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() == 3
         && parts[0].len() == 2
@@ -304,6 +304,7 @@ pub async fn handle_data(State(state): State<AppState>, request: Request<Body>) 
 }
 
 async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Response {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let mut facts = RequestFacts::new(
@@ -326,6 +327,14 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
             )
             .await;
     }
+    crate::metrics::record_request(
+        facts.plane,
+        facts.operation.map_or("unknown", |op| op.name()),
+        result
+            .as_ref()
+            .map_or_else(|e| e.code.as_str(), |_| "success"),
+        started.elapsed(),
+    );
     let response = match result {
         Ok((op, body)) => {
             tracing::debug!(request_id, operation = op.name(), status = 200, "request");
