@@ -34,9 +34,9 @@ use paycrypt_service::{Caller, Context, Plane};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::audit::{RequestFacts, is_audited};
-use crate::dispatch::{is_region, source_ip, user_agent};
-pub use session::Sessions;
+use crate::audit::RequestFacts;
+use crate::dispatch::{is_region, record, source_ip, user_agent};
+use session::Sessions;
 
 const SESSION_COOKIE: &str = "paycrypt_session";
 const SIGNIN_COOKIE: &str = "paycrypt_signin";
@@ -297,30 +297,8 @@ async fn call(
     facts.operation = Some(ctx.operation);
     facts.context = Some(ctx);
     facts.input = Some(input);
-    if let Some(audit) = state
-        .audit
-        .as_ref()
-        .filter(|_| is_audited(AnyOperation::Control(operation)))
-    {
-        let outcome = result.as_ref().map(Vec::as_slice);
-        audit
-            .record(
-                &state.service,
-                &facts,
-                outcome,
-                &request_id,
-                state.clock.now(),
-            )
-            .await;
-    }
-    crate::metrics::record_request(
-        Plane::Console,
-        operation.name(),
-        result
-            .as_ref()
-            .map_or_else(|e| e.code.as_str(), |_| "success"),
-        started.elapsed(),
-    );
+    let outcome = result.as_ref().map(Vec::as_slice);
+    record(state, &facts, outcome, &request_id, started).await;
     let output = result?;
     serde_json::from_slice(&output).map_err(|_| ApiError::internal("The answer was not JSON."))
 }

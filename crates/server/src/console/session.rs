@@ -52,6 +52,12 @@ pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The name an access key id's failures are counted under: its first 128 characters (an id typed
+/// into the form can be any length).
+fn counted(access_key_id: &str) -> String {
+    access_key_id.chars().take(128).collect()
+}
+
 /// The sessions and failure counters of one server.
 #[derive(Default)]
 pub struct Sessions {
@@ -113,7 +119,7 @@ impl Sessions {
                 .map_or(0, |(count, _)| *count)
         };
         let count = recent(address.and_then(|a| failures.by_address.get(&a)))
-            .max(recent(failures.by_key.get(access_key_id)));
+            .max(recent(failures.by_key.get(&counted(access_key_id))));
         match count {
             0 => Duration::ZERO,
             n => FIRST_DELAY
@@ -142,11 +148,7 @@ impl Sessions {
         }
         // Only ids that exist need counting, but counting every id tells nobody which exist.
         if by_key.len() < MAX_ENTRIES {
-            bump(
-                by_key
-                    .entry(access_key_id.to_string())
-                    .or_insert((0, now_ms)),
-            );
+            bump(by_key.entry(counted(access_key_id)).or_insert((0, now_ms)));
         }
     }
 
@@ -156,7 +158,7 @@ impl Sessions {
         if let Some(address) = address {
             failures.by_address.remove(&address);
         }
-        failures.by_key.remove(access_key_id);
+        failures.by_key.remove(&counted(access_key_id));
     }
 }
 
