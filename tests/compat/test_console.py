@@ -2,8 +2,9 @@
 PAYCRYPT_CHROMIUM or /usr/bin/chromium) driven by Playwright, which downloads no browser of its
 own. Sign in, create a key through the form and find it in the list and through boto3, disable it,
 inspect a TR-31 block, sign out; a wrong secret; a form post without its CSRF token refused; one
-account's session never shows another account's keys; the console's own security headers; and
---no-console.
+account's session never shows another account's keys; every key action (enable, deletion and
+restore, aliases, tags) as boto3 then sees it; paging and filters; the console's own security
+headers; and --no-console. The tests without a browser speak HTTP with conftest's ConsoleClient.
 
 With PAYCRYPT_SCREENSHOTS=DIR the browser test saves the README's screenshots of the main pages
 there (docs/console/ in the repository).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -277,6 +279,82 @@ def test_a_session_never_shows_another_accounts_keys(console_server):
     assert b_client.get_key(KeyIdentifier=b_arn)["Key"]["Enabled"] is True
     # A's refused attempt is on A's record, naming the key id in A's own account only
     assert ACCOUNT_B not in a.get("/console/audit").text
+
+
+def test_actions_change_the_key_as_the_api_sees_it(console_server):
+    """Enable, schedule deletion, restore, aliases and tags from the key page; boto3 sees each."""
+    client = make_client(console_server.endpoint, access_key=KEY_A2, secret=SECRET_A2)
+    arn = kek(client)
+    key_id = arn.split("/")[-1]
+    console = ConsoleClient(console_server.endpoint)
+    assert console.sign_in(KEY_A2, SECRET_A2).status == 303
+    path = f"/console/keys/{key_id}"
+
+    def act(action: str, **fields: str) -> str:
+        page = console.get(f"{path}?region=us-east-1")
+        answer = console.post(f"{path}/{action}", {"csrf": page.csrf(), "region": "us-east-1", **fields})
+        assert answer.status == 303, answer.text
+        return console.get(answer.headers["location"]).text
+
+    assert "Alias added." in act("add-alias", alias="alias/actions")
+    assert client.get_alias(AliasName="alias/actions")["Alias"]["KeyArn"] == arn
+    assert "Tag saved." in act("add-tag", tag_key="cost-centre", tag_value="42")
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "cost-centre", "Value": "42"}]
+    assert "Tag removed." in act("remove-tag", tag_key="cost-centre")
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
+    assert "Alias removed." in act("remove-alias", alias="alias/actions")
+    assert client.list_aliases(KeyArn=arn)["Aliases"] == []
+    act("disable")
+    assert "Key enabled." in act("enable")
+    assert client.get_key(KeyIdentifier=arn)["Key"]["Enabled"] is True
+    page = act("delete", days="3")
+    assert "Key deletion scheduled." in page and "Restore" in page
+    assert client.get_key(KeyIdentifier=arn)["Key"]["KeyState"] == "DELETE_PENDING"
+    assert "Key restored" in act("restore")
+    assert client.get_key(KeyIdentifier=arn)["Key"]["KeyState"] == "CREATE_COMPLETE"
+
+    # out-of-range and non-numeric days get the API's own validation errors
+    token = console.get(f"{path}?region=us-east-1").csrf()
+    for days in ("1", "soon"):
+        refused = console.post(f"{path}/delete", {"csrf": token, "region": "us-east-1", "days": days})
+        assert refused.status == 400 and ("ValidationException" in refused.text or "SerializationException" in refused.text)
+    assert client.get_key(KeyIdentifier=arn)["Key"]["KeyState"] == "CREATE_COMPLETE"
+
+
+def test_the_key_list_pages_and_filters(server_factory):
+    server = server_factory()
+    client = make_client(server.endpoint, region="ap-southeast-2")
+    arns = [kek(client) for _ in range(27)]
+    client.stop_key_usage(KeyIdentifier=arns[0])
+    client.delete_key(KeyIdentifier=arns[1], DeleteKeyInDays=3)
+    console = ConsoleClient(server.endpoint)
+    console.sign_in("test", "test")
+    rows = lambda page: len(re.findall(r'<td><a href="/console/keys/', page.text))  # noqa: E731
+    first = console.get("/console/keys?region=ap-southeast-2")
+    assert rows(first) == 25 and "Page 1 of 2" in first.text and 'rel="next"' in first.text
+    second = console.get("/console/keys?region=ap-southeast-2&page=2")
+    assert rows(second) == 2 and 'rel="prev"' in second.text
+    pending = console.get("/console/keys?region=ap-southeast-2&state=DELETE_PENDING")
+    assert rows(pending) == 1 and arns[1].split("/")[-1] in pending.text
+    assert rows(console.get("/console/keys?region=ap-southeast-2&usage=TR31_P0_PIN_ENCRYPTION_KEY")) == 0
+    assert "27 key(s) in ap-southeast-2" in console.get("/console/keys?region=ap-southeast-2&algorithm=AES_128").text
+    assert rows(console.get("/console/keys?region=us-east-1")) == 0
+
+
+def test_a_key_removed_from_the_config_ends_its_sessions(server_factory):
+    server = server_factory(config=accounts_config({ACCOUNT_A: [(KEY_A, SECRET_A), (KEY_A2, SECRET_A2)]}))
+    gone, kept = ConsoleClient(server.endpoint), ConsoleClient(server.endpoint)
+    assert gone.sign_in(KEY_A, SECRET_A).status == 303
+    assert kept.sign_in(KEY_A2, SECRET_A2).status == 303
+    server.config.write_text(accounts_config({ACCOUNT_A: [(KEY_A2, SECRET_A2)]}))
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "accounts reloaded" not in server.log():
+        assert time.monotonic() < deadline, "the config was not reloaded"
+        time.sleep(0.1)
+    ended = gone.get("/console/keys")
+    assert ended.status == 303 and ended.headers["location"] == "/console/signin"
+    assert kept.get("/console/keys").status == 200
 
 
 def test_no_console_turns_it_off(server_factory):

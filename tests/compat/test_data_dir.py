@@ -5,6 +5,7 @@ dir or master key file that others can read gets a warning at start."""
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 
 from conftest import make_client, run_paycrypt, tdes_key
@@ -39,7 +40,7 @@ def test_a_data_dir_or_master_key_others_can_read_gets_a_warning(server_factory,
     data_dir.mkdir(mode=0o755)
     os.chmod(data_dir, 0o755)
     key_file = tmp_path / "master.key"
-    key_file.write_text("00" * 32 + "\n")
+    key_file.write_text(secrets.token_hex(32) + "\n")
     os.chmod(key_file, 0o644)
     server = server_factory(data_dir=data_dir, master_key_file=key_file)
     log = server.log()

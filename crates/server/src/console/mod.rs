@@ -31,6 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, decode_input};
 use paycrypt_service::{Caller, Context, Plane};
+use paycrypt_sigv4::CredentialStore;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -186,6 +187,15 @@ async fn visit(state: &AppState, parts: &Parts, region: Option<&str>) -> Result<
         .sessions
         .get(id, state.clock.now())
         .ok_or_else(to_signin)?;
+    // A key removed from the config (SIGHUP) ends its sessions too.
+    let still_valid = state
+        .credentials
+        .lookup(&session.access_key_id)
+        .is_some_and(|key| key.principal == session.account);
+    if !still_valid {
+        console.sessions.close(id);
+        return Err(to_signin());
+    }
     let mut regions = state
         .service
         .regions_with_keys(&session.account)
