@@ -588,3 +588,66 @@ def tdes_key(client, exportable: bool = True, **kwargs) -> dict[str, Any]:
         Exportable=exportable,
         **kwargs,
     )["Key"]
+
+
+# --------------------------------------------------------------------------------------------
+# The web console over plain HTTP (the browser tests drive Chromium instead)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ConsolePage:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def csrf(self) -> str:
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', self.text)
+        assert found, f"no CSRF token in the page:\n{self.text[:500]}"
+        return found.group(1)
+
+
+class ConsoleClient:
+    """A cookie-keeping HTTP client of one console session, sending `user_agent`."""
+
+    def __init__(self, endpoint: str, user_agent: str = "console-probe/1.0"):
+        url = urllib.parse.urlsplit(endpoint)
+        self.host, self.port = url.hostname, url.port
+        self.user_agent = user_agent
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> ConsolePage:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        headers = {"User-Agent": self.user_agent}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                cookie_value = rest.split(";", 1)[0]
+                if "Max-Age=0" in value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = cookie_value
+        page = ConsolePage(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
+        conn.close()
+        return page
+
+    def get(self, path: str) -> ConsolePage:
+        return self.request("GET", path)
+
+    def post(self, path: str, form: dict[str, str]) -> ConsolePage:
+        return self.request("POST", path, form)
+
+    def sign_in(self, access_key_id: str, secret: str) -> ConsolePage:
+        token = self.get("/console/signin").csrf()
+        return self.post(
+            "/console/signin", {"csrf": token, "access_key_id": access_key_id, "secret_access_key": secret}
+        )

@@ -1,5 +1,5 @@
-"""The audit log: one JSON line per mutating request, in the data dir by default or where
-`--audit-log` says, with exactly the fields time, account, access_key_id, region, plane, source_ip, user_agent,
+"""The audit log: one JSON line per mutating request (of the control plane, the data plane or the
+console), in the data dir by default or where `--audit-log` says, with exactly the fields time, account, access_key_id, region, plane, source_ip, user_agent,
 operation, key_arn, request_id and outcome; written before the response, so it survives a SIGKILL right after it; never key
 material or request bodies; reopened on SIGHUP after rotation."""
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from conftest import (
-    DEFAULT_ACCOUNT, accounts_config, attributes, call_raw, make_client, run_paycrypt, send_raw, tdes_key,
+    DEFAULT_ACCOUNT, ConsoleClient, accounts_config, attributes, call_raw, make_client, run_paycrypt, send_raw, tdes_key,
 )
 
 # psec drives TDES through the deprecated `cryptography` names; that is psec's business.
@@ -289,3 +289,41 @@ def test_each_line_says_who_signed_from_where_and_through_which_plane(server_fac
     assert lines[3]["account"] is None and lines[3]["outcome"] == "MissingAuthenticationTokenException"
     # credentials without a user are their account's root; an unauthenticated request is no one
     assert [l["user_arn"] for l in lines] == [f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"] * 3 + [None]
+
+
+def test_console_changes_say_which_signed_in_key_made_them(server_factory):
+    """Two credentials of one account sign in to the console: each change they make there is a
+    line of plane `console` naming the signed-in access key, the region picked, the browser's
+    address and user agent; reads are not recorded, like the API's."""
+    server = server_factory(config=accounts_config({DEFAULT_ACCOUNT: [("AKIDCONSOLEONE", "secret-one"), ("AKIDCONSOLETWO", "secret-two")]}))
+    path = server.data_dir / "audit.log"
+    one = ConsoleClient(server.endpoint, user_agent="browser-one/1.0")
+    two = ConsoleClient(server.endpoint, user_agent="browser-two/2.0")
+    assert one.sign_in("AKIDCONSOLEONE", "secret-one").status == 303
+    assert two.sign_in("AKIDCONSOLETWO", "secret-two").status == 303
+    form = {"usage": "TR31_K0_KEY_ENCRYPTION_KEY", "algorithm": "AES_128", "modes": "Encrypt+Decrypt+Wrap+Unwrap",
+            "exportable": "on", "enabled": "on", "alias": "alias/from-console"}
+    created = one.post("/console/keys", {**form, "region": "us-east-1", "csrf": one.get("/console/keys").csrf()})
+    assert created.status == 303, created.text
+    key_id = created.headers["location"].split("?")[0].rsplit("/", 1)[-1]
+    arn = f"arn:aws:payment-cryptography:us-east-1:{DEFAULT_ACCOUNT}:key/{key_id}"
+    token = two.get(f"/console/keys/{key_id}?region=us-east-1").csrf()
+    assert two.post(f"/console/keys/{key_id}/disable", {"region": "us-east-1", "csrf": token}).status == 303
+    other = two.post("/console/keys", {**form, "alias": "", "region": "eu-west-2", "csrf": token})
+    assert other.status == 303
+    other_arn = f"arn:aws:payment-cryptography:eu-west-2:{DEFAULT_ACCOUNT}:key/" + other.headers["location"].split("?")[0].rsplit("/", 1)[-1]
+    # the API's view of the same key agrees
+    api = make_client(server.endpoint, access_key="AKIDCONSOLEONE", secret="secret-one")
+    assert api.get_key(KeyIdentifier=arn)["Key"]["Enabled"] is False
+
+    lines = audit_lines(path)
+    seen = [(l["access_key_id"], l["region"], l["plane"], l["operation"], l["key_arn"], l["outcome"], l["user_agent"])
+            for l in lines]
+    assert seen == [
+        ("AKIDCONSOLEONE", "us-east-1", "console", "CreateKey", arn, "success", "browser-one/1.0"),
+        ("AKIDCONSOLEONE", "us-east-1", "console", "CreateAlias", arn, "success", "browser-one/1.0"),
+        ("AKIDCONSOLETWO", "us-east-1", "console", "StopKeyUsage", arn, "success", "browser-two/2.0"),
+        ("AKIDCONSOLETWO", "eu-west-2", "console", "CreateKey", other_arn, "success", "browser-two/2.0"),
+    ]
+    assert all(l["source_ip"] == "127.0.0.1" and l["account"] == DEFAULT_ACCOUNT for l in lines)
+    assert len({l["request_id"] for l in lines}) == len(lines)

@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import datetime
+import http.client
 import ipaddress
+import ssl
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +244,15 @@ def test_plain_http_on_loopback_needs_no_flag(server_factory, listen):
     server = server_factory(listen=listen)
     assert server.endpoint.startswith("http://"), server.endpoint
     assert make_client(server.endpoint).list_keys()["Keys"] == []
+
+
+def test_console_cookies_are_secure_under_tls(server_factory, pki):
+    server = server_factory(extra_args=tls_args(pki))
+    url = urllib.parse.urlsplit(server.endpoint)
+    conn = http.client.HTTPSConnection(url.hostname, url.port, context=ssl.create_default_context(cafile=str(pki.ca)))
+    conn.request("GET", "/console/signin")
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200
+    cookie = response.getheader("set-cookie")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and cookie.endswith("; Secure"), cookie

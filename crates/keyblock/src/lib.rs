@@ -12,6 +12,7 @@
 //! | [`keygen`] | symmetric keys (TDES with odd parity, AES, HMAC) and RSA / ECC key pairs |
 //! | [`kcv`] | key check values: `ANSI_X9_24`, `CMAC`, `HMAC`, `SHA_1` |
 //! | [`tr31`] | TR-31 / ANSI X9.143 key blocks, versions A, B, C, D |
+//! | [`describe`] | what a TR-31 or TR-34 block says about itself, read without any key |
 //! | [`tr34`] | TR-34 key blocks: build (KDH, the AWS layout), open with checks (KRD) and inspect (the AWS layout and the TR-34-2019 annex B CMS layouts) |
 //! | [`dukpt`] | DUKPT: TDES IPEK, transaction and working keys (X9.24-1), AES initial and working keys (X9.24-3-2017) |
 //! | [`cryptogram`] | RSA-OAEP key cryptograms (SHA-256 / SHA-512) |
@@ -101,6 +102,7 @@ mod secret;
 
 pub mod as2805;
 pub mod cryptogram;
+pub mod describe;
 pub mod dukpt;
 pub mod ecdh;
 pub mod kcv;

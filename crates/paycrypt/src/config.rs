@@ -13,6 +13,8 @@
 //! allow_plaintext = false            # plain HTTP on a non-loopback address
 //! audit_log = "/var/log/paycrypt/audit.log"   # default <data_dir>/audit.log
 //! key_pool_size = 8                  # RSA-2048 pairs pregenerated for tokens; 0 disables
+//! console = true                     # the web console at /console/
+//! metrics = true                     # Prometheus metrics at /metrics
 //!
 //! [limits]
 //! keys_per_region = 2000
@@ -74,6 +76,10 @@ pub struct FileConfig {
     pub audit_log: Option<PathBuf>,
     /// RSA-2048 key pairs kept pregenerated for tokens; 0 disables the pool.
     pub key_pool_size: Option<usize>,
+    /// Serve the web console at `/console/` (on by default).
+    pub console: Option<bool>,
+    /// Serve Prometheus metrics at `/metrics` (on by default).
+    pub metrics: Option<bool>,
     #[serde(default)]
     pub limits: LimitsConfig,
     pub accounts: Option<Vec<AccountConfig>>,
@@ -298,6 +304,7 @@ mod tests {
             r#"
             listen = "127.0.0.1:0"
             key_pool_size = 2
+            console = false
             [limits]
             keys_per_region = 5
             [[accounts]]
@@ -311,6 +318,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.limits().max_keys, 5);
         assert_eq!(config.key_pool_size, Some(2));
+        assert_eq!(config.console, Some(false));
+        assert_eq!(config.metrics, None);
         assert_eq!(config.limits().max_tags, 200);
         let keys = config.access_keys().unwrap();
         assert_eq!(keys.len(), 3);

@@ -30,7 +30,8 @@
 //!   "freshness": {"random_nonce": HEX} | {"signing_time": RFC3339}, "content_cipher",
 //!   "key_transport"}`. Issuers are in RFC 4514 form (`null` if the name
 //!   does not parse), serials are the INTEGER's content octets in hex. Neither the
-//!   signature nor the encrypted key is checked.
+//!   signature nor the encrypted key is checked. (The reading is
+//!   `paycrypt_keyblock::describe`, which the console's inspector shows too.)
 //! * `kcv` prints a key check value (6 hex digits). `--key-algorithm` defaults to TDES for
 //!   `ANSI_X9_24`, AES for `CMAC` and HMAC_SHA256 for `HMAC`.
 //!
@@ -42,9 +43,9 @@ use std::io::Write;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use paycrypt_keyblock::describe::{self, HeaderFields};
 use paycrypt_keyblock::kcv::{self, BlockCipherKind, HmacHash};
 use paycrypt_keyblock::tr31::{self, Algorithm, Header, OptionalBlock, WrapOptions};
-use paycrypt_keyblock::tr34::{self, Freshness, IssuerSerial};
 use paycrypt_keyblock::{Error as KeyblockError, SystemRng};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -180,48 +181,9 @@ fn tr31_wrap(args: &WrapArgs) -> anyhow::Result<String> {
 
 #[derive(Serialize)]
 struct UnwrapOutput<'a> {
-    header: HeaderJson<'a>,
+    header: HeaderFields<'a>,
     key: &'a str,
     kcv: Option<String>,
-}
-
-/// The header fields of `tr31 unwrap`, exactly these, as the header's characters.
-#[derive(Serialize)]
-struct HeaderJson<'a> {
-    version: String,
-    key_usage: &'a str,
-    algorithm: String,
-    mode_of_use: String,
-    key_version: &'a str,
-    exportability: String,
-    optional_blocks: Vec<OptionalBlockJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct OptionalBlockJson<'a> {
-    id: &'a str,
-    data: &'a str,
-}
-
-impl<'a> HeaderJson<'a> {
-    fn new(h: &'a Header) -> Self {
-        Self {
-            version: h.version.as_char().to_string(),
-            key_usage: h.key_usage.as_str(),
-            algorithm: h.algorithm.as_char().to_string(),
-            mode_of_use: h.mode_of_use.as_char().to_string(),
-            key_version: h.key_version.as_str(),
-            exportability: h.exportability.as_char().to_string(),
-            optional_blocks: h
-                .optional_blocks
-                .iter()
-                .map(|b| OptionalBlockJson {
-                    id: b.id(),
-                    data: b.data(),
-                })
-                .collect(),
-        }
-    }
 }
 
 fn tr31_unwrap(args: &UnwrapArgs) -> anyhow::Result<Zeroizing<String>> {
@@ -230,7 +192,7 @@ fn tr31_unwrap(args: &UnwrapArgs) -> anyhow::Result<Zeroizing<String>> {
         .map_err(|e| tr31_error(e, "cannot unwrap the TR-31 key block"))?;
     let key_hex = Zeroizing::new(hex::encode_upper(key.expose()));
     let output = UnwrapOutput {
-        header: HeaderJson::new(&header),
+        header: HeaderFields::new(&header),
         key: &key_hex,
         kcv: unwrapped_key_kcv(&header, key.expose()).map(hex::encode_upper),
     };
@@ -383,103 +345,11 @@ fn hex_number(b: &[u8]) -> Option<usize> {
 // ---------------------------------------------------------------------------------------
 // inspect
 
-#[derive(Serialize)]
-struct InspectOutput<'a> {
-    format: &'static str,
-    length: usize,
-    header: InspectHeader<'a>,
-}
-
-#[derive(Serialize)]
-struct InspectHeader<'a> {
-    #[serde(flatten)]
-    fields: HeaderJson<'a>,
-    key_context: String,
-}
-
+/// The header of a TR-31 block or the public facts of a TR-34 block, as JSON (see
+/// [`describe`]).
 fn inspect(block: &str) -> anyhow::Result<String> {
-    // TR-31 blocks start with their version character; DER hex starts with a digit.
-    let header = match Header::parse(block) {
-        Ok(header) => header,
-        Err(KeyblockError::UnknownVersion(_))
-            if !block.is_empty() && block.bytes().all(|c| c.is_ascii_hexdigit()) =>
-        {
-            return inspect_tr34(block);
-        }
-        Err(KeyblockError::UnknownVersion(_)) => bail!(
-            "not a TR-31 key block (the first character must be the version A, B, C or D) \
-             nor hex of a TR-34 key block; other key block formats are not supported"
-        ),
-        Err(e) => return Err(anyhow!(e).context("invalid TR-31 key block")),
-    };
-    let output = InspectOutput {
-        format: "TR-31",
-        length: block.len(),
-        header: InspectHeader {
-            fields: HeaderJson::new(&header),
-            key_context: header.key_context.as_char().to_string(),
-        },
-    };
-    serde_json::to_string_pretty(&output).context("cannot format the result as JSON")
-}
-
-#[derive(Serialize)]
-struct Tr34InspectOutput<'a> {
-    format: &'static str,
-    layout: &'static str,
-    kdh: CertificateIdJson,
-    krd: CertificateIdJson,
-    header: &'a str,
-    freshness: FreshnessJson,
-    content_cipher: &'static str,
-    key_transport: &'static str,
-}
-
-/// A certificate named by issuer (RFC 4514, `null` if the name does not parse) and
-/// serial number (hex).
-#[derive(Serialize)]
-struct CertificateIdJson {
-    issuer: Option<String>,
-    serial: String,
-}
-
-impl CertificateIdJson {
-    fn new(id: &IssuerSerial) -> Self {
-        Self {
-            issuer: id.issuer(),
-            serial: id.serial_hex(),
-        }
-    }
-}
-
-/// `{"random_nonce": HEX}` or `{"signing_time": RFC3339}`.
-#[derive(Serialize)]
-#[serde(rename_all = "snake_case")]
-enum FreshnessJson {
-    RandomNonce(String),
-    SigningTime(String),
-}
-
-/// Reads a TR-34 block given as hex of its DER: the parties, the signed header, the
-/// freshness attribute and the algorithms. Nothing is verified or decrypted.
-fn inspect_tr34(block_hex: &str) -> anyhow::Result<String> {
-    let context = "not a TR-31 key block, and not a TR-34 key block";
-    let der = decode_hex("the key block", block_hex).context(context)?;
-    let seen = tr34::inspect(&der).map_err(|e| anyhow!(e).context(context))?;
-    let output = Tr34InspectOutput {
-        format: "TR-34",
-        layout: seen.layout.name(),
-        kdh: CertificateIdJson::new(&seen.kdh),
-        krd: CertificateIdJson::new(&seen.krd),
-        header: &seen.header,
-        freshness: match &seen.freshness {
-            Freshness::RandomNonce(nonce) => FreshnessJson::RandomNonce(hex::encode_upper(nonce)),
-            Freshness::SigningTime(time) => FreshnessJson::SigningTime(time.to_string()),
-        },
-        content_cipher: seen.content_cipher.name(),
-        key_transport: seen.key_transport.name(),
-    };
-    serde_json::to_string_pretty(&output).context("cannot format the result as JSON")
+    let seen = describe::inspect(block)?;
+    serde_json::to_string_pretty(&seen).context("cannot format the result as JSON")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -575,20 +445,6 @@ mod tests {
         ] {
             assert!(parse_header_arg(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn tr34_freshness_json_shape() {
-        let nonce = FreshnessJson::RandomNonce("A1B2C3D4E5F60718".into());
-        assert_eq!(
-            serde_json::to_value(nonce).unwrap(),
-            serde_json::json!({"random_nonce": "A1B2C3D4E5F60718"})
-        );
-        let time = FreshnessJson::SigningTime("2023-06-09T23:39:46Z".into());
-        assert_eq!(
-            serde_json::to_value(time).unwrap(),
-            serde_json::json!({"signing_time": "2023-06-09T23:39:46Z"})
-        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod admin;
 mod config;
 mod crypto_cli;
+mod data_dir;
 mod keyblock_cli;
 mod master_key;
 mod serve;

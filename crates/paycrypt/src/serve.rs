@@ -1,7 +1,8 @@
 //! `paycrypt serve`: resolves flags, environment and config file, opens the store, the master
 //! key and the audit log, and serves (HTTPS with a certificate, else plain HTTP on loopback unless
 //! allowed) until SIGTERM or Ctrl-C, finishing requests in flight. SIGHUP reloads the accounts
-//! of the config file.
+//! of the config file. The web console (`/console/`) and the metrics (`/metrics`) are on unless
+//! `--no-console` / `--no-metrics` (or `console = false` / `metrics = false`) turn them off.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use paycrypt_server::{AppState, AuditLog, Credentials, RateLimiter};
+use paycrypt_server::{AppState, AuditLog, Console, Credentials, RateLimiter};
 use paycrypt_service::{SystemClock, TokenPolicy};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -48,6 +49,12 @@ pub struct ServeArgs {
     /// RSA-2048 key pairs kept pregenerated for export/import tokens; 0 disables [default: 8]
     #[arg(long, env = "PAYCRYPT_KEY_POOL_SIZE")]
     key_pool_size: Option<usize>,
+    /// Do not serve the web console at /console/
+    #[arg(long, env = "PAYCRYPT_NO_CONSOLE")]
+    no_console: bool,
+    /// Do not serve Prometheus metrics at /metrics
+    #[arg(long, env = "PAYCRYPT_NO_METRICS")]
+    no_metrics: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -146,6 +153,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     writeln!(stdout, "paycrypt listening on {scheme}://{address}")?;
     stdout.flush()?;
 
+    let console = !args.no_console && file.console.unwrap_or(true);
+    let metrics = !args.no_metrics && file.metrics.unwrap_or(true);
     let state = AppState {
         service: Arc::new(service),
         credentials,
@@ -154,6 +163,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             file.limits.requests_per_second.unwrap_or(0),
         )),
         audit: Some(audit),
+        console: console.then(|| Arc::new(Console::new(tls.is_some()))),
+        metrics,
     };
     let shutdown = shutdown_signal(terminate, interrupt);
     match tls {

@@ -11,7 +11,7 @@ use paycrypt_service::{Sealer, Service, TokenPolicy};
 use paycrypt_store::{PostgresStore, SqliteStore, Store};
 
 use crate::config::{DEFAULT_DATA_DIR, FileConfig};
-use crate::master_key;
+use crate::{data_dir, master_key};
 
 #[derive(Args)]
 pub struct StoreArgs {
@@ -46,7 +46,8 @@ impl StoreArgs {
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
     }
 
-    /// Opens the store (creating the data directory and master key on first use) and the
+    /// Opens the store (creating the data directory, private to its owner, and the master key on
+    /// first use) and the
     /// service over it, which checks the master key against the stored data.
     pub async fn open_service(
         &self,
@@ -54,24 +55,29 @@ impl StoreArgs {
         token_policy: TokenPolicy,
     ) -> anyhow::Result<Service> {
         let data_dir = self.data_dir(file);
-        std::fs::create_dir_all(&data_dir)
-            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        data_dir::create(&data_dir)?;
         let master_key_file = self
             .master_key_file
             .clone()
             .or(file.master_key_file.clone());
         let master_key = master_key::load_or_create(master_key_file.as_deref(), &data_dir)?;
+        data_dir::warn_if_shared(
+            &master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
+            "master key file",
+        );
         let store: Arc<dyn Store> = match self.database_url.clone().or(file.database_url.clone()) {
             Some(url) => Arc::new(
                 PostgresStore::connect(&url)
                     .await
                     .context("cannot open the PostgreSQL store")?,
             ),
-            None => Arc::new(
-                SqliteStore::open(&data_dir)
+            None => {
+                let store = SqliteStore::open(&data_dir)
                     .await
-                    .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
-            ),
+                    .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+                data_dir::restrict_database(&data_dir)?;
+                Arc::new(store)
+            }
         };
         let service =
             Service::new(store, Sealer::new(&master_key), file.limits(), token_policy).await?;

@@ -294,7 +294,7 @@ fn named_alias<'a>(ctx: &Context, identifier: &'a str) -> Option<&'a str> {
 }
 
 /// `2026-11-28T15:26:40.123Z`.
-fn rfc3339(now: Timestamp) -> String {
+pub(crate) fn rfc3339(now: Timestamp) -> String {
     let nanos = i128::from(now.as_millis()) * 1_000_000;
     match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
         Ok(t) => format!(

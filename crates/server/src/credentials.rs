@@ -1,6 +1,7 @@
 //! The access keys the server accepts, each belonging to one account and, optionally, to a user
 //! of it with an identity policy. The set can be replaced while the server runs (on a
 //! configuration reload); requests verified afterwards see the new set.
+//! The console signs in with the same keys ([`Credentials::authenticate`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -117,9 +118,37 @@ impl Credentials {
         })
     }
 
+    /// The access key `access_key_id` when `secret` is its secret (the console's sign-in). The
+    /// secrets are compared in constant time, and an unknown id costs the same comparison, so
+    /// the time taken tells neither which part was wrong nor how much of the secret matched.
+    pub fn authenticate(&self, access_key_id: &str, secret: &str) -> Option<AccessKey> {
+        use subtle::ConstantTimeEq;
+        let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());
+        let found = by_id.get(access_key_id);
+        let expected = found.map_or("\0not-a-secret", |k| k.secret_access_key.as_str());
+        let same = digest(expected).ct_eq(&digest(secret));
+        match (found, bool::from(same)) {
+            (Some(key), true) => Some(key.clone()),
+            _ => None,
+        }
+    }
+
+    /// The access key `access_key_id` as the configuration now has it (a console session reads
+    /// its user and policy afresh on every page, so a reload applies at once).
+    pub fn get(&self, access_key_id: &str) -> Option<AccessKey> {
+        let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());
+        by_id.get(access_key_id).cloned()
+    }
+
     /// Replaces every access key at once: a key left out is refused from now on.
     pub fn replace(&self, keys: impl IntoIterator<Item = AccessKey>) {
         let keys = index(keys);
         *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = keys;
     }
+}
+
+/// SHA-256 of a secret, so secrets of different lengths compare in the same time.
+fn digest(secret: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).into()
 }

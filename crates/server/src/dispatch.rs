@@ -24,7 +24,7 @@ const SERVICE: &str = "payment-cryptography";
 const TARGET_PREFIX: &str = "PaymentCryptographyControlPlane.";
 
 /// The AWS region shape ARNs accept (`us-east-1`, `ap-southeast-2`, ...).
-fn is_region(region: &str) -> bool {
+pub(crate) fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() == 3
         && parts[0].len() == 2
@@ -316,6 +316,7 @@ pub async fn handle_data(State(state): State<AppState>, request: Request<Body>) 
 }
 
 async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Response {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let mut facts = RequestFacts::new(
@@ -325,19 +326,8 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
     );
     let request = Request::from_parts(parts, body);
     let result = process(&state, plane, request, &request_id, &mut facts).await;
-    // The audit line is on disk before the response leaves.
-    if let Some(audit) = &state.audit {
-        let outcome = result.as_ref().map(|(_, body)| body.as_slice());
-        audit
-            .record(
-                &state.service,
-                &facts,
-                outcome,
-                &request_id,
-                state.clock.now(),
-            )
-            .await;
-    }
+    let outcome = result.as_ref().map(|(_, body)| body.as_slice());
+    record(&state, &facts, outcome, &request_id, started).await;
     let response = match result {
         Ok((op, body)) => {
             tracing::debug!(request_id, operation = op.name(), status = 200, "request");
@@ -358,6 +348,28 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
         }
     };
     with_date(with_request_id(response, &request_id), state.clock.now())
+}
+
+/// Records an answered request: its audit line (on disk before the response leaves, when its
+/// operation is audited) and its metrics.
+pub(crate) async fn record(
+    state: &AppState,
+    facts: &RequestFacts,
+    result: Result<&[u8], &ApiError>,
+    request_id: &str,
+    started: std::time::Instant,
+) {
+    if let Some(audit) = &state.audit {
+        audit
+            .record(&state.service, facts, result, request_id, state.clock.now())
+            .await;
+    }
+    crate::metrics::record_request(
+        facts.plane,
+        facts.operation.map_or("unknown", |op| op.name()),
+        result.map_or_else(|e| e.code.as_str(), |_| "success"),
+        started.elapsed(),
+    );
 }
 
 /// Any method but `POST` on `/` (the control plane's path; other paths are the data plane's).

@@ -1,7 +1,8 @@
 //! The HTTP face of paycrypt: the control plane (AWS JSON 1.0 over `POST /`, routed by
 //! `X-Amz-Target`), the data plane (rest-json, routed by method and path), STS
 //! GetCallerIdentity (form-encoded `POST /`, see `sts`), SigV4 on every request, and
-//! `GET /health`.
+//! `GET /health`, `GET /metrics` (Prometheus text, see `metrics`) and the web console at
+//! `/console/` (see `console`).
 //!
 //! A request flows once through: read the body (bounded) -> authenticate -> route -> decode and
 //! validate into an [`paycrypt_api::Input`] (or [`paycrypt_api::data::Input`]) ->
@@ -11,9 +12,11 @@
 //! response leaves. The server speaks plain HTTP ([`serve`]) or HTTPS with rustls ([`serve_tls`]).
 
 mod audit;
+mod console;
 mod credentials;
 mod data_routes;
 mod dispatch;
+mod metrics;
 mod sts;
 mod throttle;
 mod tls;
@@ -31,6 +34,7 @@ use paycrypt_service::{Clock, Service};
 use tokio::net::TcpListener;
 
 pub use audit::AuditLog;
+pub use console::Console;
 pub use credentials::{AccessKey, Credentials, Signer};
 pub use throttle::RateLimiter;
 pub use tls::{TlsSetupError, load_tls_config};
@@ -47,16 +51,27 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Where mutating requests are recorded; `None` records nothing.
     pub audit: Option<Arc<AuditLog>>,
+    /// The web console at `/console/`; `None` turns it off.
+    pub console: Option<Arc<Console>>,
+    /// Whether `GET /metrics` answers (the first server with it on installs the process's
+    /// metrics recorder).
+    pub metrics: bool,
 }
 
-/// The routes: the control plane at `POST /`, the health check, and the data plane at the paths
-/// of its model.
+/// The routes: the control plane at `POST /`, the health check, the metrics and the console when
+/// they are on, and the data plane at the paths of its model.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", post(dispatch::handle).fallback(dispatch::not_routed))
-        .route("/health", get(|| async { "ok" }))
-        .fallback(dispatch::handle_data)
-        .with_state(state)
+        .route("/health", get(|| async { "ok" }));
+    if state.metrics {
+        metrics::install();
+        router = router.route("/metrics", get(metrics::scrape));
+    }
+    if state.console.is_some() {
+        router = router.merge(console::routes());
+    }
+    router.fallback(dispatch::handle_data).with_state(state)
 }
 
 /// The address a connection came from, which every request on it knows (for the audit trail).

@@ -179,6 +179,21 @@ fn rule(usage: KeyUsage) -> Option<(&'static [&'static str], &'static [&'static 
     })
 }
 
+/// What CreateKey accepts for one key usage: the algorithms, and the sets of modes of use (by
+/// their wire names), any of the one with any of the other. `None` where CreateKey does not create
+/// keys of that usage. The console's key creation form offers exactly these.
+pub fn create_options(
+    usage: KeyUsage,
+) -> Option<(Vec<KeyAlgorithm>, &'static [&'static [&'static str]])> {
+    let (families, mode_sets) = rule(usage)?;
+    let algorithms = KeyAlgorithm::ALL
+        .iter()
+        .copied()
+        .filter(|algorithm| families.contains(&family(*algorithm)))
+        .collect();
+    Some((algorithms, mode_sets))
+}
+
 /// Checks CreateKey's attributes against the table; the error names what does not fit.
 pub fn check_create(attributes: &KeyAttributes) -> Result<(), ApiError> {
     let usage = attributes.key_usage.as_str();

@@ -31,6 +31,7 @@ use paycrypt_api::{AnyOperation, ApiError, Input, Timestamp};
 use paycrypt_store::{Scope, Store, StoreError};
 use serde::Serialize;
 
+pub use attributes::create_options;
 pub use authorization::{
     IdentityPolicy, is_user_name, parse_identity_policy, principal_arn, user_id,
 };
@@ -274,5 +275,22 @@ impl Service {
                 to_json(&self.get_mpa_team_association(ctx, i).await?)
             }
         }
+    }
+}
+
+/// Counts for operators, outside any API operation: they name no key and no account but the
+/// caller's own.
+impl Service {
+    /// How many keys are in each state (`CREATE_COMPLETE`, ...), over every account and region.
+    pub async fn count_keys_by_state(&self) -> Result<Vec<(String, u64)>, ApiError> {
+        self.store.count_keys_by_state().await.map_err(store_error)
+    }
+
+    /// The regions in which `account` has keys, in name order.
+    pub async fn regions_with_keys(&self, account: &str) -> Result<Vec<String>, ApiError> {
+        self.store
+            .regions_with_keys(account)
+            .await
+            .map_err(store_error)
     }
 }

@@ -153,7 +153,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// What the service needs from a database. Implementations make each call atomic and durable.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Inventory + Send + Sync {
     /// Inserts a key and its tags, unless the scope already holds `max_keys` keys that are not
     /// `DELETE_COMPLETE`. Returns the key's sequence number.
     async fn insert_key(
@@ -296,6 +296,16 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<()>;
     /// The value of the setting `name` in every scope that has one, for operator tools.
     async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>>;
+}
+
+/// Counts for operators (the `/metrics` page, the console's region picker): read-only, and never
+/// what an API request answers.
+#[async_trait]
+pub trait Inventory {
+    /// How many keys are in each state, over every account and region, in state order.
+    async fn count_keys_by_state(&self) -> StoreResult<Vec<(String, u64)>>;
+    /// The regions in which `account` has keys (in any state), in name order.
+    async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>>;
 }
 
 #[cfg(test)]

@@ -1031,3 +1031,28 @@ async fn upsert_tag(
     .map_err(backend)?;
     Ok(())
 }
+
+#[async_trait]
+impl crate::Inventory for PostgresStore {
+    async fn count_keys_by_state(&self) -> StoreResult<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM keys GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, count)| (state, u64::try_from(count).unwrap_or(0)))
+            .collect())
+    }
+
+    async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT region FROM keys WHERE account = $1 ORDER BY region")
+                .bind(account)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(region,)| region).collect())
+    }
+}

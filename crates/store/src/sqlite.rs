@@ -1141,6 +1141,31 @@ async fn upsert_tag(
     Ok(())
 }
 
+#[async_trait]
+impl crate::Inventory for SqliteStore {
+    async fn count_keys_by_state(&self) -> StoreResult<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM keys GROUP BY state ORDER BY state")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, count)| (state, u64::try_from(count).unwrap_or(0)))
+            .collect())
+    }
+
+    async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT region FROM keys WHERE account = ? ORDER BY region")
+                .bind(account)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(region,)| region).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,7 @@ conformance!(
     racing_key_groups_one_writer_wins,
     scope_settings_compare_and_set,
     racing_scope_settings_one_writer_wins,
+    inventory_counts_keys_by_state_and_names_an_accounts_regions,
 );
 
 /// Says, past the test harness's capture, that a PostgreSQL variant did not run.
@@ -1325,4 +1326,59 @@ async fn racing_scope_settings_one_writer_wins(db: &Backend) {
     })
     .await;
     assert!(count_ok(&results, |e| matches!(e, StoreError::Conflict)) >= 1);
+}
+
+async fn inventory_counts_keys_by_state_and_names_an_accounts_regions(db: &Backend) {
+    let store = db.open().await;
+    assert!(store.count_keys_by_state().await.unwrap().is_empty());
+    assert!(
+        store
+            .regions_with_keys("111111111111")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let a = scope("111111111111");
+    let a_west = Scope {
+        account: a.account.clone(),
+        region: "us-west-2".into(),
+    };
+    let b_eu = Scope {
+        account: "222222222222".into(),
+        region: "eu-west-1".into(),
+    };
+    for (scope, id, state) in [
+        (&a, "k1", "CREATE_COMPLETE"),
+        (&a, "k2", "DELETE_PENDING"),
+        (&a_west, "k3", "CREATE_COMPLETE"),
+        (&b_eu, "k4", "DELETE_COMPLETE"),
+    ] {
+        store
+            .insert_key(scope, &key(id, state), &[], 10)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.count_keys_by_state().await.unwrap(),
+        [
+            ("CREATE_COMPLETE".to_string(), 2),
+            ("DELETE_COMPLETE".to_string(), 1),
+            ("DELETE_PENDING".to_string(), 1),
+        ]
+    );
+    assert_eq!(
+        store.regions_with_keys(&a.account).await.unwrap(),
+        ["us-east-1", "us-west-2"]
+    );
+    assert_eq!(
+        store.regions_with_keys("222222222222").await.unwrap(),
+        ["eu-west-1"]
+    );
+    assert!(
+        store
+            .regions_with_keys("333333333333")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -96,6 +96,8 @@ async fn start_configured(
         clock: clock.clone(),
         rate_limiter: Arc::new(rate_limiter),
         audit: None,
+        console: Some(Arc::new(paycrypt_server::Console::new(false))),
+        metrics: true,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
