@@ -28,6 +28,7 @@ import pytest
 
 from conftest import (
     DEFAULT_ACCOUNT,
+    OBSERVED,
     REGION,
     SERVICE,
     AwsCli,
@@ -94,6 +95,11 @@ def credential(access_key: str, user: str | None = None, policy_text: str | None
 def users_config(users: dict[str, str | None] = USERS, partner_policy: str = PARTNER_POLICY) -> str:
     own = [credential("test-root")] + [credential(f"AKIA{name.upper()}", name, text) for name, text in users.items()]
     other = [credential("other-root"), credential("AKIAPARTNER", "partner", partner_policy)]
+    # the end-of-suite scan checks each response names only its caller's account's resources
+    for access_key in ["test-root", *(f"AKIA{name.upper()}" for name in users)]:
+        OBSERVED.accounts[access_key] = DEFAULT_ACCOUNT
+    for access_key in ["other-root", "AKIAPARTNER"]:
+        OBSERVED.accounts[access_key] = OTHER_ACCOUNT
     return "\n".join(
         [
             "[[accounts]]",
