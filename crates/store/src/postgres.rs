@@ -257,13 +257,6 @@ fn authority_from_row(row: &PgRow) -> AuthorityRecord {
     }
 }
 
-/// A static `SELECT` of what a ListKeys page shows of a key, followed by the rest of the query.
-macro_rules! select_listed_keys {
-    ($rest:literal) => {
-        concat!("SELECT seq, key_id, metadata FROM keys ", $rest)
-    };
-}
-
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`) and
     /// applies pending migrations. The database must exist; the tables are created in it.
@@ -443,14 +436,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<ListedKey>> {
         let rows = page(
             &self.pool,
-            (
-                select_listed_keys!(
-                    "WHERE account = $1 AND region = $2 AND state = $3 AND seq > $4 ORDER BY seq LIMIT $5"
-                ),
-                select_listed_keys!(
-                    "WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4"
-                ),
-            ),
+            (sql::LISTED_KEYS_IN_STATE_PAGE, sql::LISTED_KEYS_PAGE),
             scope,
             state,
             after_seq,

@@ -2,13 +2,12 @@
 //! they agree, so a query shape is written (and fixed) once.
 //!
 //! Parameters are written `$1`, `$2`, ... in both, and a statement may use one twice. PostgreSQL
-//! numbers them itself; SQLite takes `$1` as a parameter's name, and both SQLite paths bind by
-//! that name (sqlx's driver reads the number from it, the writer's `bind` helper does the same),
-//! so both stores bind the same values in the same order.
+//! numbers them itself; SQLite takes `$1` as a parameter's name, and the SQLite store binds by
+//! that name (its `bound` helper, for reads and writes alike), so both stores bind the same values
+//! in the same order.
 //!
-//! What stays per dialect lives in each store: the migrations (column types, triggers), the
-//! SQLite page of ListKeys read as one value, the locks PostgreSQL takes for its quotas, and the
-//! removal of several tags at once.
+//! What stays per dialect lives in each store: the migrations (column types, triggers), the locks
+//! PostgreSQL takes for its quotas, and the removal of several tags at once.
 
 /// Every key column, for a [`crate::StoredKey`]; followed by the rest of the query.
 macro_rules! select_keys {
@@ -35,6 +34,13 @@ macro_rules! select_tokens {
 
 /// One key by id: account, region, key id.
 pub(crate) const KEY: &str = select_keys!("WHERE account = $1 AND region = $2 AND key_id = $3");
+/// A ListKeys page (sequence, id, document) of the keys in a state: account, region, state, after
+/// sequence, limit.
+pub(crate) const LISTED_KEYS_IN_STATE_PAGE: &str = "SELECT seq, key_id, metadata FROM keys
+    WHERE account = $1 AND region = $2 AND state = $3 AND seq > $4 ORDER BY seq LIMIT $5";
+/// A ListKeys page of all keys: account, region, after sequence, limit.
+pub(crate) const LISTED_KEYS_PAGE: &str = "SELECT seq, key_id, metadata FROM keys
+    WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4";
 /// Keys in a state in every scope, for operator tools: state.
 pub(crate) const KEYS_IN_STATE_EVERYWHERE: &str = "SELECT account, region, seq, key_id, state,
     delete_pending_ms, metadata, sealed_material FROM keys WHERE state = $1 ORDER BY seq";

@@ -2,21 +2,25 @@
 //! `synchronous=FULL`, so a write is on disk before the call returns. Every write runs on one
 //! writer thread with a connection of its own, which commits the writes waiting together in one
 //! transaction (see [`crate::group_commit`]); SQLite has one writer at a time anyway, and queueing
-//! here avoids busy errors. Reads use a pool of read-only connections (sqlx) and run beside the
-//! writer. The statements both stores run are in [`crate::sql`].
+//! here avoids busy errors. The statements both stores run are in [`crate::sql`].
+//!
+//! Reads run beside the writer (WAL lets readers see the last commit while a write goes on), on
+//! read-only connections the store keeps idle between reads, and on the calling thread itself: a
+//! read is one statement over pages that are nearly always cached, a few microseconds, so it is
+//! cheaper to run it in place than to hand it to another thread and wait to be woken (through
+//! sqlx's SQLite driver, each read was a round trip to a connection thread, and those thread
+//! switches led the profiles of GetKey and of the data plane). The price is that a read which
+//! has to go to the disk, or wait out SQLite's busy handler while a checkpoint holds the WAL's
+//! index, holds the tokio worker thread that runs it meanwhile. No read holds a connection across
+//! an `.await`, so there are never more read connections than threads reading at once.
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::ToSql;
-use rusqlite::{CachedStatement, Connection, OpenFlags, Row as WriterRow};
-use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use rusqlite::{CachedStatement, Connection, OpenFlags, Row};
 
 use crate::group_commit::GroupCommit;
 use crate::sql::{self, ScopeSettingChange};
@@ -152,9 +156,44 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// Read connections kept open between reads; more are opened when more threads read at once,
+/// and closed after.
+const IDLE_READERS: usize = 8;
+
 pub struct SqliteStore {
     writer: GroupCommit,
-    reader: SqlitePool,
+    readers: Readers,
+}
+
+/// The read-only connections of the reads, each lent to one read at a time.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Runs `read` on the calling thread, on an idle connection or a new one.
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let idle = self.idle().pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_reader(&self.path).map_err(backend)?,
+        };
+        let result = read(&conn).map_err(backend);
+        // A connection whose read failed is closed rather than lent again.
+        if result.is_ok() {
+            let mut idle = self.idle();
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // The list is only pushed to and popped from: a panic elsewhere cannot leave it torn.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -175,70 +214,46 @@ fn conflict_or_backend(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn key_from_row(row: &SqliteRow) -> StoredKey {
-    StoredKey {
-        seq: row.get("seq"),
+/// A key read by a statement of [`sql`] that selects every key column, from column `at` on.
+fn key_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        seq: row.get(at)?,
         record: KeyRecord {
-            key_id: row.get("key_id"),
-            state: row.get("state"),
-            delete_pending_ms: row.get("delete_pending_ms"),
-            metadata: row.get("metadata"),
-            sealed_material: row.get("sealed_material"),
+            key_id: row.get(at + 1)?,
+            state: row.get(at + 2)?,
+            delete_pending_ms: row.get(at + 3)?,
+            metadata: row.get(at + 4)?,
+            sealed_material: row.get(at + 5)?,
         },
-    }
-}
-
-/// One key of a page read by [`listed_keys_page`]: `seq US key_id US metadata`.
-fn listed_key(entry: &str) -> StoreResult<ListedKey> {
-    let mut fields = entry.splitn(3, '\x1f');
-    let (Some(seq), Some(key_id), Some(metadata)) = (fields.next(), fields.next(), fields.next())
-    else {
-        return Err(StoreError::Backend("unreadable page of keys".into()));
-    };
-    Ok(ListedKey {
-        seq: seq
-            .parse()
-            .map_err(|_| StoreError::Backend("unreadable page of keys".into()))?,
-        key_id: key_id.to_string(),
-        metadata: metadata.to_string(),
     })
 }
 
-fn token_from_row(row: &SqliteRow) -> TokenRecord {
-    TokenRecord {
-        token: row.get("token"),
-        kind: row.get("kind"),
-        material_type: row.get("material_type"),
-        algorithm: row.get("algorithm"),
-        certificate: row.get("certificate"),
-        sealed_private_key: row.get("sealed_private_key"),
-        created_ms: row.get("created_ms"),
-        expires_ms: row.get("expires_ms"),
-    }
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        token: row.get(0)?,
+        kind: row.get(1)?,
+        material_type: row.get(2)?,
+        algorithm: row.get(3)?,
+        certificate: row.get(4)?,
+        sealed_private_key: row.get(5)?,
+        created_ms: row.get(6)?,
+        expires_ms: row.get(7)?,
+    })
 }
 
-fn alias_from_row(row: &SqliteRow) -> AliasRecord {
-    AliasRecord {
-        seq: row.get("seq"),
-        name: row.get("name"),
-        key_id: row.get("key_id"),
-    }
+fn alias_from_row(row: &Row<'_>) -> rusqlite::Result<AliasRecord> {
+    Ok(AliasRecord {
+        seq: row.get(0)?,
+        name: row.get(1)?,
+        key_id: row.get(2)?,
+    })
 }
 
-/// A static query of what a ListKeys page shows of its keys, their rows chosen by the rest of the
-/// query. sqlx's SQLite driver passes rows one at a time from its connection thread to the
-/// caller, a thread handoff each; the page comes back as one value instead: per key
-/// `seq US key_id US metadata`, the keys separated by RS (the ASCII unit and record separators,
-/// which JSON text never holds unescaped, nor does a key id or a number).
-macro_rules! listed_keys_page {
-    ($rest:literal) => {
-        concat!(
-            "SELECT group_concat(seq || char(31) || key_id || char(31) || metadata, char(30))
-             FROM (SELECT seq, key_id, metadata FROM keys ",
-            $rest,
-            ")"
-        )
-    };
+fn authority_from_row(row: &Row<'_>) -> rusqlite::Result<AuthorityRecord> {
+    Ok(AuthorityRecord {
+        certificate: row.get(0)?,
+        sealed_private_key: row.get(1)?,
+    })
 }
 
 /// Opens the writing connection: WAL, `synchronous=FULL`, and room for every write statement in
@@ -252,6 +267,15 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Opens a read connection: read-only, its read statements cached.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
 
@@ -270,24 +294,14 @@ impl SqliteStore {
             .map_err(backend)?
             .map_err(backend)?
         };
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(backend)?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT)
-            .read_only(true);
-        // A connection to a local file cannot go stale as a network connection can, so the
-        // pool skips the ping before each use (one round trip to the connection's thread less).
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
+        let readers = Readers {
+            path: path.clone(),
+            idle: Mutex::new(Vec::new()),
+        };
         let reopen = Box::new(move || open_writer(&path));
         Ok(Self {
             writer: GroupCommit::start(writer, reopen)?,
-            reader,
+            readers,
         })
     }
 }
@@ -332,29 +346,37 @@ fn bound<'c>(
     Ok(statement)
 }
 
-/// Runs a statement on the writer's connection; the rows it changed.
+/// Runs a statement; the rows it changed.
 fn execute(conn: &Connection, sql: &str, values: &[&dyn ToSql]) -> rusqlite::Result<usize> {
     bound(conn, sql, values)?.raw_execute()
 }
 
-/// The first row of a statement on the writer's connection, read by `read`.
+/// The first row of a statement, read by `read`.
 fn first<T>(
     conn: &Connection,
     sql: &str,
     values: &[&dyn ToSql],
-    read: impl FnOnce(&WriterRow<'_>) -> rusqlite::Result<T>,
+    read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
     let mut statement = bound(conn, sql, values)?;
     let mut rows = statement.raw_query();
     rows.next()?.map(read).transpose()
 }
 
-fn writer_alias(row: &WriterRow<'_>) -> rusqlite::Result<AliasRecord> {
-    Ok(AliasRecord {
-        seq: row.get(0)?,
-        name: row.get(1)?,
-        key_id: row.get(2)?,
-    })
+/// Every row of a statement, each read by `read`.
+fn every<T>(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    mut read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = bound(conn, sql, values)?;
+    let mut rows = statement.raw_query();
+    let mut read_rows = Vec::new();
+    while let Some(row) = rows.next()? {
+        read_rows.push(read(row)?);
+    }
+    Ok(read_rows)
 }
 
 #[async_trait]
@@ -403,32 +425,21 @@ impl Store for SqliteStore {
     }
 
     async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>> {
-        let rows = sqlx::query(sql::KEYS_IN_STATE_EVERYWHERE)
-            .bind(state)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
+        self.readers.read(|conn| {
+            every(conn, sql::KEYS_IN_STATE_EVERYWHERE, &[&state], |row| {
                 let scope = Scope {
-                    account: row.get("account"),
-                    region: row.get("region"),
+                    account: row.get(0)?,
+                    region: row.get(1)?,
                 };
-                (scope, key_from_row(row))
+                Ok((scope, key_from_row(row, 2)?))
             })
-            .collect())
+        })
     }
 
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
-        let row = sqlx::query(sql::KEY)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(key_id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(row.as_ref().map(key_from_row))
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &key_id];
+        self.readers
+            .read(|conn| first(conn, sql::KEY, &values, |row| key_from_row(row, 0)))
     }
 
     async fn update_key(
@@ -450,52 +461,33 @@ impl Store for SqliteStore {
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<ListedKey>> {
-        let rows = page(
-            &self.reader,
-            (
-                listed_keys_page!(
-                    "WHERE account = $1 AND region = $2 AND state = $3 AND seq > $4
-                     ORDER BY seq LIMIT $5"
-                ),
-                listed_keys_page!(
-                    "WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4"
-                ),
-            ),
-            scope,
-            state,
-            after_seq,
-            limit,
-        )
-        .await?;
-        let page: Option<String> = rows.first().and_then(|row| row.get(0));
-        let mut listed = page
-            .as_deref()
-            .map(|page| page.split('\x1e').map(listed_key).collect())
-            .transpose()?
-            .unwrap_or_else(Vec::new);
-        // group_concat keeps no promised order: the page is put back in sequence order.
-        listed.sort_by_key(|key: &ListedKey| key.seq);
-        Ok(listed)
+        let statements = (sql::LISTED_KEYS_IN_STATE_PAGE, sql::LISTED_KEYS_PAGE);
+        self.readers.read(|conn| {
+            page(conn, statements, scope, state, after_seq, limit, |row| {
+                Ok(ListedKey {
+                    seq: row.get(0)?,
+                    key_id: row.get(1)?,
+                    metadata: row.get(2)?,
+                })
+            })
+        })
     }
 
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(sql::DUE_DELETIONS)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(now_ms)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(rows.iter().map(key_from_row).collect())
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &now_ms];
+        self.readers.read(|conn| {
+            every(conn, sql::DUE_DELETIONS, &values, |row| {
+                key_from_row(row, 0)
+            })
+        })
     }
 
     async fn next_deletion_ms(&self, scope: &Scope) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(sql::NEXT_DELETION)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(backend)
+        let values: [&dyn ToSql; 2] = [&scope.account, &scope.region];
+        let earliest = self
+            .readers
+            .read(|conn| first(conn, sql::NEXT_DELETION, &values, |row| row.get(0)))?;
+        Ok(earliest.flatten())
     }
 
     async fn complete_deletion(
@@ -527,7 +519,7 @@ impl Store for SqliteStore {
                 // The quota is checked by the insert itself; a taken name fails it as unique.
                 let values: [&dyn ToSql; 5] =
                     [account, region, &name, &key_id, &i64::from(max_aliases)];
-                if let Some(alias) = first(conn, sql::INSERT_ALIAS, &values, writer_alias)
+                if let Some(alias) = first(conn, sql::INSERT_ALIAS, &values, alias_from_row)
                     .map_err(conflict_or_backend)?
                 {
                     return Ok(alias);
@@ -544,14 +536,9 @@ impl Store for SqliteStore {
     }
 
     async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>> {
-        let row = sqlx::query(sql::ALIAS)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(row.as_ref().map(alias_from_row))
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &name];
+        self.readers
+            .read(|conn| first(conn, sql::ALIAS, &values, alias_from_row))
     }
 
     async fn update_alias(
@@ -564,7 +551,7 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| {
                 let values: [&dyn ToSql; 4] = [&key_id, &scope.account, &scope.region, &name];
-                first(conn, sql::UPDATE_ALIAS, &values, writer_alias)
+                first(conn, sql::UPDATE_ALIAS, &values, alias_from_row)
                     .map_err(backend)?
                     .ok_or(StoreError::NotFound)
             })
@@ -591,16 +578,18 @@ impl Store for SqliteStore {
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<AliasRecord>> {
-        let rows = page(
-            &self.reader,
-            (sql::ALIASES_OF_KEY_PAGE, sql::ALIASES_PAGE),
-            scope,
-            key_id,
-            after_seq,
-            limit,
-        )
-        .await?;
-        Ok(rows.iter().map(alias_from_row).collect())
+        let statements = (sql::ALIASES_OF_KEY_PAGE, sql::ALIASES_PAGE);
+        self.readers.read(|conn| {
+            page(
+                conn,
+                statements,
+                scope,
+                key_id,
+                after_seq,
+                limit,
+                alias_from_row,
+            )
+        })
     }
 
     async fn put_tags(
@@ -659,22 +648,21 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Tag>> {
-        let rows = sqlx::query(sql::TAGS_PAGE)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(key_id)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(rows
-            .iter()
-            .map(|row| Tag {
-                key: row.get("tag_key"),
-                value: row.get("tag_value"),
+        let values: [&dyn ToSql; 5] = [
+            &scope.account,
+            &scope.region,
+            &key_id,
+            &after,
+            &i64::from(limit),
+        ];
+        self.readers.read(|conn| {
+            every(conn, sql::TAGS_PAGE, &values, |row| {
+                Ok(Tag {
+                    key: row.get(0)?,
+                    value: row.get(1)?,
+                })
             })
-            .collect())
+        })
     }
 
     async fn init_authority(
@@ -693,29 +681,17 @@ impl Store for SqliteStore {
                     &authority.sealed_private_key,
                 ];
                 execute(conn, sql::INIT_AUTHORITY, &values).map_err(backend)?;
-                first(conn, sql::AUTHORITY, &[account, region], |row| {
-                    Ok(AuthorityRecord {
-                        certificate: row.get(0)?,
-                        sealed_private_key: row.get(1)?,
-                    })
-                })
-                .map_err(backend)?
-                .ok_or_else(|| backend("the authority just stored is missing"))
+                first(conn, sql::AUTHORITY, &[account, region], authority_from_row)
+                    .map_err(backend)?
+                    .ok_or_else(|| backend("the authority just stored is missing"))
             })
             .await
     }
 
     async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>> {
-        let row = sqlx::query(sql::AUTHORITY)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(row.map(|row| AuthorityRecord {
-            certificate: row.get("certificate"),
-            sealed_private_key: row.get("sealed_private_key"),
-        }))
+        let values: [&dyn ToSql; 2] = [&scope.account, &scope.region];
+        self.readers
+            .read(|conn| first(conn, sql::AUTHORITY, &values, authority_from_row))
     }
 
     async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
@@ -741,14 +717,9 @@ impl Store for SqliteStore {
     }
 
     async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(sql::TOKEN)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(token)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(row.as_ref().map(token_from_row))
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &token];
+        self.readers
+            .read(|conn| first(conn, sql::TOKEN, &values, token_from_row))
     }
 
     async fn latest_token(
@@ -758,16 +729,15 @@ impl Store for SqliteStore {
         material_type: &str,
         algorithm: &str,
     ) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(sql::LATEST_TOKEN)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(kind)
-            .bind(material_type)
-            .bind(algorithm)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(row.as_ref().map(token_from_row))
+        let values: [&dyn ToSql; 5] = [
+            &scope.account,
+            &scope.region,
+            &kind,
+            &material_type,
+            &algorithm,
+        ];
+        self.readers
+            .read(|conn| first(conn, sql::LATEST_TOKEN, &values, token_from_row))
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
@@ -783,13 +753,9 @@ impl Store for SqliteStore {
     }
 
     async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar(sql::SCOPE_SETTING)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &name];
+        self.readers
+            .read(|conn| first(conn, sql::SCOPE_SETTING, &values, |row| row.get(0)))
     }
 
     async fn put_scope_setting(
@@ -827,21 +793,15 @@ impl Store for SqliteStore {
     }
 
     async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>> {
-        let rows = sqlx::query(sql::SCOPE_SETTINGS_EVERYWHERE)
-            .bind(name)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
+        self.readers.read(|conn| {
+            every(conn, sql::SCOPE_SETTINGS_EVERYWHERE, &[&name], |row| {
                 let scope = Scope {
-                    account: row.get("account"),
-                    region: row.get("region"),
+                    account: row.get(0)?,
+                    region: row.get(1)?,
                 };
-                (scope, row.get("value"))
+                Ok((scope, row.get(2)?))
             })
-            .collect())
+        })
     }
 }
 
@@ -849,27 +809,27 @@ impl Store for SqliteStore {
 /// first (filtered), binding `filter` after account and region, when there is a filter, else the
 /// second (all). Two queries rather than one with an optional condition, so each walks its own
 /// index from the page start instead of sorting the scope.
-async fn page(
-    pool: &SqlitePool,
+fn page<T>(
+    conn: &Connection,
     (filtered, all): (&'static str, &'static str),
     scope: &Scope,
     filter: Option<&str>,
     after_seq: Option<i64>,
     limit: u32,
-) -> StoreResult<Vec<SqliteRow>> {
-    let query = match filter {
-        Some(value) => sqlx::query(filtered)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(value),
-        None => sqlx::query(all).bind(&scope.account).bind(&scope.region),
-    };
-    query
-        .bind(after_seq.unwrap_or(0))
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(backend)
+    read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let (after_seq, limit) = (after_seq.unwrap_or(0), i64::from(limit));
+    match filter {
+        Some(value) => {
+            let values: [&dyn ToSql; 5] =
+                [&scope.account, &scope.region, &value, &after_seq, &limit];
+            every(conn, filtered, &values, read)
+        }
+        None => {
+            let values: [&dyn ToSql; 4] = [&scope.account, &scope.region, &after_seq, &limit];
+            every(conn, all, &values, read)
+        }
+    }
 }
 
 /// Inserts a key and its tags unless the scope holds `max_keys` keys that are not
@@ -955,23 +915,17 @@ mod tests {
 
     /// A data directory as paycrypt left it before migration 4: migrations 1 to 3, with keys
     /// (one of them deleted) and aliases in two scopes.
-    async fn data_dir_at_migration_3(dir: &Path) {
-        let url = format!("sqlite://{}", dir.join("paycrypt.db").display());
-        let options = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        sqlx::query("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)")
-            .execute(&pool)
-            .await
+    fn data_dir_at_migration_3(dir: &Path) {
+        let conn = Connection::open(dir.join("paycrypt.db")).unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)")
             .unwrap();
         for (version, sql) in &MIGRATIONS[..3] {
-            sqlx::raw_sql(*sql).execute(&pool).await.unwrap();
-            sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
-                .bind(version)
-                .execute(&pool)
-                .await
-                .unwrap();
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                [version],
+            )
+            .unwrap();
         }
         for (account, key_id, state) in [
             ("111122223333", "k1", "CREATE_COMPLETE"),
@@ -979,27 +933,20 @@ mod tests {
             ("111122223333", "k3", "DELETE_COMPLETE"),
             ("444455556666", "k1", "CREATE_COMPLETE"),
         ] {
-            sqlx::query(
+            conn.execute(
                 "INSERT INTO keys (account, region, key_id, state, metadata)
-                 VALUES (?, 'us-east-1', ?, ?, '{}')",
+                 VALUES (?1, 'us-east-1', ?2, ?3, '{}')",
+                [account, key_id, state],
             )
-            .bind(account)
-            .bind(key_id)
-            .bind(state)
-            .execute(&pool)
-            .await
             .unwrap();
         }
         for name in ["alias/a", "alias/b"] {
-            sqlx::query(
-                "INSERT INTO aliases (account, region, name) VALUES ('111122223333', 'us-east-1', ?)",
+            conn.execute(
+                "INSERT INTO aliases (account, region, name) VALUES ('111122223333', 'us-east-1', ?1)",
+                [name],
             )
-            .bind(name)
-            .execute(&pool)
-            .await
             .unwrap();
         }
-        pool.close().await;
     }
 
     fn scope(account: &str) -> Scope {
@@ -1022,7 +969,7 @@ mod tests {
     #[tokio::test]
     async fn migration_4_counts_what_an_older_data_dir_holds_for_the_quotas() {
         let dir = tempfile::tempdir().unwrap();
-        data_dir_at_migration_3(dir.path()).await;
+        data_dir_at_migration_3(dir.path());
         let store = SqliteStore::open(dir.path()).await.unwrap();
         let (a, b) = (scope("111122223333"), scope("444455556666"));
 
