@@ -25,9 +25,17 @@
 //! When nothing is ready (an empty pool, capacity 0, another algorithm, a shelf's first request),
 //! the request makes its own pair and certificate, still off the async runtime. The thread ends
 //! when the pool is dropped.
+//!
+//! **Settling.** A key generation keeps a core busy for tens of milliseconds. Started the moment a
+//! request takes its token, it would compete for the CPU with the rest of that very request (the
+//! seal, the durable write, the answer), and on a small machine it did: the refill thread is the
+//! first suspect of GetParametersForExport's latency. So, while there is still a pair and a token
+//! of every shelf to hand out, the thread waits until nothing has been taken for [`SETTLE`] before
+//! its next task; once anything has run out, it refills at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use paycrypt_keyblock::keygen::{self, AsymmetricAlgorithm, KeyPair};
 use paycrypt_store::Scope;
@@ -39,6 +47,9 @@ pub(crate) const MARGIN_MS: i64 = 60 * 60 * 1000;
 const BEFORE_MS: i64 = 60 * 60 * 1000;
 /// Shelves of ready tokens kept at most.
 pub(crate) const SHELVES: usize = 8;
+/// How long after the latest take the thread waits before its next task while nothing has run
+/// out (see the module doc): longer than a request takes to finish once it has its token.
+const SETTLE: Duration = Duration::from_millis(20);
 
 /// One kind of token (`export` or `import`) in one account and region.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -79,7 +90,21 @@ struct Stock {
     shelves: HashMap<ShelfKey, TokenShelf>,
     /// Requests for ready tokens so far (the order of `TokenShelf::asked`).
     asks: u64,
+    /// When a pair or a token was last taken (or asked for).
+    last_take: Option<Instant>,
     closed: bool,
+}
+
+impl Stock {
+    /// How much longer, at `now`, the thread should wait before its next task: until [`SETTLE`]
+    /// has passed since the latest take, unless something has run out (see the module doc).
+    fn settling(&self, now: Instant) -> Option<Duration> {
+        let run_out = self.pairs.is_empty() || self.shelves.values().any(|s| s.ready.is_empty());
+        if run_out {
+            return None;
+        }
+        SETTLE.checked_sub(now.saturating_duration_since(self.last_take?))
+    }
 }
 
 struct Shared {
@@ -115,6 +140,7 @@ impl KeyPool {
                 pairs: VecDeque::with_capacity(capacity),
                 shelves: HashMap::new(),
                 asks: 0,
+                last_take: None,
                 closed: false,
             }),
             taken: Condvar::new(),
@@ -136,7 +162,14 @@ impl KeyPool {
     /// A pregenerated RSA-2048 pair, removed from the pool, or `None` when the pool is empty.
     pub(crate) fn take(&self) -> Option<KeyPair> {
         let shared = self.shared.as_ref()?;
-        let pair = shared.lock().pairs.pop_front();
+        let pair = {
+            let mut stock = shared.lock();
+            let pair = stock.pairs.pop_front();
+            if pair.is_some() {
+                stock.last_take = Some(Instant::now());
+            }
+            pair
+        };
         if pair.is_some() {
             shared.taken.notify_one();
         }
@@ -155,6 +188,7 @@ impl KeyPool {
         let token = {
             let mut stock = shared.lock();
             stock.asks += 1;
+            stock.last_take = Some(Instant::now());
             let asked = stock.asks;
             if !stock.shelves.contains_key(shelf) && stock.shelves.len() >= SHELVES {
                 let oldest = stock
@@ -241,6 +275,14 @@ fn refill(shared: &Shared) {
                 if stock.closed {
                     return;
                 }
+                if let Some(wait) = stock.settling(Instant::now()) {
+                    stock = shared
+                        .taken
+                        .wait_timeout(stock, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    continue;
+                }
                 if let Some(task) = next_task(&mut stock, shared.capacity) {
                     break task;
                 }
@@ -275,7 +317,7 @@ fn refill(shared: &Shared) {
                 Err(e) => {
                     // Requests still generate their own pairs; try again a little later.
                     tracing::warn!("the RSA key pool could not generate a key pair: {e}");
-                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    std::thread::sleep(Duration::from_secs(1));
                 }
             },
         }
@@ -285,7 +327,6 @@ fn refill(shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::time::{Duration, Instant};
 
     use super::*;
 
@@ -405,6 +446,40 @@ mod tests {
         assert_eq!(stock.shelves.len(), SHELVES);
         assert!(!stock.shelves.contains_key(&shelves[0]));
         assert!(stock.shelves.contains_key(&shelves[SHELVES]));
+    }
+
+    #[test]
+    fn refilling_waits_for_takes_to_settle_unless_something_ran_out() {
+        let pool = KeyPool::new(2);
+        let a = shelf("111111111111");
+        let now = 1_000_000_000_000;
+        assert!(pool.take_ready(&a, now, || issuer("a")).is_none());
+        wait_until("filling", || {
+            pool.ready_pairs() == 2 && pool.ready_tokens(&a) == 2
+        });
+        // A take is followed by a refill once the takes have settled.
+        pool.take_ready(&a, now, || panic!("registered already"))
+            .expect("ready");
+        wait_until("refilling", || {
+            pool.ready_pairs() == 2 && pool.ready_tokens(&a) == 2
+        });
+
+        let shared = pool.shared.as_ref().unwrap();
+        let mut stock = shared.lock();
+        // Something left of everything: the thread waits out SETTLE after the latest take.
+        let taken = Instant::now();
+        stock.last_take = Some(taken);
+        assert_eq!(stock.settling(taken), Some(SETTLE));
+        let later = taken + SETTLE / 4;
+        assert_eq!(stock.settling(later), Some(SETTLE - SETTLE / 4));
+        assert_eq!(stock.settling(taken + SETTLE * 2), None, "settled");
+        // A shelf that ran out is refilled without waiting.
+        stock.shelves.get_mut(&a).unwrap().ready.clear();
+        assert_eq!(stock.settling(taken), None);
+        // So is an empty pool of pairs.
+        stock.shelves.clear();
+        stock.pairs.clear();
+        assert_eq!(stock.settling(taken), None);
     }
 
     #[test]
