@@ -73,6 +73,12 @@ fn subject(ctx: &Context, common_name: &str) -> SubjectFields {
 }
 
 /// A new token's name.
+/// The first whole second at or after `ms` (milliseconds since the epoch): a certificate that
+/// ends then still covers a token ending at `ms` (certificates count whole seconds).
+fn seconds_covering(ms: i64) -> i64 {
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+}
+
 fn new_token_name(kind: &str) -> String {
     format!("{kind}-token-{}", ids::random_lower_alphanumeric(16))
 }
@@ -235,7 +241,7 @@ impl Service {
                 public_spki_der,
                 &subject(&ctx, &format!("paycrypt {kind} {token}")),
                 issued_ms / 1000,
-                (issued_ms + lifetime_ms) / 1000,
+                seconds_covering(issued_ms + lifetime_ms),
                 token_usage(&kind),
             )
             .map_err(|e| e.message)?;
@@ -283,7 +289,7 @@ impl Service {
                         ctx,
                         &pair.public_spki_der,
                         &format!("paycrypt {kind} {token}"),
-                        expires.as_millis() / 1000,
+                        seconds_covering(expires.as_millis()),
                         token_usage(kind),
                     )
                     .await?;
@@ -690,4 +696,17 @@ pub(crate) fn attributes_from_header(
     // An imported key obeys the same attribute table as a created one.
     crate::attributes::check_create(&attributes)?;
     Ok(attributes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_certificate_ends_no_earlier_than_its_token() {
+        assert_eq!(seconds_covering(1_700_000_000_000), 1_700_000_000);
+        assert_eq!(seconds_covering(1_700_000_000_001), 1_700_000_001);
+        assert_eq!(seconds_covering(1_700_000_000_999), 1_700_000_001);
+        assert_eq!(seconds_covering(-1), 0);
+    }
 }
