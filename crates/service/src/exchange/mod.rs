@@ -241,7 +241,7 @@ impl Service {
                 public_spki_der,
                 &subject(&ctx, &format!("paycrypt {kind} {token}")),
                 issued_ms / 1000,
-                seconds_covering(issued_ms + lifetime_ms),
+                (issued_ms + lifetime_ms) / 1000,
                 token_usage(&kind),
             )
             .map_err(|e| e.message)?;
