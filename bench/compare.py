@@ -17,8 +17,13 @@ each in its own run (on one fresh server), in turns with GetKey, --data-rounds r
 --data-duration seconds; each operation's median throughput is compared with GetKey's (target: at
 least 0.8x, no errors), and the CPU time per request of server and load generator is recorded. Writes
 bench/results/data-plane.{json,md} and bench/data-plane.png. Run with every other part skipped
-(--skip table,crypto,sweep,scale), it leaves summary.json and results.md as they are and needs no
-moto.
+(--skip table,crypto,sweep,scale,pg), it leaves summary.json and results.md as they are and needs
+no moto.
+
+PostgreSQL at scale (part "pg", issue #18): CreateKey into a node on PostgreSQL (the server of
+--database-url, default $PAYCRYPT_TEST_DATABASE_URL; a database of its own is created with psql
+and dropped after) measured with 1,000 keys in the account and again after filling it to
+--pg-keys keys. Skipped, and said so, when no server is given.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ DATA_OPS = {
 DATA_TARGET = 0.8
 # Keys the data-plane part's GetKey runs read (created by each run first, a small part of its CPU).
 DATA_GETKEY_KEYS = 100
-ISSUE8_PARTS = {"table", "crypto", "sweep", "scale"}
+ISSUE8_PARTS = {"table", "crypto", "sweep", "scale", "pg"}
 CONFIG = """\
 [limits]
 keys_per_region = 1000000
@@ -210,8 +215,11 @@ def main() -> None:
     parser.add_argument("--data-duration", type=float, default=3,
                         help="seconds per run of the data-plane part (short runs, many rounds: the "
                         "machine's other work then weighs on every operation alike)")
+    parser.add_argument("--database-url", default=os.environ.get("PAYCRYPT_TEST_DATABASE_URL"),
+                        help="PostgreSQL server for part pg (a database is created on it and dropped)")
+    parser.add_argument("--pg-keys", type=int, default=100_000, help="keys of the PostgreSQL scale run")
     parser.add_argument("--skip", default="",
-                        help="comma-separated parts to skip: table,crypto,sweep,scale,data")
+                        help="comma-separated parts to skip: table,crypto,sweep,scale,pg,data")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if unknown := skip - ISSUE8_PARTS - {"data"}:
@@ -300,6 +308,12 @@ def main() -> None:
     if "scale" not in skip:
         summary["scale"] = scale(bench, work / "scale", args.scale_keys)
 
+    if "pg" not in skip:
+        if args.database_url:
+            summary["pg"] = pg_scale(bench, work / "pg", args.database_url, args.pg_keys)
+        else:
+            print("== PostgreSQL part skipped: no --database-url (or PAYCRYPT_TEST_DATABASE_URL)")
+
     data_md: list[str] = []
     if "data" not in skip:
         summary["data_plane"] = data_plane(bench, work / "data-plane", args.data_rounds, args.data_duration)
@@ -359,6 +373,31 @@ def scale(bench: Bench, data_dir: Path, scale_keys: int) -> dict:
         out["rss_kib_restarted"] = int(bench_rss(bench, server.proc.pid))
     finally:
         server.stop()
+    return out
+
+
+def pg_scale(bench: Bench, work: Path, admin_url: str, keys: int) -> dict:
+    """CreateKey into a PostgreSQL-backed node with 1,000 keys in the account, then with `keys`."""
+    name = f"paycrypt_bench_{os.getpid()}"
+    subprocess.run(["psql", admin_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    base, _, query = admin_url.partition("?")
+    url = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+    work.mkdir(parents=True, exist_ok=True)
+    server = Paycrypt(bench.paycrypt_bin, work / "data", pool_size=0)
+    server.command += ["--database-url", url]
+    out: dict = {"keys": keys}
+    try:
+        server.start()
+        bench.run(server.endpoint, "paycrypt-pg", "CreateKey", "pg-setup-1k", keys=1000, duration=0)
+        out["at_1k"] = bench.run(server.endpoint, "paycrypt-pg", "CreateKey", "pg-createkey-1k",
+                                 keys=1)["ops"]["CreateKey"]
+        setup = bench.run(server.endpoint, "paycrypt-pg", "CreateKey", "pg-setup-big", keys=keys, duration=0)
+        out["create_rate_during_setup"] = keys / setup["setup_s"]
+        out["at_big"] = bench.run(server.endpoint, "paycrypt-pg", "CreateKey", "pg-createkey-big",
+                                  keys=1)["ops"]["CreateKey"]
+    finally:
+        server.stop()
+        subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=False)
     return out
 
 
@@ -555,7 +594,44 @@ def targets(s: dict) -> list[str]:
             f"{sc['rss_kib_restarted'] / 1024:.1f} MiB restarted", rss < 100)
         notes.append(f"Keys created for the scale run at {sc['create_rate_during_setup']:.0f}/s "
                      f"(setup concurrency 16).")
-    return lines + [""] + notes
+    return lines + [""] + notes + [""] + issue18_targets(s)
+
+
+def issue18_targets(s: dict) -> list[str]:
+    """The targets of issue #18, from the same runs."""
+    lines = ["### Targets of issue #18\n", "| measure | measured | target | met |", "|---|---|---|---|"]
+
+    def row(name: str, measured: str, target: str, ok: bool | None) -> None:
+        lines.append(f"| {name} | {measured} | {target} | {'yes' if ok else ('no' if ok is not None else 'n/a')} |")
+
+    table = s.get("table", {})
+
+    def rate(op: str) -> float | None:
+        return table.get(op, {}).get("paycrypt", {}).get("throughput_per_s")
+
+    r = table.get("CreateKey", {}).get("ratio")
+    row("CreateKey vs moto, 16 in flight", f"{r:.1f}x" if r else "n/a", ">= 20x", r >= 20 if r else None)
+    ck, gk = rate("CreateKey"), rate("GetKey")
+    row("CreateKey/s vs GetKey/s", f"{ck:.0f} / {gk:.0f} = {ck / gk:.2f}" if ck and gk else "n/a", ">= 0.5",
+        ck / gk >= 0.5 if ck and gk else None)
+    crypto, paced = s.get("crypto_1"), s.get("gpfe_paced_pool8")
+    if crypto and paced:
+        keygen = crypto["rsa2048_keygen_median_ms"]
+        row("GetParametersForExport median vs one RSA-2048 keygen (paced 4/s, pool of 8)",
+            f"{paced['p50_ms']:.2f} ms / {keygen:.1f} ms = {paced['p50_ms'] / keygen:.3f}", "<= 0.03",
+            paced["p50_ms"] / keygen <= 0.03)
+    imp, exp = rate("ImportKeyTr31"), rate("ExportKeyTr31")
+    row("ImportKey TR-31/s vs ExportKey TR-31/s", f"{imp:.0f} / {exp:.0f} = {imp / exp:.2f}" if imp and exp else "n/a",
+        ">= 0.6", imp / exp >= 0.6 if imp and exp else None)
+    pg = s.get("pg")
+    if pg:
+        a, b = pg["at_1k"]["throughput_per_s"], pg["at_big"]["throughput_per_s"]
+        row(f"CreateKey on PostgreSQL at {pg['keys']:,} keys vs at 1,000 (16 in flight)",
+            f"{b:.0f}/s vs {a:.0f}/s: 1k is {a / b:.2f}x the rate at {pg['keys']:,} "
+            f"(p50 {pg['at_big']['p50_ms']:.2f} vs {pg['at_1k']['p50_ms']:.2f} ms)", "within 1.5x", a / b <= 1.5)
+    else:
+        row("CreateKey on PostgreSQL at 100k keys vs at 1k", "not run", "within 1.5x", None)
+    return lines
 
 
 if __name__ == "__main__":

@@ -900,7 +900,10 @@ def test_expired_tokens_are_refused(server_factory, client_factory, pki):
     # Still valid now: the export works.
     nonce = secrets.token_hex(8).upper()
     export_tr34(client, key["KeyArn"], ca_arn, pki.krd2048.wire, export["ExportToken"], nonce)
-    assert from_wire(export["SigningKeyCertificate"]).not_valid_after_utc <= export["ParametersValidUntilTimestamp"]
+    # The certificate covers the token's lifetime (one made ready by the key pool ahead of the
+    # request outlives the token by at most an hour).
+    until = export["ParametersValidUntilTimestamp"]
+    assert until <= from_wire(export["SigningKeyCertificate"]).not_valid_after_utc <= until + timedelta(hours=1)
     imp = params(client.get_parameters_for_import, KeyMaterialType="TR34_KEY_BLOCK", WrappingKeyAlgorithm="RSA_2048")
     cryptogram = params(
         client.get_parameters_for_import, KeyMaterialType="KEY_CRYPTOGRAM", WrappingKeyAlgorithm="RSA_2048"

@@ -1,6 +1,7 @@
 """`GET /metrics`: the Prometheus text format, parsed with the Prometheus client's own parser;
 request counters by plane, operation and outcome and duration histograms move with traffic; the
-key gauge counts keys by state; no account id, key id or access key id appears; --no-metrics
+key gauge counts keys by state; the store's commit batches and the token key pool's depth are
+reported; no account id, key id or access key id appears; --no-metrics
 turns it off."""
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def test_metrics_parse_and_move_with_traffic(server_factory):
     console = ConsoleClient(server.endpoint)
     console.sign_in("test", "test")
     console.get("/console/keys?region=us-east-1")
+    client.get_parameters_for_export(KeyMaterialType="TR34_KEY_BLOCK", SigningKeyAlgorithm="RSA_2048")
 
     status, text = scrape(server.endpoint)
     after = samples(text)
@@ -71,6 +73,17 @@ def test_metrics_parse_and_move_with_traffic(server_factory):
     assert value(after, count, plane="control", operation="CreateKey") - value(before, count, plane="control", operation="CreateKey") == 4
     buckets = [k for k in after if k[0] == "paycrypt_request_duration_seconds_bucket"]
     assert any(dict(labels).get("le") == "+Inf" for _, labels in buckets)
+    # the store's group commits: every write above (4 keys, a stop, a deletion, a token) is in one
+    commits = "paycrypt_store_commit_batch_size"
+    written = value(after, commits + "_sum") - value(before, commits + "_sum")
+    groups = value(after, commits + "_count") - value(before, commits + "_count")
+    assert written >= 7 and 1 <= groups <= written, (written, groups)
+    assert value(after, "paycrypt_store_commit_duration_seconds_count") - value(
+        before, "paycrypt_store_commit_duration_seconds_count") == groups
+    # the token key pool (8 pairs by default) reports what it holds ready
+    depth = {labels: v for (name, labels), v in after.items() if name == "paycrypt_token_key_pool_depth"}
+    assert set(depth) == {(("kind", "pairs"),), (("kind", "tokens"),)}, depth
+    assert all(0 <= v <= 8 for v in depth.values()), depth
     assert value(after, "paycrypt_keys", state="CREATE_COMPLETE") == 3
     assert value(after, "paycrypt_keys", state="DELETE_PENDING") == 1
 

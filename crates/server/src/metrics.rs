@@ -8,6 +8,9 @@
 //! | `paycrypt_requests_total` | counter | `plane`, `operation`, `outcome` | requests answered: `plane` is `control`, `data` or `console`; `operation` the API operation (`unknown` when the request named none); `outcome` `success` or the error code |
 //! | `paycrypt_request_duration_seconds` | histogram | `plane`, `operation` | time from the request's arrival to its answer |
 //! | `paycrypt_keys` | gauge | `state` | keys in each state over every account and region, counted when scraped |
+//! | `paycrypt_store_commit_batch_size` | histogram | | writes per SQLite group commit (emitted by `paycrypt_store`) |
+//! | `paycrypt_store_commit_duration_seconds` | histogram | | time of each SQLite group commit (emitted by `paycrypt_store`) |
+//! | `paycrypt_token_key_pool_depth` | gauge | `kind` | pairs and ready tokens in the key pool (emitted by `paycrypt_service`) |
 //!
 //! Another crate emits through the same facade without depending on this one: it depends on
 //! `metrics` and calls, say, `metrics::histogram!("paycrypt_store_commit_batch_size")

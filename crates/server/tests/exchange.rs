@@ -162,9 +162,13 @@ async fn tr34_export_seed_flow_opens_at_the_receiving_party() {
     )
     .unwrap();
     paycrypt_pki::validate_chain(&kdh, &[], &chain, server.clock_secs()).unwrap();
-    assert_eq!(
-        kdh.not_after(),
-        params.parameters_valid_until_timestamp.secs()
+    // The certificate covers the token's lifetime; one made ready by the key pool ahead of the
+    // request outlives the token by at most an hour.
+    let until = params.parameters_valid_until_timestamp.secs();
+    assert!(
+        (until..=until + 3600).contains(&kdh.not_after()),
+        "{} {until}",
+        kdh.not_after()
     );
 
     for (algorithm, nonce) in [
@@ -1036,9 +1040,10 @@ async fn as2805_key_cryptogram_round_trip() {
 }
 
 /// Export tokens from a server with an RSA key pool: every token has its own key pair (no two
-/// certificates share a public key, also once the pool has run dry and refilled), and a token
-/// whose pair came from the pool signs a TR-34 block the receiving party opens. A pool of 0 still
-/// answers with distinct key pairs.
+/// certificates share a public key, also once the pool has run dry and refilled), its
+/// certificate covers its lifetime and chains to the account CA, and every token (those made
+/// ready by the pool ahead of their request among them) signs a TR-34 block the receiving party
+/// opens. A pool of 0 still answers with distinct key pairs.
 #[tokio::test]
 async fn export_tokens_never_share_a_key_pair_with_or_without_a_pool() {
     for pool_size in [4, 0] {
@@ -1055,10 +1060,13 @@ async fn export_tokens_never_share_a_key_pair_with_or_without_a_pool() {
                 .await
                 .unwrap();
             let der = paycrypt_pki::from_wire(&params.signing_key_certificate).unwrap();
-            let spki = Certificate::parse(&der)
-                .unwrap()
-                .public_key_spki_der()
-                .to_vec();
+            let certificate = Certificate::parse(&der).unwrap();
+            let chain = paycrypt_pki::from_wire(&params.signing_key_certificate_chain).unwrap();
+            let chain = Certificate::parse(&chain).unwrap();
+            paycrypt_pki::validate_chain(&certificate, &[], &chain, server.clock_secs()).unwrap();
+            let until = params.parameters_valid_until_timestamp.secs();
+            assert!((until..=until + 3600).contains(&certificate.not_after()));
+            let spki = certificate.public_key_spki_der().to_vec();
             assert!(
                 public_keys.insert(spki),
                 "pool {pool_size}: two tokens share a key pair"
@@ -1070,22 +1078,24 @@ async fn export_tokens_never_share_a_key_pair_with_or_without_a_pool() {
         let krd = party(AsymmetricAlgorithm::Rsa2048);
         let ca_arn = import_root(&client, &krd.ca_der, KeyAlgorithm::Rsa4096).await;
         let (arn, kcv) = create(&client, KeyAlgorithm::Tdes3Key, true).await;
-        let tr34 = ExportTr34KeyBlock::builder()
-            .certificate_authority_public_key_identifier(&ca_arn)
-            .wrapping_key_certificate(paycrypt_pki::to_wire(&krd.cert_der))
-            .export_token(&tokens[0])
-            .key_block_format(Tr34KeyBlockFormat::X9Tr342012)
-            .build()
-            .unwrap();
-        let wrapped = client
-            .export_key()
-            .export_key_identifier(&arn)
-            .key_material(ExportKeyMaterial::Tr34KeyBlock(tr34))
-            .send()
-            .await
-            .unwrap()
-            .wrapped_key
-            .unwrap();
-        assert_eq!(wrapped.key_check_value.as_deref(), Some(kcv.as_str()));
+        for token in &tokens {
+            let tr34 = ExportTr34KeyBlock::builder()
+                .certificate_authority_public_key_identifier(&ca_arn)
+                .wrapping_key_certificate(paycrypt_pki::to_wire(&krd.cert_der))
+                .export_token(token)
+                .key_block_format(Tr34KeyBlockFormat::X9Tr342012)
+                .build()
+                .unwrap();
+            let wrapped = client
+                .export_key()
+                .export_key_identifier(&arn)
+                .key_material(ExportKeyMaterial::Tr34KeyBlock(tr34))
+                .send()
+                .await
+                .unwrap()
+                .wrapped_key
+                .unwrap();
+            assert_eq!(wrapped.key_check_value.as_deref(), Some(kcv.as_str()));
+        }
     }
 }

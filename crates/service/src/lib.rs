@@ -157,7 +157,7 @@ pub enum StartError {
 /// The operations, over a store and a master key.
 pub struct Service {
     store: Arc<dyn Store>,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     limits: Limits,
     token_policy: TokenPolicy,
     key_pool: exchange::KeyPool,
@@ -195,7 +195,7 @@ impl Service {
         }
         Ok(Self {
             store,
-            sealer,
+            sealer: Arc::new(sealer),
             limits,
             token_policy,
             key_pool: exchange::KeyPool::new(0),

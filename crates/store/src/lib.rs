@@ -10,6 +10,7 @@
 
 mod group_commit;
 mod postgres;
+mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;

@@ -9,7 +9,7 @@
 //!   rests on the tables' unique constraints. A losing insert gets a unique violation, mapped to
 //!   [`StoreError::Conflict`]; `init_authority` and `init_setting` insert with
 //!   `ON CONFLICT DO NOTHING` and then read back whichever row committed first.
-//! - Quotas (keys and aliases per scope, tags per key) count rows and then insert, which two
+//! - Quotas (keys and aliases per scope, tags per key) read a count and then insert, which two
 //!   transactions could interleave. Each such transaction therefore first takes a
 //!   transaction-scoped advisory lock named after what it counts (`pg_advisory_xact_lock` on a
 //!   namespace and `hashtext` of the scope). Writers to the same scope queue on the lock; at
@@ -17,9 +17,15 @@
 //!   is exact. Writers to other scopes are not held up (a hash collision only makes two scopes
 //!   queue together). This was chosen over SERIALIZABLE isolation because a serialization failure
 //!   would have to be retried by every caller, whereas the lock turns the race into a short wait.
+//!   The key and alias counts are not counted at each insert but kept by triggers in
+//!   `scope_counts` (migration 5), as the SQLite store keeps them, so a quota check costs the same
+//!   at 100,000 keys as at 1,000; the insert reads the count in the same statement
+//!   ([`sql::INSERT_KEY`], [`sql::INSERT_ALIAS`]). Tags per key are few and still counted.
 //! - A multi-Region key group ([`Store::write_key_group`]) may insert into several regions; its
-//!   transaction takes the key quota locks of all those regions first, in region order, so two
-//!   groups never wait on each other's locks in opposite orders.
+//!   transaction takes the key quota locks of all those regions first, in region order, and
+//!   writes its keys in region order too (each write locks the key's row, then the region's
+//!   `scope_counts` row through the triggers), so two groups never wait on each other's locks in
+//!   opposite orders.
 //! - Scope settings change by compare-and-set in one statement (an `UPDATE`/`DELETE` whose
 //!   `WHERE` names the expected value, or an insert that fails on an existing row).
 //! - Migrations run in one transaction behind an advisory lock of their own, so nodes starting
@@ -31,6 +37,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
+use crate::sql::{self, ScopeSettingChange};
 use crate::{
     AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, ListedKey, Scope, Store, StoreError,
     StoreResult, StoredKey, Tag, TokenRecord,
@@ -118,6 +125,62 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "CREATE INDEX keys_by_scope ON keys (account, region, seq);
     CREATE INDEX aliases_by_scope ON aliases (account, region, seq);",
     ),
+    (
+        5,
+        // Quotas read counts kept by triggers instead of counting rows, as in the SQLite store.
+        // The tables are locked against writes of nodes still on the older version while the
+        // counts are taken.
+        "LOCK TABLE keys, aliases IN SHARE MODE;
+    CREATE TABLE scope_counts (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        live_keys BIGINT NOT NULL DEFAULT 0,
+        aliases BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, region)
+    );
+    INSERT INTO scope_counts (account, region, live_keys, aliases)
+        SELECT account, region, SUM(live), SUM(alias) FROM (
+            SELECT account, region, (state <> 'DELETE_COMPLETE')::INT AS live, 0 AS alias FROM keys
+            UNION ALL SELECT account, region, 0, 1 FROM aliases
+        ) AS rows GROUP BY account, region;
+    CREATE FUNCTION paycrypt_count_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO scope_counts AS c (account, region, live_keys)
+                VALUES (NEW.account, NEW.region, (NEW.state <> 'DELETE_COMPLETE')::INT)
+                ON CONFLICT (account, region) DO UPDATE SET live_keys = c.live_keys + EXCLUDED.live_keys;
+        ELSIF TG_OP = 'DELETE' THEN
+            UPDATE scope_counts SET live_keys = live_keys - (OLD.state <> 'DELETE_COMPLETE')::INT
+                WHERE account = OLD.account AND region = OLD.region;
+        ELSE
+            UPDATE scope_counts SET live_keys = live_keys
+                - (OLD.state <> 'DELETE_COMPLETE')::INT + (NEW.state <> 'DELETE_COMPLETE')::INT
+                WHERE account = NEW.account AND region = NEW.region;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER keys_counted_on_insert AFTER INSERT ON keys
+        FOR EACH ROW EXECUTE FUNCTION paycrypt_count_keys();
+    CREATE TRIGGER keys_counted_on_delete AFTER DELETE ON keys
+        FOR EACH ROW EXECUTE FUNCTION paycrypt_count_keys();
+    CREATE TRIGGER keys_counted_on_state AFTER UPDATE OF state ON keys
+        FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+        EXECUTE FUNCTION paycrypt_count_keys();
+    CREATE FUNCTION paycrypt_count_aliases() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO scope_counts AS c (account, region, aliases)
+                VALUES (NEW.account, NEW.region, 1)
+                ON CONFLICT (account, region) DO UPDATE SET aliases = c.aliases + 1;
+        ELSE
+            UPDATE scope_counts SET aliases = aliases - 1
+                WHERE account = OLD.account AND region = OLD.region;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER aliases_counted AFTER INSERT OR DELETE ON aliases
+        FOR EACH ROW EXECUTE FUNCTION paycrypt_count_aliases();",
+    ),
 ];
 
 /// The advisory lock that serialises migrations: "paycrypt" in ASCII.
@@ -192,34 +255,6 @@ fn authority_from_row(row: &PgRow) -> AuthorityRecord {
         certificate: row.get("certificate"),
         sealed_private_key: row.get("sealed_private_key"),
     }
-}
-
-/// A static `SELECT` of what a ListKeys page shows of a key, followed by the rest of the query.
-macro_rules! select_listed_keys {
-    ($rest:literal) => {
-        concat!("SELECT seq, key_id, metadata FROM keys ", $rest)
-    };
-}
-
-/// A static `SELECT` of every key column, followed by the rest of the query.
-macro_rules! select_keys {
-    ($rest:literal) => {
-        concat!(
-            "SELECT seq, key_id, state, delete_pending_ms, metadata, sealed_material FROM keys ",
-            $rest
-        )
-    };
-}
-
-/// A static `SELECT` of every token column, followed by the rest of the query.
-macro_rules! select_tokens {
-    ($rest:literal) => {
-        concat!(
-            "SELECT token, kind, material_type, algorithm, certificate, sealed_private_key,
-             created_ms, expires_ms FROM tokens ",
-            $rest
-        )
-    };
 }
 
 impl PostgresStore {
@@ -334,7 +369,9 @@ impl Store for PostgresStore {
         for region in inserting {
             lock_quota(&mut tx, QuotaLock::Keys, &scope_of(region), None).await?;
         }
-        for write in writes {
+        let mut in_order: Vec<&KeyWrite> = writes.iter().collect();
+        in_order.sort_by(|a, b| a.region.cmp(&b.region));
+        for write in in_order {
             let scope = scope_of(&write.region);
             match &write.expected {
                 Some(expected) => write_key(&mut tx, &scope, &write.record, expected).await?,
@@ -351,14 +388,11 @@ impl Store for PostgresStore {
     }
 
     async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>> {
-        let rows = sqlx::query(
-            "SELECT account, region, seq, key_id, state, delete_pending_ms, metadata, sealed_material
-             FROM keys WHERE state = $1 ORDER BY seq",
-        )
-        .bind(state)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows = sqlx::query(sql::KEYS_IN_STATE_EVERYWHERE)
+            .bind(state)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(rows
             .iter()
             .map(|row| {
@@ -372,15 +406,13 @@ impl Store for PostgresStore {
     }
 
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
-        let row = sqlx::query(select_keys!(
-            "WHERE account = $1 AND region = $2 AND key_id = $3"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(sql::KEY)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.as_ref().map(key_from_row))
     }
 
@@ -404,14 +436,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<ListedKey>> {
         let rows = page(
             &self.pool,
-            (
-                select_listed_keys!(
-                    "WHERE account = $1 AND region = $2 AND state = $3 AND seq > $4 ORDER BY seq LIMIT $5"
-                ),
-                select_listed_keys!(
-                    "WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4"
-                ),
-            ),
+            (sql::LISTED_KEYS_IN_STATE_PAGE, sql::LISTED_KEYS_PAGE),
             scope,
             state,
             after_seq,
@@ -429,29 +454,23 @@ impl Store for PostgresStore {
     }
 
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(select_keys!(
-            "WHERE account = $1 AND region = $2
-             AND state = 'DELETE_PENDING' AND delete_pending_ms <= $3 ORDER BY seq"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(now_ms)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows = sqlx::query(sql::DUE_DELETIONS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(now_ms)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(rows.iter().map(key_from_row).collect())
     }
 
     async fn next_deletion_ms(&self, scope: &Scope) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT MIN(delete_pending_ms) FROM keys
-             WHERE account = $1 AND region = $2 AND state = 'DELETE_PENDING'",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend)
+        sqlx::query_scalar(sql::NEXT_DELETION)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn complete_deletion(
@@ -475,53 +494,41 @@ impl Store for PostgresStore {
     ) -> StoreResult<AliasRecord> {
         let mut tx = self.begin().await?;
         lock_quota(&mut tx, QuotaLock::Aliases, scope, None).await?;
-        let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict);
+        let row = sqlx::query(sql::INSERT_ALIAS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .bind(key_id)
+            .bind(i64::from(max_aliases))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(insert_error)?;
+        if let Some(row) = row {
+            tx.commit().await.map_err(backend)?;
+            return Ok(alias_from_row(&row));
         }
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM aliases WHERE account = $1 AND region = $2")
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?;
-        if count >= i64::from(max_aliases) {
-            return Err(StoreError::QuotaExceeded);
-        }
-        let row = sqlx::query(
-            "INSERT INTO aliases (account, region, name, key_id) VALUES ($1, $2, $3, $4)
-             RETURNING seq, name, key_id",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .bind(key_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(insert_error)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(alias_from_row(&row))
+        // At the quota, a name already taken is still a conflict.
+        let taken = sqlx::query(sql::ALIAS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        Err(match taken {
+            Some(_) => StoreError::Conflict,
+            None => StoreError::QuotaExceeded,
+        })
     }
 
     async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>> {
-        let row = sqlx::query(
-            "SELECT seq, name, key_id FROM aliases WHERE account = $1 AND region = $2 AND name = $3",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(sql::ALIAS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.as_ref().map(alias_from_row))
     }
 
@@ -531,30 +538,26 @@ impl Store for PostgresStore {
         name: &str,
         key_id: Option<&str>,
     ) -> StoreResult<AliasRecord> {
-        let row = sqlx::query(
-            "UPDATE aliases SET key_id = $1 WHERE account = $2 AND region = $3 AND name = $4
-             RETURNING seq, name, key_id",
-        )
-        .bind(key_id)
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(sql::UPDATE_ALIAS)
+            .bind(key_id)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
         Ok(alias_from_row(&row))
     }
 
     async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()> {
-        let done =
-            sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(name)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+        let done = sqlx::query(sql::DELETE_ALIAS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -570,13 +573,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<AliasRecord>> {
         let rows = page(
             &self.pool,
-            (
-                "SELECT seq, name, key_id FROM aliases
-                 WHERE account = $1 AND region = $2 AND key_id = $3 AND seq > $4
-                 ORDER BY seq LIMIT $5",
-                "SELECT seq, name, key_id FROM aliases
-                 WHERE account = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4",
-            ),
+            (sql::ALIASES_OF_KEY_PAGE, sql::ALIASES_PAGE),
             scope,
             key_id,
             after_seq,
@@ -598,15 +595,13 @@ impl Store for PostgresStore {
         for tag in tags {
             upsert_tag(&mut tx, scope, key_id, tag).await?;
         }
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tags WHERE account = $1 AND region = $2 AND key_id = $3",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let count: i64 = sqlx::query_scalar(sql::COUNT_TAGS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(key_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
         if count > i64::from(max_tags) {
             return Err(StoreError::QuotaExceeded);
         }
@@ -640,18 +635,15 @@ impl Store for PostgresStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Tag>> {
-        let rows = sqlx::query(
-            "SELECT tag_key, tag_value FROM tags WHERE account = $1 AND region = $2 AND key_id = $3
-             AND ($4::TEXT IS NULL OR tag_key > $4) ORDER BY tag_key LIMIT $5",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows = sqlx::query(sql::TAGS_PAGE)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(key_id)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(rows
             .iter()
             .map(|row| Tag {
@@ -670,75 +662,60 @@ impl Store for PostgresStore {
         // A concurrent insert of the same scope makes this one wait for it to end; once it has
         // committed, this one does nothing and the read below (a new statement, so a new
         // snapshot) returns the winner's row.
-        sqlx::query(
-            "INSERT INTO authorities (account, region, certificate, sealed_private_key)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (account, region) DO NOTHING",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&authority.certificate)
-        .bind(&authority.sealed_private_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let row = sqlx::query(
-            "SELECT certificate, sealed_private_key FROM authorities
-             WHERE account = $1 AND region = $2",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
+        sqlx::query(sql::INIT_AUTHORITY)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(&authority.certificate)
+            .bind(&authority.sealed_private_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let row = sqlx::query(sql::AUTHORITY)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(authority_from_row(&row))
     }
 
     async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>> {
-        let row = sqlx::query(
-            "SELECT certificate, sealed_private_key FROM authorities
-             WHERE account = $1 AND region = $2",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(sql::AUTHORITY)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.as_ref().map(authority_from_row))
     }
 
     async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
-             certificate, sealed_private_key, created_ms, expires_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&token.token)
-        .bind(&token.kind)
-        .bind(&token.material_type)
-        .bind(&token.algorithm)
-        .bind(&token.certificate)
-        .bind(&token.sealed_private_key)
-        .bind(token.created_ms)
-        .bind(token.expires_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(insert_error)?;
+        sqlx::query(sql::INSERT_TOKEN)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(&token.token)
+            .bind(&token.kind)
+            .bind(&token.material_type)
+            .bind(&token.algorithm)
+            .bind(&token.certificate)
+            .bind(&token.sealed_private_key)
+            .bind(token.created_ms)
+            .bind(token.expires_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(insert_error)?;
         Ok(())
     }
 
     async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(select_tokens!(
-            "WHERE account = $1 AND region = $2 AND token = $3"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(sql::TOKEN)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.as_ref().map(token_from_row))
     }
 
@@ -749,32 +726,27 @@ impl Store for PostgresStore {
         material_type: &str,
         algorithm: &str,
     ) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(select_tokens!(
-            "WHERE account = $1 AND region = $2 AND kind = $3 AND material_type = $4
-             AND algorithm = $5 ORDER BY seq DESC LIMIT 1"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(kind)
-        .bind(material_type)
-        .bind(algorithm)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(sql::LATEST_TOKEN)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(kind)
+            .bind(material_type)
+            .bind(algorithm)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.as_ref().map(token_from_row))
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+        sqlx::query(sql::INIT_SETTING)
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let stored: Vec<u8> = sqlx::query_scalar(sql::SETTING)
             .bind(name)
             .fetch_one(&mut *tx)
             .await
@@ -784,15 +756,13 @@ impl Store for PostgresStore {
     }
 
     async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar(
-            "SELECT value FROM scope_settings WHERE account = $1 AND region = $2 AND name = $3",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)
+        sqlx::query_scalar(sql::SCOPE_SETTING)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn put_scope_setting(
@@ -802,20 +772,9 @@ impl Store for PostgresStore {
         value: Option<&[u8]>,
         expected: Option<&[u8]>,
     ) -> StoreResult<()> {
-        let statement = match (expected, value) {
-            (None, Some(_)) => {
-                "INSERT INTO scope_settings (account, region, name, value) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (account, region, name) DO NOTHING"
-            }
-            (Some(_), Some(_)) => {
-                "UPDATE scope_settings SET value = $4
-                 WHERE account = $1 AND region = $2 AND name = $3 AND value = $5"
-            }
-            (Some(_), None) => {
-                "DELETE FROM scope_settings
-                 WHERE account = $1 AND region = $2 AND name = $3 AND value = $4"
-            }
-            (None, None) => {
+        let statement = match sql::scope_setting_change(expected, value) {
+            ScopeSettingChange::Statement(statement) => statement,
+            ScopeSettingChange::CheckAbsent => {
                 return match self.get_scope_setting(scope, name).await? {
                     None => Ok(()),
                     Some(_) => Err(StoreError::Conflict),
@@ -838,14 +797,11 @@ impl Store for PostgresStore {
     }
 
     async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>> {
-        let rows = sqlx::query(
-            "SELECT account, region, value FROM scope_settings WHERE name = $1
-             ORDER BY account, region",
-        )
-        .bind(name)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows = sqlx::query(sql::SCOPE_SETTINGS_EVERYWHERE)
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(rows
             .iter()
             .map(|row| {
@@ -895,32 +851,19 @@ async fn insert_key_row(
     tags: &[Tag],
     max_keys: u32,
 ) -> StoreResult<i64> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM keys
-         WHERE account = $1 AND region = $2 AND state <> 'DELETE_COMPLETE'",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(backend)?;
-    if count >= i64::from(max_keys) {
-        return Err(StoreError::QuotaExceeded);
-    }
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(&key.key_id)
-    .bind(&key.state)
-    .bind(key.delete_pending_ms)
-    .bind(&key.metadata)
-    .bind(&key.sealed_material)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(insert_error)?;
+    let seq: Option<i64> = sqlx::query_scalar(sql::INSERT_KEY)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(&key.key_id)
+        .bind(&key.state)
+        .bind(key.delete_pending_ms)
+        .bind(&key.metadata)
+        .bind(&key.sealed_material)
+        .bind(i64::from(max_keys))
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(insert_error)?;
+    let seq = seq.ok_or(StoreError::QuotaExceeded)?;
     for tag in tags {
         upsert_tag(tx, scope, &key.key_id, tag).await?;
     }
@@ -933,18 +876,15 @@ async fn remove_deleted_key(
     scope: &Scope,
     key_id: &str,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "DELETE FROM keys
-         WHERE account = $1 AND region = $2 AND key_id = $3 AND state = 'DELETE_COMPLETE'",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(key_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    let done = sqlx::query(sql::REMOVE_DELETED_KEY)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
     if done.rows_affected() > 0 {
-        sqlx::query("DELETE FROM tags WHERE account = $1 AND region = $2 AND key_id = $3")
+        sqlx::query(sql::REMOVE_TAGS_OF)
             .bind(&scope.account)
             .bind(&scope.region)
             .bind(key_id)
@@ -960,7 +900,7 @@ async fn remove_aliases_of(
     scope: &Scope,
     key_id: &str,
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND key_id = $3")
+    sqlx::query(sql::REMOVE_ALIASES_OF)
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(key_id)
@@ -976,32 +916,27 @@ async fn write_key(
     key: &KeyRecord,
     expected: &KeyRecord,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE keys SET state = $1, delete_pending_ms = $2, metadata = $3, sealed_material = $4
-         WHERE account = $5 AND region = $6 AND key_id = $7 AND state = $8 AND metadata = $9",
-    )
-    .bind(&key.state)
-    .bind(key.delete_pending_ms)
-    .bind(&key.metadata)
-    .bind(&key.sealed_material)
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(&key.key_id)
-    .bind(&expected.state)
-    .bind(&expected.metadata)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    if done.rows_affected() == 0 {
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM keys WHERE account = $1 AND region = $2 AND key_id = $3",
-        )
+    let done = sqlx::query(sql::UPDATE_KEY)
+        .bind(&key.state)
+        .bind(key.delete_pending_ms)
+        .bind(&key.metadata)
+        .bind(&key.sealed_material)
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(&key.key_id)
-        .fetch_optional(&mut **tx)
+        .bind(&expected.state)
+        .bind(&expected.metadata)
+        .execute(&mut **tx)
         .await
         .map_err(backend)?;
+    if done.rows_affected() == 0 {
+        let exists: Option<i64> = sqlx::query_scalar(sql::KEY_EXISTS)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(&key.key_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(backend)?;
         return Err(if exists.is_some() {
             StoreError::Conflict
         } else {
@@ -1017,29 +952,25 @@ async fn upsert_tag(
     key_id: &str,
     tag: &Tag,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO tags (account, region, key_id, tag_key, tag_value) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account, region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(key_id)
-    .bind(&tag.key)
-    .bind(&tag.value)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    sqlx::query(sql::UPSERT_TAG)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(key_id)
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
     Ok(())
 }
 
 #[async_trait]
 impl crate::Inventory for PostgresStore {
     async fn count_keys_by_state(&self) -> StoreResult<Vec<(String, u64)>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM keys GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(sql::KEY_COUNTS_BY_STATE)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(rows
             .into_iter()
             .map(|(state, count)| (state, u64::try_from(count).unwrap_or(0)))
@@ -1047,12 +978,11 @@ impl crate::Inventory for PostgresStore {
     }
 
     async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT region FROM keys WHERE account = $1 ORDER BY region")
-                .bind(account)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+        let rows: Vec<(String,)> = sqlx::query_as(sql::REGIONS_WITH_KEYS)
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(rows.into_iter().map(|(region,)| region).collect())
     }
 }

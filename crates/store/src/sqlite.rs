@@ -1,24 +1,36 @@
 //! The embedded SQLite store: one database file in the data directory, in WAL mode with
-//! `synchronous=FULL`, so a write is on disk before the call returns. Writes go through a pool of
-//! one connection (SQLite has one writer at a time anyway, and queueing here avoids busy errors);
-//! reads use their own pool and run beside the writer.
+//! `synchronous=FULL`, so a write is on disk before the call returns. Every write runs on one
+//! writer thread with a connection of its own, which commits the writes waiting together in one
+//! transaction (see [`crate::group_commit`]); SQLite has one writer at a time anyway, and queueing
+//! here avoids busy errors. The statements both stores run are in [`crate::sql`].
+//!
+//! Reads run beside the writer (WAL lets readers see the last commit while a write goes on), on
+//! read-only connections the store keeps idle between reads, and on the calling thread itself: a
+//! read is one statement over pages that are nearly always cached, a few microseconds, so it is
+//! cheaper to run it in place than to hand it to another thread and wait to be woken (through
+//! sqlx's SQLite driver, each read was a round trip to a connection thread, and those thread
+//! switches led the profiles of GetKey and of the data plane). The price is that a read which
+//! has to go to the disk, or wait out SQLite's busy handler while a checkpoint holds the WAL's
+//! index, holds the tokio worker thread that runs it meanwhile. No read holds a connection across
+//! an `.await`, so there are never more read connections than threads reading at once.
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Connection, Row, SqliteConnection};
+use rusqlite::types::ToSql;
+use rusqlite::{CachedStatement, Connection, OpenFlags, Row};
 
-use crate::group_commit::{GroupCommit, Undo};
+use crate::group_commit::GroupCommit;
+use crate::sql::{self, ScopeSettingChange};
 use crate::{
     AliasRecord, AuthorityRecord, KeyRecord, KeyWrite, ListedKey, Scope, Store, StoreError,
     StoreResult, StoredKey, Tag, TokenRecord,
 };
+
+/// How long a connection waits for another's lock before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Versioned schema migrations, applied in order at start-up; never edit one that has shipped.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -144,179 +156,227 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// Read connections kept open between reads; more are opened when more threads read at once,
+/// and closed after.
+const IDLE_READERS: usize = 8;
+
 pub struct SqliteStore {
     writer: GroupCommit,
-    reader: SqlitePool,
+    readers: Readers,
 }
 
-fn backend(e: sqlx::Error) -> StoreError {
+/// The read-only connections of the reads, each lent to one read at a time.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Runs `read` on the calling thread, on an idle connection or a new one.
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let idle = self.idle().pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_reader(&self.path).map_err(backend)?,
+        };
+        let result = read(&conn).map_err(backend);
+        // A connection whose read failed is closed rather than lent again.
+        if result.is_ok() {
+            let mut idle = self.idle();
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // The list is only pushed to and popped from: a panic elsewhere cannot leave it torn.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
 /// `Conflict` for a unique name or id already taken, else a backend failure.
-fn conflict_or_backend(e: sqlx::Error) -> StoreError {
-    if is_unique_violation(&e) {
-        StoreError::Conflict
-    } else {
-        backend(e)
+fn conflict_or_backend(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+    match e.sqlite_error() {
+        Some(f)
+            if [SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY]
+                .contains(&f.extended_code) =>
+        {
+            StoreError::Conflict
+        }
+        _ => backend(e),
     }
 }
 
-fn key_from_row(row: &SqliteRow) -> StoredKey {
-    StoredKey {
-        seq: row.get("seq"),
+/// A key read by a statement of [`sql`] that selects every key column, from column `at` on.
+fn key_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        seq: row.get(at)?,
         record: KeyRecord {
-            key_id: row.get("key_id"),
-            state: row.get("state"),
-            delete_pending_ms: row.get("delete_pending_ms"),
-            metadata: row.get("metadata"),
-            sealed_material: row.get("sealed_material"),
+            key_id: row.get(at + 1)?,
+            state: row.get(at + 2)?,
+            delete_pending_ms: row.get(at + 3)?,
+            metadata: row.get(at + 4)?,
+            sealed_material: row.get(at + 5)?,
         },
-    }
-}
-
-/// One key of a page read by [`listed_keys_page`]: `seq US key_id US metadata`.
-fn listed_key(entry: &str) -> StoreResult<ListedKey> {
-    let mut fields = entry.splitn(3, '\x1f');
-    let (Some(seq), Some(key_id), Some(metadata)) = (fields.next(), fields.next(), fields.next())
-    else {
-        return Err(StoreError::Backend("unreadable page of keys".into()));
-    };
-    Ok(ListedKey {
-        seq: seq
-            .parse()
-            .map_err(|_| StoreError::Backend("unreadable page of keys".into()))?,
-        key_id: key_id.to_string(),
-        metadata: metadata.to_string(),
     })
 }
 
-fn token_from_row(row: &SqliteRow) -> TokenRecord {
-    TokenRecord {
-        token: row.get("token"),
-        kind: row.get("kind"),
-        material_type: row.get("material_type"),
-        algorithm: row.get("algorithm"),
-        certificate: row.get("certificate"),
-        sealed_private_key: row.get("sealed_private_key"),
-        created_ms: row.get("created_ms"),
-        expires_ms: row.get("expires_ms"),
-    }
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        token: row.get(0)?,
+        kind: row.get(1)?,
+        material_type: row.get(2)?,
+        algorithm: row.get(3)?,
+        certificate: row.get(4)?,
+        sealed_private_key: row.get(5)?,
+        created_ms: row.get(6)?,
+        expires_ms: row.get(7)?,
+    })
 }
 
-/// A static `SELECT` of every token column, followed by the rest of the query.
-macro_rules! select_tokens {
-    ($rest:literal) => {
-        concat!(
-            "SELECT token, kind, material_type, algorithm, certificate, sealed_private_key,
-             created_ms, expires_ms FROM tokens ",
-            $rest
-        )
-    };
+fn alias_from_row(row: &Row<'_>) -> rusqlite::Result<AliasRecord> {
+    Ok(AliasRecord {
+        seq: row.get(0)?,
+        name: row.get(1)?,
+        key_id: row.get(2)?,
+    })
 }
 
-fn alias_from_row(row: &SqliteRow) -> AliasRecord {
-    AliasRecord {
-        seq: row.get("seq"),
-        name: row.get("name"),
-        key_id: row.get("key_id"),
-    }
+fn authority_from_row(row: &Row<'_>) -> rusqlite::Result<AuthorityRecord> {
+    Ok(AuthorityRecord {
+        certificate: row.get(0)?,
+        sealed_private_key: row.get(1)?,
+    })
 }
 
-/// A static query of what a ListKeys page shows of its keys, their rows chosen by the rest of the
-/// query. sqlx's SQLite driver passes rows one at a time from its connection thread to the
-/// caller, a thread handoff each; the page comes back as one value instead: per key
-/// `seq US key_id US metadata`, the keys separated by RS (the ASCII unit and record separators,
-/// which JSON text never holds unescaped, nor does a key id or a number).
-macro_rules! listed_keys_page {
-    ($rest:literal) => {
-        concat!(
-            "SELECT group_concat(seq || char(31) || key_id || char(31) || metadata, char(30))
-             FROM (SELECT seq, key_id, metadata FROM keys ",
-            $rest,
-            ")"
-        )
-    };
+/// Opens the writing connection: WAL, `synchronous=FULL`, and room for every write statement in
+/// its cache of prepared statements.
+fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
-/// A static `SELECT` of every key column, followed by the rest of the query.
-macro_rules! select_keys {
-    ($rest:literal) => {
-        concat!(
-            "SELECT seq, key_id, state, delete_pending_ms, metadata, sealed_material FROM keys ",
-            $rest
-        )
-    };
+/// Opens a read connection: read-only, its read statements cached.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `paycrypt.db` in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> StoreResult<Self> {
         let path = data_dir.join("paycrypt.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        let writer = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let conn = open_writer(&path)?;
+                migrate(&conn)?;
+                Ok::<_, rusqlite::Error>(conn)
+            })
+            .await
             .map_err(backend)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        // A connection to a local file cannot go stale as a network connection can, so the
-        // pools skip the ping before each use (one round trip to the connection's thread less).
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            // A write that failed half-way (a full disk, an I/O error) can leave the connection
-            // inside a transaction that neither COMMIT nor ROLLBACK ended; later "transactions"
-            // on it would only be savepoints inside that one, acknowledged but never committed.
-            // Such a connection is closed (SQLite rolls it back) and the next write opens a new one.
-            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-            .connect_with(options.clone())
-            .await
-            .map_err(backend)?;
-        migrate(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(backend)?;
+            .map_err(backend)?
+        };
+        let readers = Readers {
+            path: path.clone(),
+            idle: Mutex::new(Vec::new()),
+        };
+        let reopen = Box::new(move || open_writer(&path));
         Ok(Self {
-            writer: GroupCommit::start(writer),
-            reader,
+            writer: GroupCommit::start(writer, reopen)?,
+            readers,
         })
     }
 }
 
-async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
-    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
-        .execute(pool)
-        .await
-        .map_err(backend)?;
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
+    )?;
     for (version, sql) in MIGRATIONS {
-        let mut tx = pool.begin().await.map_err(backend)?;
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        if applied.is_none() {
-            sqlx::raw_sql(*sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+        let tx = conn.unchecked_transaction()?;
+        let applied = tx
+            .prepare("SELECT version FROM schema_migrations WHERE version = ?1")?
+            .exists([version])?;
+        if !applied {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                [version],
+            )?;
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit()?;
     }
     Ok(())
+}
+
+/// Names of the parameters `$1`, `$2`, ... that [`bound`] binds.
+const PARAMETERS: [&str; 10] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10"];
+
+/// The cached statement `sql` with `values` bound to `$1`, `$2`, ... by name, as in
+/// [`crate::sql`] (a statement may use a parameter twice).
+fn bound<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<CachedStatement<'c>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    for (name, value) in PARAMETERS.iter().zip(values) {
+        if let Some(index) = statement.parameter_index(name)? {
+            statement.raw_bind_parameter(index, value)?;
+        }
+    }
+    Ok(statement)
+}
+
+/// Runs a statement; the rows it changed.
+fn execute(conn: &Connection, sql: &str, values: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+    bound(conn, sql, values)?.raw_execute()
+}
+
+/// The first row of a statement, read by `read`.
+fn first<T>(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let mut statement = bound(conn, sql, values)?;
+    let mut rows = statement.raw_query();
+    rows.next()?.map(read).transpose()
+}
+
+/// Every row of a statement, each read by `read`.
+fn every<T>(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    mut read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = bound(conn, sql, values)?;
+    let mut rows = statement.raw_query();
+    let mut read_rows = Vec::new();
+    while let Some(row) = rows.next()? {
+        read_rows.push(read(row)?);
+    }
+    Ok(read_rows)
 }
 
 #[async_trait]
@@ -328,19 +388,9 @@ impl Store for SqliteStore {
         tags: &[Tag],
         max_keys: u32,
     ) -> StoreResult<i64> {
-        let undo = if tags.is_empty() {
-            Undo::Statement
-        } else {
-            Undo::Savepoint
-        };
         let (scope, key, tags) = (scope.clone(), key.clone(), tags.to_vec());
         self.writer
-            .write(undo, move |conn| {
-                Box::pin(async move {
-                    let (scope, key, tags) = (&scope, &key, &tags);
-                    insert_key_row(conn, scope, key, tags, max_keys).await
-                })
-            })
+            .write(move |conn| insert_key_row(conn, &scope, &key, &tags, max_keys))
             .await
     }
 
@@ -352,65 +402,44 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (account, writes) = (account.to_string(), writes.to_vec());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    for write in &writes {
-                        let scope = Scope {
-                            account: account.clone(),
-                            region: write.region.clone(),
-                        };
-                        match &write.expected {
-                            Some(expected) => {
-                                write_key(conn, &scope, &write.record, expected).await?
-                            }
-                            None => {
-                                remove_deleted_key(conn, &scope, &write.record.key_id).await?;
-                                insert_key_row(conn, &scope, &write.record, &write.tags, max_keys)
-                                    .await?;
-                            }
-                        }
-                        if write.record.state == "DELETE_COMPLETE" {
-                            remove_aliases_of(conn, &scope, &write.record.key_id).await?;
+            .write(move |conn| {
+                for write in &writes {
+                    let scope = Scope {
+                        account: account.clone(),
+                        region: write.region.clone(),
+                    };
+                    match &write.expected {
+                        Some(expected) => write_key(conn, &scope, &write.record, expected)?,
+                        None => {
+                            remove_deleted_key(conn, &scope, &write.record.key_id)?;
+                            insert_key_row(conn, &scope, &write.record, &write.tags, max_keys)?;
                         }
                     }
-                    Ok(())
-                })
+                    if write.record.state == "DELETE_COMPLETE" {
+                        remove_aliases_of(conn, &scope, &write.record.key_id)?;
+                    }
+                }
+                Ok(())
             })
             .await
     }
 
     async fn keys_in_state_everywhere(&self, state: &str) -> StoreResult<Vec<(Scope, StoredKey)>> {
-        let rows = sqlx::query(
-            "SELECT account, region, seq, key_id, state, delete_pending_ms, metadata, sealed_material
-             FROM keys WHERE state = ? ORDER BY seq",
-        )
-        .bind(state)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
+        self.readers.read(|conn| {
+            every(conn, sql::KEYS_IN_STATE_EVERYWHERE, &[&state], |row| {
                 let scope = Scope {
-                    account: row.get("account"),
-                    region: row.get("region"),
+                    account: row.get(0)?,
+                    region: row.get(1)?,
                 };
-                (scope, key_from_row(row))
+                Ok((scope, key_from_row(row, 2)?))
             })
-            .collect())
+        })
     }
 
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>> {
-        let row = sqlx::query(select_keys!(
-            "WHERE account = ? AND region = ? AND key_id = ?"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(row.as_ref().map(key_from_row))
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &key_id];
+        self.readers
+            .read(|conn| first(conn, sql::KEY, &values, |row| key_from_row(row, 0)))
     }
 
     async fn update_key(
@@ -421,12 +450,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key, expected) = (scope.clone(), key.clone(), expected.clone());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, key, expected) = (&scope, &key, &expected);
-                    write_key(conn, scope, key, expected).await
-                })
-            })
+            .write(move |conn| write_key(conn, &scope, &key, &expected))
             .await
     }
 
@@ -437,58 +461,33 @@ impl Store for SqliteStore {
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<ListedKey>> {
-        let rows = page(
-            &self.reader,
-            (
-                listed_keys_page!(
-                    "WHERE account = ? AND region = ? AND state = ? AND seq > ?
-                     ORDER BY seq LIMIT ?"
-                ),
-                listed_keys_page!(
-                    "WHERE account = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?"
-                ),
-            ),
-            scope,
-            state,
-            after_seq,
-            limit,
-        )
-        .await?;
-        let page: Option<String> = rows.first().and_then(|row| row.get(0));
-        let mut listed = page
-            .as_deref()
-            .map(|page| page.split('\x1e').map(listed_key).collect())
-            .transpose()?
-            .unwrap_or_else(Vec::new);
-        // group_concat keeps no promised order: the page is put back in sequence order.
-        listed.sort_by_key(|key: &ListedKey| key.seq);
-        Ok(listed)
+        let statements = (sql::LISTED_KEYS_IN_STATE_PAGE, sql::LISTED_KEYS_PAGE);
+        self.readers.read(|conn| {
+            page(conn, statements, scope, state, after_seq, limit, |row| {
+                Ok(ListedKey {
+                    seq: row.get(0)?,
+                    key_id: row.get(1)?,
+                    metadata: row.get(2)?,
+                })
+            })
+        })
     }
 
     async fn due_deletions(&self, scope: &Scope, now_ms: i64) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(select_keys!(
-            "WHERE account = ? AND region = ?
-             AND state = 'DELETE_PENDING' AND delete_pending_ms <= ? ORDER BY seq"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(now_ms)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(rows.iter().map(key_from_row).collect())
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &now_ms];
+        self.readers.read(|conn| {
+            every(conn, sql::DUE_DELETIONS, &values, |row| {
+                key_from_row(row, 0)
+            })
+        })
     }
 
     async fn next_deletion_ms(&self, scope: &Scope) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT MIN(delete_pending_ms) FROM keys
-             WHERE account = ? AND region = ? AND state = 'DELETE_PENDING'",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&self.reader)
-        .await
-        .map_err(backend)
+        let values: [&dyn ToSql; 2] = [&scope.account, &scope.region];
+        let earliest = self
+            .readers
+            .read(|conn| first(conn, sql::NEXT_DELETION, &values, |row| row.get(0)))?;
+        Ok(earliest.flatten())
     }
 
     async fn complete_deletion(
@@ -499,13 +498,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key, expected) = (scope.clone(), key.clone(), expected.clone());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, key, expected) = (&scope, &key, &expected);
-                    write_key(conn, scope, key, expected).await?;
-                    remove_aliases_of(conn, scope, &key.key_id).await?;
-                    Ok(())
-                })
+            .write(move |conn| {
+                write_key(conn, &scope, &key, &expected)?;
+                remove_aliases_of(conn, &scope, &key.key_id)
             })
             .await
     }
@@ -519,62 +514,31 @@ impl Store for SqliteStore {
     ) -> StoreResult<AliasRecord> {
         let (scope, name, key_id) = (scope.clone(), name.to_string(), key_id.map(str::to_string));
         self.writer
-            .write(Undo::Statement, move |conn| {
-                Box::pin(async move {
-                    let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
-                    // The quota is checked by the insert itself; a taken name fails it as unique.
-                    let row = sqlx::query(
-                        "INSERT INTO aliases (account, region, name, key_id)
-                         SELECT ?, ?, ?, ?
-                         WHERE COALESCE(
-                             (SELECT aliases FROM scope_counts WHERE account = ? AND region = ?), 0)
-                             < ?
-                         RETURNING seq, name, key_id",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name)
-                    .bind(key_id)
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(i64::from(max_aliases))
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    if let Some(row) = row {
-                        return Ok(alias_from_row(&row));
-                    }
-                    // At the quota, a name already taken is still a conflict.
-                    let taken: Option<i64> = sqlx::query_scalar(
-                        "SELECT seq FROM aliases WHERE account = ? AND region = ? AND name = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await
+            .write(move |conn| {
+                let (account, region) = (&scope.account, &scope.region);
+                // The quota is checked by the insert itself; a taken name fails it as unique.
+                let values: [&dyn ToSql; 5] =
+                    [account, region, &name, &key_id, &i64::from(max_aliases)];
+                if let Some(alias) = first(conn, sql::INSERT_ALIAS, &values, alias_from_row)
+                    .map_err(conflict_or_backend)?
+                {
+                    return Ok(alias);
+                }
+                // At the quota, a name already taken is still a conflict.
+                let taken = first(conn, sql::ALIAS, &[account, region, &name], |_| Ok(()))
                     .map_err(backend)?;
-                    Err(if taken.is_some() {
-                        StoreError::Conflict
-                    } else {
-                        StoreError::QuotaExceeded
-                    })
+                Err(match taken {
+                    Some(()) => StoreError::Conflict,
+                    None => StoreError::QuotaExceeded,
                 })
             })
             .await
     }
 
     async fn get_alias(&self, scope: &Scope, name: &str) -> StoreResult<Option<AliasRecord>> {
-        let row = sqlx::query(
-            "SELECT seq, name, key_id FROM aliases WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(row.as_ref().map(alias_from_row))
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &name];
+        self.readers
+            .read(|conn| first(conn, sql::ALIAS, &values, alias_from_row))
     }
 
     async fn update_alias(
@@ -585,23 +549,11 @@ impl Store for SqliteStore {
     ) -> StoreResult<AliasRecord> {
         let (scope, name, key_id) = (scope.clone(), name.to_string(), key_id.map(str::to_string));
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, name, key_id) = (&scope, name.as_str(), key_id.as_deref());
-                    let row = sqlx::query(
-                        "UPDATE aliases SET key_id = ? WHERE account = ? AND region = ? AND name = ?
-                         RETURNING seq, name, key_id",
-                    )
-                    .bind(key_id)
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await
+            .write(move |conn| {
+                let values: [&dyn ToSql; 4] = [&key_id, &scope.account, &scope.region, &name];
+                first(conn, sql::UPDATE_ALIAS, &values, alias_from_row)
                     .map_err(backend)?
-                    .ok_or(StoreError::NotFound)?;
-                    Ok(alias_from_row(&row))
-                })
+                    .ok_or(StoreError::NotFound)
             })
             .await
     }
@@ -609,23 +561,12 @@ impl Store for SqliteStore {
     async fn delete_alias(&self, scope: &Scope, name: &str) -> StoreResult<()> {
         let (scope, name) = (scope.clone(), name.to_string());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, name) = (&scope, name.as_str());
-                    let done = sqlx::query(
-                        "DELETE FROM aliases WHERE account = ? AND region = ? AND name = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
+            .write(move |conn| {
+                let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &name];
+                match execute(conn, sql::DELETE_ALIAS, &values).map_err(backend)? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
             })
             .await
     }
@@ -637,21 +578,18 @@ impl Store for SqliteStore {
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<AliasRecord>> {
-        let rows = page(
-            &self.reader,
-            (
-                "SELECT seq, name, key_id FROM aliases
-                 WHERE account = ? AND region = ? AND key_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                "SELECT seq, name, key_id FROM aliases
-                 WHERE account = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?",
-            ),
-            scope,
-            key_id,
-            after_seq,
-            limit,
-        )
-        .await?;
-        Ok(rows.iter().map(alias_from_row).collect())
+        let statements = (sql::ALIASES_OF_KEY_PAGE, sql::ALIASES_PAGE);
+        self.readers.read(|conn| {
+            page(
+                conn,
+                statements,
+                scope,
+                key_id,
+                after_seq,
+                limit,
+                alias_from_row,
+            )
+        })
     }
 
     async fn put_tags(
@@ -663,26 +601,18 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key_id, tags) = (scope.clone(), key_id.to_string(), tags.to_vec());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, key_id) = (&scope, key_id.as_str());
-                    for tag in &tags {
-                        upsert_tag(conn, scope, key_id, tag).await?;
-                    }
-                    let count: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM tags WHERE account = ? AND region = ? AND key_id = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(key_id)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                    if count > i64::from(max_tags) {
-                        return Err(StoreError::QuotaExceeded);
-                    }
-                    Ok(())
-                })
+            .write(move |conn| {
+                for tag in &tags {
+                    upsert_tag(conn, &scope, &key_id, tag)?;
+                }
+                let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &key_id];
+                let count = first(conn, sql::COUNT_TAGS, &values, |row| row.get::<_, i64>(0))
+                    .map_err(backend)?
+                    .unwrap_or(0);
+                if count > i64::from(max_tags) {
+                    return Err(StoreError::QuotaExceeded);
+                }
+                Ok(())
             })
             .await
     }
@@ -695,23 +625,18 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (scope, key_id, tag_keys) = (scope.clone(), key_id.to_string(), tag_keys.to_vec());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, key_id) = (&scope, key_id.as_str());
-                    for tag_key in &tag_keys {
-                        sqlx::query(
-                            "DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ? AND tag_key = ?",
-                        )
-                        .bind(&scope.account)
-                        .bind(&scope.region)
-                        .bind(key_id)
-                        .bind(tag_key)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(backend)?;
-                    }
-                    Ok(())
-                })
+            .write(move |conn| {
+                for tag_key in &tag_keys {
+                    let values: [&dyn ToSql; 4] = [&scope.account, &scope.region, &key_id, tag_key];
+                    execute(
+                        conn,
+                        "DELETE FROM tags
+                         WHERE account = $1 AND region = $2 AND key_id = $3 AND tag_key = $4",
+                        &values,
+                    )
+                    .map_err(backend)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -723,26 +648,21 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Tag>> {
-        let rows = sqlx::query(
-            "SELECT tag_key, tag_value FROM tags WHERE account = ? AND region = ? AND key_id = ?
-             AND (? IS NULL OR tag_key > ?) ORDER BY tag_key LIMIT ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .bind(after)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(rows
-            .iter()
-            .map(|row| Tag {
-                key: row.get("tag_key"),
-                value: row.get("tag_value"),
+        let values: [&dyn ToSql; 5] = [
+            &scope.account,
+            &scope.region,
+            &key_id,
+            &after,
+            &i64::from(limit),
+        ];
+        self.readers.read(|conn| {
+            every(conn, sql::TAGS_PAGE, &values, |row| {
+                Ok(Tag {
+                    key: row.get(0)?,
+                    value: row.get(1)?,
+                })
             })
-            .collect())
+        })
     }
 
     async fn init_authority(
@@ -752,93 +672,54 @@ impl Store for SqliteStore {
     ) -> StoreResult<AuthorityRecord> {
         let (scope, authority) = (scope.clone(), authority.clone());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, authority) = (&scope, &authority);
-                    sqlx::query(
-                        "INSERT INTO authorities (account, region, certificate, sealed_private_key)
-                         VALUES (?, ?, ?, ?) ON CONFLICT (account, region) DO NOTHING",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(&authority.certificate)
-                    .bind(&authority.sealed_private_key)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                    let row = sqlx::query(
-                        "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                    Ok(AuthorityRecord {
-                        certificate: row.get("certificate"),
-                        sealed_private_key: row.get("sealed_private_key"),
-                })
-                })
+            .write(move |conn| {
+                let (account, region) = (&scope.account, &scope.region);
+                let values: [&dyn ToSql; 4] = [
+                    account,
+                    region,
+                    &authority.certificate,
+                    &authority.sealed_private_key,
+                ];
+                execute(conn, sql::INIT_AUTHORITY, &values).map_err(backend)?;
+                first(conn, sql::AUTHORITY, &[account, region], authority_from_row)
+                    .map_err(backend)?
+                    .ok_or_else(|| backend("the authority just stored is missing"))
             })
             .await
     }
 
     async fn get_authority(&self, scope: &Scope) -> StoreResult<Option<AuthorityRecord>> {
-        let row = sqlx::query(
-            "SELECT certificate, sealed_private_key FROM authorities WHERE account = ? AND region = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(row.map(|row| AuthorityRecord {
-            certificate: row.get("certificate"),
-            sealed_private_key: row.get("sealed_private_key"),
-        }))
+        let values: [&dyn ToSql; 2] = [&scope.account, &scope.region];
+        self.readers
+            .read(|conn| first(conn, sql::AUTHORITY, &values, authority_from_row))
     }
 
     async fn insert_token(&self, scope: &Scope, token: &TokenRecord) -> StoreResult<()> {
         let (scope, token) = (scope.clone(), token.clone());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, token) = (&scope, &token);
-                    sqlx::query(
-                        "INSERT INTO tokens (account, region, token, kind, material_type, algorithm,
-                         certificate, sealed_private_key, created_ms, expires_ms)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(&token.token)
-                    .bind(&token.kind)
-                    .bind(&token.material_type)
-                    .bind(&token.algorithm)
-                    .bind(&token.certificate)
-                    .bind(&token.sealed_private_key)
-                    .bind(token.created_ms)
-                    .bind(token.expires_ms)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    Ok(())
-                })
+            .write(move |conn| {
+                let values: [&dyn ToSql; 10] = [
+                    &scope.account,
+                    &scope.region,
+                    &token.token,
+                    &token.kind,
+                    &token.material_type,
+                    &token.algorithm,
+                    &token.certificate,
+                    &token.sealed_private_key,
+                    &token.created_ms,
+                    &token.expires_ms,
+                ];
+                execute(conn, sql::INSERT_TOKEN, &values).map_err(conflict_or_backend)?;
+                Ok(())
             })
             .await
     }
 
     async fn get_token(&self, scope: &Scope, token: &str) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(select_tokens!(
-            "WHERE account = ? AND region = ? AND token = ?"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(token)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(row.as_ref().map(token_from_row))
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &token];
+        self.readers
+            .read(|conn| first(conn, sql::TOKEN, &values, token_from_row))
     }
 
     async fn latest_token(
@@ -848,56 +729,33 @@ impl Store for SqliteStore {
         material_type: &str,
         algorithm: &str,
     ) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(select_tokens!(
-            "WHERE account = ? AND region = ? AND kind = ? AND material_type = ? AND algorithm = ?
-             ORDER BY seq DESC LIMIT 1"
-        ))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(kind)
-        .bind(material_type)
-        .bind(algorithm)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(row.as_ref().map(token_from_row))
+        let values: [&dyn ToSql; 5] = [
+            &scope.account,
+            &scope.region,
+            &kind,
+            &material_type,
+            &algorithm,
+        ];
+        self.readers
+            .read(|conn| first(conn, sql::LATEST_TOKEN, &values, token_from_row))
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
         let (name, value) = (name.to_string(), value.to_vec());
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (name, value) = (name.as_str(), value.as_slice());
-                    sqlx::query(
-                        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                    )
-                    .bind(name)
-                    .bind(value)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                    let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
-                        .bind(name)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(backend)?;
-                    Ok(stored)
-                })
+            .write(move |conn| {
+                execute(conn, sql::INIT_SETTING, &[&name, &value]).map_err(backend)?;
+                first(conn, sql::SETTING, &[&name], |row| row.get(0))
+                    .map_err(backend)?
+                    .ok_or_else(|| backend("the setting just stored is missing"))
             })
             .await
     }
 
     async fn get_scope_setting(&self, scope: &Scope, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar(
-            "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)
+        let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &name];
+        self.readers
+            .read(|conn| first(conn, sql::SCOPE_SETTING, &values, |row| row.get(0)))
     }
 
     async fn put_scope_setting(
@@ -907,69 +765,43 @@ impl Store for SqliteStore {
         value: Option<&[u8]>,
         expected: Option<&[u8]>,
     ) -> StoreResult<()> {
+        let change = sql::scope_setting_change(expected, value);
         let (scope, name) = (scope.clone(), name.to_string());
         let (value, expected) = (value.map(<[u8]>::to_vec), expected.map(<[u8]>::to_vec));
         self.writer
-            .write(Undo::Savepoint, move |conn| {
-                Box::pin(async move {
-                    let (scope, name) = (&scope, name.as_str());
-                    let (value, expected) = (value.as_deref(), expected.as_deref());
-                    let current: Option<Vec<u8>> = sqlx::query_scalar(
-                        "SELECT value FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-                    )
-                    .bind(&scope.account)
-                    .bind(&scope.region)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                    if current.as_deref() != expected {
-                        return Err(StoreError::Conflict);
+            .write(move |conn| {
+                let mut values: Vec<&dyn ToSql> = vec![&scope.account, &scope.region, &name];
+                let changed = match change {
+                    ScopeSettingChange::CheckAbsent => {
+                        let present = first(conn, sql::SCOPE_SETTING, &values, |_| Ok(()))
+                            .map_err(backend)?;
+                        present.is_none()
                     }
-                    match value {
-                        Some(value) => sqlx::query(
-                            "INSERT INTO scope_settings (account, region, name, value) VALUES (?, ?, ?, ?)
-                             ON CONFLICT (account, region, name) DO UPDATE SET value = excluded.value",
-                        )
-                        .bind(&scope.account)
-                        .bind(&scope.region)
-                        .bind(name)
-                        .bind(value),
-                        None => sqlx::query(
-                            "DELETE FROM scope_settings WHERE account = ? AND region = ? AND name = ?",
-                        )
-                        .bind(&scope.account)
-                        .bind(&scope.region)
-                        .bind(name),
+                    ScopeSettingChange::Statement(statement) => {
+                        // The new value first, then the expected one, as the statements number them.
+                        values.extend(value.iter().chain(&expected).map(|v| v as &dyn ToSql));
+                        execute(conn, statement, &values).map_err(backend)? > 0
                     }
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
+                };
+                if changed {
                     Ok(())
-                })
+                } else {
+                    Err(StoreError::Conflict)
+                }
             })
             .await
     }
 
     async fn scope_settings_everywhere(&self, name: &str) -> StoreResult<Vec<(Scope, Vec<u8>)>> {
-        let rows = sqlx::query(
-            "SELECT account, region, value FROM scope_settings WHERE name = ?
-             ORDER BY account, region",
-        )
-        .bind(name)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
+        self.readers.read(|conn| {
+            every(conn, sql::SCOPE_SETTINGS_EVERYWHERE, &[&name], |row| {
                 let scope = Scope {
-                    account: row.get("account"),
-                    region: row.get("region"),
+                    account: row.get(0)?,
+                    region: row.get(1)?,
                 };
-                (scope, row.get("value"))
+                Ok((scope, row.get(2)?))
             })
-            .collect())
+        })
     }
 }
 
@@ -977,192 +809,121 @@ impl Store for SqliteStore {
 /// first (filtered), binding `filter` after account and region, when there is a filter, else the
 /// second (all). Two queries rather than one with an optional condition, so each walks its own
 /// index from the page start instead of sorting the scope.
-async fn page(
-    pool: &SqlitePool,
+fn page<T>(
+    conn: &Connection,
     (filtered, all): (&'static str, &'static str),
     scope: &Scope,
     filter: Option<&str>,
     after_seq: Option<i64>,
     limit: u32,
-) -> StoreResult<Vec<SqliteRow>> {
-    let query = match filter {
-        Some(value) => sqlx::query(filtered)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(value),
-        None => sqlx::query(all).bind(&scope.account).bind(&scope.region),
-    };
-    query
-        .bind(after_seq.unwrap_or(0))
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(backend)
+    read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let (after_seq, limit) = (after_seq.unwrap_or(0), i64::from(limit));
+    match filter {
+        Some(value) => {
+            let values: [&dyn ToSql; 5] =
+                [&scope.account, &scope.region, &value, &after_seq, &limit];
+            every(conn, filtered, &values, read)
+        }
+        None => {
+            let values: [&dyn ToSql; 4] = [&scope.account, &scope.region, &after_seq, &limit];
+            every(conn, all, &values, read)
+        }
+    }
 }
 
 /// Inserts a key and its tags unless the scope holds `max_keys` keys that are not
 /// `DELETE_COMPLETE`; `Conflict` when the id is taken.
-async fn insert_key_row(
-    conn: &mut SqliteConnection,
+fn insert_key_row(
+    conn: &Connection,
     scope: &Scope,
     key: &KeyRecord,
     tags: &[Tag],
     max_keys: u32,
 ) -> StoreResult<i64> {
-    // The quota is checked by the insert itself, so a key without tags is one statement.
-    let seq: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO keys (account, region, key_id, state, delete_pending_ms, metadata, sealed_material)
-         SELECT ?, ?, ?, ?, ?, ?, ?
-         WHERE COALESCE(
-             (SELECT live_keys FROM scope_counts WHERE account = ? AND region = ?), 0) < ?
-         RETURNING seq",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(&key.key_id)
-    .bind(&key.state)
-    .bind(key.delete_pending_ms)
-    .bind(&key.metadata)
-    .bind(&key.sealed_material)
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(i64::from(max_keys))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(conflict_or_backend)?;
-    let seq = seq.ok_or(StoreError::QuotaExceeded)?;
+    let values: [&dyn ToSql; 8] = [
+        &scope.account,
+        &scope.region,
+        &key.key_id,
+        &key.state,
+        &key.delete_pending_ms,
+        &key.metadata,
+        &key.sealed_material,
+        &i64::from(max_keys),
+    ];
+    let seq = first(conn, sql::INSERT_KEY, &values, |row| row.get::<_, i64>(0))
+        .map_err(conflict_or_backend)?
+        .ok_or(StoreError::QuotaExceeded)?;
     for tag in tags {
-        upsert_tag(conn, scope, &key.key_id, tag).await?;
+        upsert_tag(conn, scope, &key.key_id, tag)?;
     }
     Ok(seq)
 }
 
 /// Removes a `DELETE_COMPLETE` key and its tags, so the id can be used again.
-async fn remove_deleted_key(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    key_id: &str,
-) -> StoreResult<()> {
-    let done = sqlx::query(
-        "DELETE FROM keys WHERE account = ? AND region = ? AND key_id = ? AND state = 'DELETE_COMPLETE'",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(key_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if done.rows_affected() > 0 {
-        sqlx::query("DELETE FROM tags WHERE account = ? AND region = ? AND key_id = ?")
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(key_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
+fn remove_deleted_key(conn: &Connection, scope: &Scope, key_id: &str) -> StoreResult<()> {
+    let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &key_id];
+    if execute(conn, sql::REMOVE_DELETED_KEY, &values).map_err(backend)? > 0 {
+        execute(conn, sql::REMOVE_TAGS_OF, &values).map_err(backend)?;
     }
     Ok(())
 }
 
-async fn remove_aliases_of(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    key_id: &str,
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM aliases WHERE account = ? AND region = ? AND key_id = ?")
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(key_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+fn remove_aliases_of(conn: &Connection, scope: &Scope, key_id: &str) -> StoreResult<()> {
+    let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &key_id];
+    execute(conn, sql::REMOVE_ALIASES_OF, &values).map_err(backend)?;
     Ok(())
 }
 
-async fn write_key(
-    conn: &mut SqliteConnection,
+fn write_key(
+    conn: &Connection,
     scope: &Scope,
     key: &KeyRecord,
     expected: &KeyRecord,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE keys SET state = ?, delete_pending_ms = ?, metadata = ?, sealed_material = ?
-         WHERE account = ? AND region = ? AND key_id = ? AND state = ? AND metadata = ?",
-    )
-    .bind(&key.state)
-    .bind(key.delete_pending_ms)
-    .bind(&key.metadata)
-    .bind(&key.sealed_material)
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(&key.key_id)
-    .bind(&expected.state)
-    .bind(&expected.metadata)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if done.rows_affected() == 0 {
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM keys WHERE account = ? AND region = ? AND key_id = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(&key.key_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
-        return Err(if exists.is_some() {
-            StoreError::Conflict
-        } else {
-            StoreError::NotFound
-        });
+    let values: [&dyn ToSql; 9] = [
+        &key.state,
+        &key.delete_pending_ms,
+        &key.metadata,
+        &key.sealed_material,
+        &scope.account,
+        &scope.region,
+        &key.key_id,
+        &expected.state,
+        &expected.metadata,
+    ];
+    if execute(conn, sql::UPDATE_KEY, &values).map_err(backend)? > 0 {
+        return Ok(());
     }
-    Ok(())
+    let values: [&dyn ToSql; 3] = [&scope.account, &scope.region, &key.key_id];
+    let exists = first(conn, sql::KEY_EXISTS, &values, |_| Ok(())).map_err(backend)?;
+    Err(match exists {
+        Some(()) => StoreError::Conflict,
+        None => StoreError::NotFound,
+    })
 }
 
-async fn upsert_tag(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    key_id: &str,
-    tag: &Tag,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO tags (account, region, key_id, tag_key, tag_value) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (account, region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-    )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(key_id)
-    .bind(&tag.key)
-    .bind(&tag.value)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
+fn upsert_tag(conn: &Connection, scope: &Scope, key_id: &str, tag: &Tag) -> StoreResult<()> {
+    let values: [&dyn ToSql; 5] = [&scope.account, &scope.region, &key_id, &tag.key, &tag.value];
+    execute(conn, sql::UPSERT_TAG, &values).map_err(backend)?;
     Ok(())
 }
 
 #[async_trait]
 impl crate::Inventory for SqliteStore {
     async fn count_keys_by_state(&self) -> StoreResult<Vec<(String, u64)>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM keys GROUP BY state ORDER BY state")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(backend)?;
-        Ok(rows
-            .into_iter()
-            .map(|(state, count)| (state, u64::try_from(count).unwrap_or(0)))
-            .collect())
+        self.readers.read(|conn| {
+            every(conn, sql::KEY_COUNTS_BY_STATE, &[], |row| {
+                let count: i64 = row.get(1)?;
+                Ok((row.get(0)?, u64::try_from(count).unwrap_or(0)))
+            })
+        })
     }
 
     async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT region FROM keys WHERE account = ? ORDER BY region")
-                .bind(account)
-                .fetch_all(&self.reader)
-                .await
-                .map_err(backend)?;
-        Ok(rows.into_iter().map(|(region,)| region).collect())
+        let values: [&dyn ToSql; 1] = [&account];
+        self.readers
+            .read(|conn| every(conn, sql::REGIONS_WITH_KEYS, &values, |row| row.get(0)))
     }
 }
 
@@ -1172,23 +933,17 @@ mod tests {
 
     /// A data directory as paycrypt left it before migration 4: migrations 1 to 3, with keys
     /// (one of them deleted) and aliases in two scopes.
-    async fn data_dir_at_migration_3(dir: &Path) {
-        let url = format!("sqlite://{}", dir.join("paycrypt.db").display());
-        let options = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        sqlx::query("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)")
-            .execute(&pool)
-            .await
+    fn data_dir_at_migration_3(dir: &Path) {
+        let conn = Connection::open(dir.join("paycrypt.db")).unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)")
             .unwrap();
         for (version, sql) in &MIGRATIONS[..3] {
-            sqlx::raw_sql(*sql).execute(&pool).await.unwrap();
-            sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
-                .bind(version)
-                .execute(&pool)
-                .await
-                .unwrap();
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                [version],
+            )
+            .unwrap();
         }
         for (account, key_id, state) in [
             ("111122223333", "k1", "CREATE_COMPLETE"),
@@ -1196,27 +951,20 @@ mod tests {
             ("111122223333", "k3", "DELETE_COMPLETE"),
             ("444455556666", "k1", "CREATE_COMPLETE"),
         ] {
-            sqlx::query(
+            conn.execute(
                 "INSERT INTO keys (account, region, key_id, state, metadata)
-                 VALUES (?, 'us-east-1', ?, ?, '{}')",
+                 VALUES (?1, 'us-east-1', ?2, ?3, '{}')",
+                [account, key_id, state],
             )
-            .bind(account)
-            .bind(key_id)
-            .bind(state)
-            .execute(&pool)
-            .await
             .unwrap();
         }
         for name in ["alias/a", "alias/b"] {
-            sqlx::query(
-                "INSERT INTO aliases (account, region, name) VALUES ('111122223333', 'us-east-1', ?)",
+            conn.execute(
+                "INSERT INTO aliases (account, region, name) VALUES ('111122223333', 'us-east-1', ?1)",
+                [name],
             )
-            .bind(name)
-            .execute(&pool)
-            .await
             .unwrap();
         }
-        pool.close().await;
     }
 
     fn scope(account: &str) -> Scope {
@@ -1239,7 +987,7 @@ mod tests {
     #[tokio::test]
     async fn migration_4_counts_what_an_older_data_dir_holds_for_the_quotas() {
         let dir = tempfile::tempdir().unwrap();
-        data_dir_at_migration_3(dir.path()).await;
+        data_dir_at_migration_3(dir.path());
         let store = SqliteStore::open(dir.path()).await.unwrap();
         let (a, b) = (scope("111122223333"), scope("444455556666"));
 

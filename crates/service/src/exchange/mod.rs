@@ -15,11 +15,13 @@ use paycrypt_keyblock::SecretBytes;
 use paycrypt_keyblock::keygen::{self, AsymmetricAlgorithm, KeyPair};
 use paycrypt_pki::{Certificate, SubjectFields, ValidityPeriod};
 use paycrypt_store::{AuthorityRecord, TokenRecord};
+use std::sync::Arc;
 
 use crate::keys::LoadedKey;
 use crate::{Context, Service, ids, store_error};
 
 pub(crate) use key_pool::KeyPool;
+use key_pool::{Issuer, ShelfKey};
 pub use params::TokenPolicy;
 
 const HOUR_SECS: i64 = 60 * 60;
@@ -68,6 +70,54 @@ fn subject(ctx: &Context, common_name: &str) -> SubjectFields {
         organizational_unit: Some(ctx.region.clone()),
         ..SubjectFields::new(common_name)
     }
+}
+
+/// A new token's name.
+/// The first whole second at or after `ms` (milliseconds since the epoch): a certificate that
+/// ends then still covers a token ending at `ms` (certificates count whole seconds).
+fn seconds_covering(ms: i64) -> i64 {
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+}
+
+fn new_token_name(kind: &str) -> String {
+    format!("{kind}-token-{}", ids::random_lower_alphanumeric(16))
+}
+
+/// What a token's key does: an export token's signs, an import token's receives wrapped keys.
+fn token_usage(kind: &str) -> paycrypt_pki::LeafUsage {
+    if kind == "export" {
+        paycrypt_pki::LeafUsage::Signing
+    } else {
+        paycrypt_pki::LeafUsage::Wrapping
+    }
+}
+
+/// A certificate from the CA for `public_spki_der`, valid from an hour before `now_secs` to
+/// `not_after_secs`, both within the CA's own validity.
+fn sign_leaf(
+    authority: &Authority,
+    public_spki_der: &[u8],
+    subject: &SubjectFields,
+    now_secs: i64,
+    not_after_secs: i64,
+    usage: paycrypt_pki::LeafUsage,
+) -> Result<Vec<u8>, ApiError> {
+    let ca = Certificate::parse(&authority.certificate)
+        .map_err(|e| internal("The account certificate authority is unreadable", e))?;
+    let validity = ValidityPeriod {
+        not_before: (now_secs - HOUR_SECS).max(ca.not_before()),
+        not_after: not_after_secs.min(ca.not_after()),
+    };
+    paycrypt_pki::issue_leaf(
+        &authority.certificate,
+        authority.private_key.expose(),
+        public_spki_der,
+        subject,
+        validity,
+        random_serial(),
+        usage,
+    )
+    .map_err(|e| internal("The certificate could not be issued", e))
 }
 
 /// paycrypt's side of a TR-34 exchange: the signer (KDH) on export, the receiver (KRD) on import.
@@ -151,30 +201,52 @@ impl Service {
         usage: paycrypt_pki::LeafUsage,
     ) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
         let authority = self.authority(ctx).await?;
-        let ca = Certificate::parse(&authority.certificate)
-            .map_err(|e| internal("The account certificate authority is unreadable", e))?;
-        let now = ctx.now.as_millis() / 1000;
-        let validity = ValidityPeriod {
-            not_before: (now - HOUR_SECS).max(ca.not_before()),
-            not_after: not_after_secs.min(ca.not_after()),
-        };
         let (public_spki_der, subject) = (public_spki_der.to_vec(), subject(ctx, common_name));
+        let now_secs = ctx.now.as_millis() / 1000;
         // An RSA-4096 signature takes milliseconds: it runs off the async runtime.
         tokio::task::spawn_blocking(move || {
-            let leaf = paycrypt_pki::issue_leaf(
-                &authority.certificate,
-                authority.private_key.expose(),
+            let leaf = sign_leaf(
+                &authority,
                 &public_spki_der,
                 &subject,
-                validity,
-                random_serial(),
+                now_secs,
+                not_after_secs,
                 usage,
-            )
-            .map_err(|e| internal("The certificate could not be issued", e))?;
+            )?;
             Ok((leaf, authority.certificate))
         })
         .await
         .map_err(|e| internal("Certificate issuing stopped", e))?
+    }
+
+    /// How the key pool's thread makes tokens of `kind` ready for the caller's account and
+    /// region: with a certificate from `authority` (whose private key stays sealed until each
+    /// signature), valid for the token policy's period plus the pool's margin from the time it is
+    /// issued for (see `key_pool`).
+    fn token_issuer(&self, ctx: &Context, kind: &str, authority: AuthorityRecord) -> Issuer {
+        let (sealer, aad) = (self.sealer.clone(), authority_aad(ctx));
+        let (ctx, kind) = (ctx.clone(), kind.to_string());
+        let lifetime_ms = self.token_policy.validity_millis + key_pool::MARGIN_MS;
+        Arc::new(move |public_spki_der: &[u8], issued_ms: i64| {
+            let private_key = sealer
+                .open(&aad, &authority.sealed_private_key)
+                .map_err(|e| e.to_string())?;
+            let opened = Authority {
+                certificate: authority.certificate.clone(),
+                private_key,
+            };
+            let token = new_token_name(&kind);
+            let certificate = sign_leaf(
+                &opened,
+                public_spki_der,
+                &subject(&ctx, &format!("paycrypt {kind} {token}")),
+                issued_ms / 1000,
+                (issued_ms + lifetime_ms) / 1000,
+                token_usage(&kind),
+            )
+            .map_err(|e| e.message)?;
+            Ok((token, certificate))
+        })
     }
 
     /// Stores a new token with a fresh key pair and its certificate.
@@ -186,29 +258,44 @@ impl Service {
         algorithm: KeyAlgorithm,
         expires: Timestamp,
     ) -> Result<TokenRecord, ApiError> {
-        let pair = match algorithm {
-            KeyAlgorithm::Rsa2048 => self.key_pool.take(),
+        // An RSA-2048 token made ready by the key pool, if one is (only RSA-2048 is pooled).
+        let ready = match algorithm {
+            KeyAlgorithm::Rsa2048 => {
+                let authority = self.authority_record(ctx).await?;
+                let shelf = ShelfKey {
+                    scope: ctx.scope(),
+                    kind: kind.to_string(),
+                };
+                self.key_pool.take_ready(&shelf, ctx.now.as_millis(), || {
+                    self.token_issuer(ctx, kind, authority)
+                })
+            }
             _ => None,
         };
-        let pair = match pair {
-            Some(pair) => pair,
-            None => generate_pair(asymmetric(algorithm)?).await?,
+        let (token, pair, certificate) = match ready {
+            Some(ready) => (ready.token, ready.pair, ready.certificate),
+            None => {
+                let pair = match algorithm {
+                    KeyAlgorithm::Rsa2048 => self.key_pool.take(),
+                    _ => None,
+                };
+                let pair = match pair {
+                    Some(pair) => pair,
+                    None => generate_pair(asymmetric(algorithm)?).await?,
+                };
+                let token = new_token_name(kind);
+                let (certificate, _) = self
+                    .issue_certificate(
+                        ctx,
+                        &pair.public_spki_der,
+                        &format!("paycrypt {kind} {token}"),
+                        seconds_covering(expires.as_millis()),
+                        token_usage(kind),
+                    )
+                    .await?;
+                (token, pair, certificate)
+            }
         };
-        let token = format!("{kind}-token-{}", ids::random_lower_alphanumeric(16));
-        let usage = if kind == "export" {
-            paycrypt_pki::LeafUsage::Signing
-        } else {
-            paycrypt_pki::LeafUsage::Wrapping
-        };
-        let (certificate, _) = self
-            .issue_certificate(
-                ctx,
-                &pair.public_spki_der,
-                &format!("paycrypt {kind} {token}"),
-                expires.as_millis() / 1000,
-                usage,
-            )
-            .await?;
         let record = TokenRecord {
             sealed_private_key: self
                 .sealer
@@ -609,4 +696,17 @@ pub(crate) fn attributes_from_header(
     // An imported key obeys the same attribute table as a created one.
     crate::attributes::check_create(&attributes)?;
     Ok(attributes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_certificate_ends_no_earlier_than_its_token() {
+        assert_eq!(seconds_covering(1_700_000_000_000), 1_700_000_000);
+        assert_eq!(seconds_covering(1_700_000_000_001), 1_700_000_001);
+        assert_eq!(seconds_covering(1_700_000_000_999), 1_700_000_001);
+        assert_eq!(seconds_covering(-1), 0);
+    }
 }

@@ -1,6 +1,8 @@
 //! GetParametersForExport and GetParametersForImport: tokens with a fresh RSA key pair and a
 //! certificate from the account CA, valid for the token policy's period (7 days by default, as
 //! the original API documents), optionally reusing the last token that still has enough time left.
+//! An RSA-2048 token usually comes ready from the key pool (`key_pool`), its certificate valid
+//! from before the token was handed out until at most an hour past its expiry.
 
 use paycrypt_api::{
     ApiError, GetParametersForExportInput, GetParametersForExportOutput,
