@@ -60,7 +60,7 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 @dataclass
 class Exchange:
-    """One boto3 call: who asked (account), what was sent, what came back."""
+    """One boto3 call: who asked (account), what was sent (its path and body), what came back."""
 
     account: str
     request: bytes
@@ -375,7 +375,10 @@ def _observe(client, account: str) -> None:
 
     def before_send(request, **_):
         body = request.body
-        sent.body = body if isinstance(body, bytes) else (body or "").encode()
+        body = body if isinstance(body, bytes) else (body or "").encode()
+        # The data plane names its key in the path: the request is its decoded path and its body.
+        path = urllib.parse.unquote(urllib.parse.urlsplit(request.url).path).encode()
+        sent.body = path + b" " + body
 
     def after_call(http_response, **_):
         OBSERVED.exchanges.append(Exchange(account, getattr(sent, "body", b""), http_response.content))
