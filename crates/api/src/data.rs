@@ -36,6 +36,6 @@ pub fn decode_input(
             members.insert((*name).to_owned(), Value::String(label.clone()));
         }
     }
-    let clean = check_against(op.input_shape(), &value)?;
+    let clean = check_against(op.input_shape(), value)?;
     Input::from_value(op, clean).map_err(|_| input_mismatch(op.name()))
 }

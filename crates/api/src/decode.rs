@@ -93,15 +93,16 @@ static REGEXES: LazyLock<HashMap<&'static str, Matcher>> = LazyLock::new(|| {
 /// Errors are `SerializationException` (not JSON, not an object, a member of the wrong JSON
 /// type) or `ValidationException` (every violated constraint, in one message).
 pub fn decode_input(op: Operation, body: &[u8]) -> Result<Input, ApiError> {
-    let clean = check_against(op.input_shape(), &parse_body(body)?)?;
+    let clean = check_against(op.input_shape(), parse_body(body)?)?;
     Input::from_value(op, clean).map_err(|_| input_mismatch(op.name()))
 }
 
 /// Checks a request's JSON against the input shape `shape`: the value with nulls and unknown
-/// members dropped, or the `SerializationException` or `ValidationException` it deserves.
-pub(crate) fn check_against(shape: &'static Shape, value: &Value) -> Result<Value, ApiError> {
+/// members dropped, or the `SerializationException` or `ValidationException` it deserves. The
+/// value is consumed, so its strings move into the result rather than being copied.
+pub(crate) fn check_against(shape: &'static Shape, value: Value) -> Result<Value, ApiError> {
     let mut checker = Checker::default();
-    let clean = checker.check(shape, value, "")?;
+    let clean = checker.check(shape, value, &Path::Root)?;
     match checker.message() {
         Some(message) => Err(ApiError::validation(message)),
         None => Ok(clean),
@@ -131,6 +132,42 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     Ok(value)
 }
 
+/// Where a value sits in the request, written out (`tags.1.member.key`) only when a message
+/// names it: a valid request never pays for its paths.
+enum Path<'a> {
+    Root,
+    /// A member of a structure, by its wire name.
+    Member(&'a Path<'a>, &'static Member),
+    /// The entry of a list, counting from 1.
+    Entry(&'a Path<'a>, usize),
+    /// The value of a map under a key the message may show.
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        let mut segment = |parent: &Path, text: &dyn std::fmt::Display| {
+            parent.write(out);
+            if !out.is_empty() {
+                out.push('.');
+            }
+            let _ = write!(out, "{text}");
+        };
+        match self {
+            Self::Root => {}
+            Self::Member(parent, member) => segment(parent, &member.path_name()),
+            Self::Entry(parent, index) => segment(parent, &format_args!("{index}.member")),
+            Self::Key(parent, key) => segment(parent, key),
+        }
+    }
+}
+
 /// Walks a JSON value against a shape, collecting constraint violations.
 #[derive(Default)]
 struct Checker {
@@ -158,8 +195,8 @@ impl Checker {
     fn check(
         &mut self,
         shape: &'static Shape,
-        value: &Value,
-        path: &str,
+        value: Value,
+        path: &Path,
     ) -> Result<Value, ApiError> {
         match &shape.kind {
             ShapeKind::Structure(members) => self.structure(members, false, value, path),
@@ -180,16 +217,16 @@ impl Checker {
         &mut self,
         members: &'static [Member],
         union: bool,
-        value: &Value,
-        path: &str,
+        value: Value,
+        path: &Path,
     ) -> Result<Value, ApiError> {
-        let Some(object) = value.as_object() else {
-            return Err(type_error(path, "an object", value));
+        let Value::Object(mut object) = value else {
+            return Err(type_error(path, "an object", &value));
         };
         let mut clean = Map::new();
         for member in members {
-            let child = join(path, &member.path_name());
-            match object.get(member.name) {
+            let child = Path::Member(path, member);
+            match object.remove(member.name) {
                 None | Some(Value::Null) => {
                     if member.required {
                         self.violate(member.shape, None, &child, "Member must not be null");
@@ -203,8 +240,9 @@ impl Checker {
         }
         if union && clean.len() != 1 {
             self.violations.push(format!(
-                "Value at '{path}' failed to satisfy constraint: Union must have exactly one \
+                "Value at '{}' failed to satisfy constraint: Union must have exactly one \
                  member set, found {}",
+                path.render(),
                 clean.len()
             ));
         }
@@ -215,25 +253,25 @@ impl Checker {
         &mut self,
         shape: &'static Shape,
         rules: &ListRules,
-        value: &Value,
-        path: &str,
+        value: Value,
+        path: &Path,
     ) -> Result<Value, ApiError> {
         let Some(items) = value.as_array() else {
-            return Err(type_error(path, "an array", value));
+            return Err(type_error(path, "an array", &value));
         };
-        self.length(shape, &rules.length, items.len(), value, path);
+        self.length(shape, &rules.length, items.len(), &value, path);
         let mut clean = Vec::with_capacity(items.len());
         let mut entries_broken = false;
         for (index, item) in items.iter().enumerate() {
-            let child = format!("{path}.{}.member", index + 1);
+            let child = Path::Entry(path, index + 1);
             if item.is_null() {
                 self.violate(rules.member, None, &child, "Member must not be null");
             } else if is_scalar(rules.member) {
-                let (item, broken) = scalar(rules.member, item, &child)?;
+                let (item, broken) = scalar(rules.member, item.clone(), &child)?;
                 entries_broken |= !broken.is_empty();
                 clean.push(item);
             } else {
-                clean.push(self.check(rules.member, item, &child)?);
+                clean.push(self.check(rules.member, item.clone(), &child)?);
             }
         }
         if entries_broken {
@@ -241,7 +279,7 @@ impl Checker {
                 "Member must satisfy constraint: [{}]",
                 all_rules(rules.member)
             );
-            self.violate(shape, Some(value), path, &rule);
+            self.violate(shape, Some(&value), path, &rule);
         }
         Ok(Value::Array(clean))
     }
@@ -250,31 +288,29 @@ impl Checker {
         &mut self,
         shape: &'static Shape,
         rules: &MapRules,
-        value: &Value,
-        path: &str,
+        value: Value,
+        path: &Path,
     ) -> Result<Value, ApiError> {
         let Some(entries) = value.as_object() else {
-            return Err(type_error(path, "an object", value));
+            return Err(type_error(path, "an object", &value));
         };
-        self.length(shape, &rules.length, entries.len(), value, path);
+        self.length(shape, &rules.length, entries.len(), &value, path);
         let mut clean = Map::new();
         let (mut keys_broken, mut values_broken) = (false, false);
+        let concealed = conceals(rules.key, 0);
         for (key, item) in entries {
-            let child = if conceals(rules.key, 0) {
-                path.to_owned()
-            } else {
-                format!("{path}.{key}")
-            };
-            let (_, broken) = scalar(rules.key, &Value::String(key.clone()), &child)?;
+            let keyed = Path::Key(path, key);
+            let child = if concealed { path } else { &keyed };
+            let (_, broken) = scalar(rules.key, Value::String(key.clone()), child)?;
             keys_broken |= !broken.is_empty();
             if item.is_null() {
                 values_broken = true;
             } else if is_scalar(rules.value) {
-                let (item, broken) = scalar(rules.value, item, &child)?;
+                let (item, broken) = scalar(rules.value, item.clone(), child)?;
                 values_broken |= !broken.is_empty();
                 clean.insert(key.clone(), item);
             } else {
-                clean.insert(key.clone(), self.check(rules.value, item, &child)?);
+                clean.insert(key.clone(), self.check(rules.value, item.clone(), child)?);
             }
         }
         if keys_broken {
@@ -282,34 +318,35 @@ impl Checker {
                 "Map keys must satisfy constraint: [{}]",
                 all_rules(rules.key)
             );
-            self.violate(shape, Some(value), path, &rule);
+            self.violate(shape, Some(&value), path, &rule);
         }
         if values_broken {
             let rule = format!(
                 "Map value must satisfy constraint: [{}]",
                 all_rules(rules.value)
             );
-            self.violate(shape, Some(value), path, &rule);
+            self.violate(shape, Some(&value), path, &rule);
         }
         Ok(Value::Object(clean))
     }
 
     /// Checks the number of entries of a list or map.
-    fn length(&mut self, shape: &Shape, length: &Length, len: usize, value: &Value, path: &str) {
+    fn length(&mut self, shape: &Shape, length: &Length, len: usize, value: &Value, path: &Path) {
         for rule in length_rules(length, Some(len as u64)) {
             self.violate(shape, Some(value), path, &rule);
         }
     }
 
     /// Records that `value` (None: null) of `shape` at `path` breaks `rule`.
-    fn violate(&mut self, shape: &Shape, value: Option<&Value>, path: &str, rule: &str) {
+    fn violate(&mut self, shape: &Shape, value: Option<&Value>, path: &Path, rule: &str) {
         let subject = match value {
             None => "Value null".to_owned(),
             Some(_) if conceals(shape, 0) => "Value".to_owned(),
             Some(value) => format!("Value '{}'", echo(value)),
         };
         self.violations.push(format!(
-            "{subject} at '{path}' failed to satisfy constraint: {rule}"
+            "{subject} at '{}' failed to satisfy constraint: {rule}",
+            path.render()
         ));
     }
 }
@@ -324,11 +361,11 @@ fn is_scalar(shape: &Shape) -> bool {
 
 /// Checks the JSON type of a scalar value and returns it (integers normalized) with the
 /// constraints it breaks.
-fn scalar(shape: &Shape, value: &Value, path: &str) -> Result<(Value, Vec<String>), ApiError> {
+fn scalar(shape: &Shape, value: Value, path: &Path) -> Result<(Value, Vec<String>), ApiError> {
     match &shape.kind {
         ShapeKind::String(rules) => {
             let Some(text) = value.as_str() else {
-                return Err(type_error(path, "a string", value));
+                return Err(type_error(path, "a string", &value));
             };
             let mut broken = length_rules(&rules.length, Some(text.chars().count() as u64));
             if let Some(pattern) = &rules.pattern
@@ -339,24 +376,24 @@ fn scalar(shape: &Shape, value: &Value, path: &str) -> Result<(Value, Vec<String
             if !rules.values.is_empty() && !rules.values.contains(&text) {
                 broken.push(enum_rule(rules.values));
             }
-            Ok((value.clone(), broken))
+            Ok((value, broken))
         }
         ShapeKind::Integer(range) => {
-            let Some(number) = integer(value) else {
-                return Err(type_error(path, "an integer", value));
+            let Some(number) = integer(&value) else {
+                return Err(type_error(path, "an integer", &value));
             };
             let broken = range_rules(range.min, range.max, Some(number));
             if broken.is_empty() && i32::try_from(number).is_err() {
-                return Err(type_error(path, "a 32-bit integer", value));
+                return Err(type_error(path, "a 32-bit integer", &value));
             }
             Ok((Value::from(number), broken))
         }
-        ShapeKind::Boolean if value.is_boolean() => Ok((value.clone(), Vec::new())),
-        ShapeKind::Boolean => Err(type_error(path, "a boolean", value)),
-        ShapeKind::Timestamp if value.is_number() => Ok((value.clone(), Vec::new())),
-        ShapeKind::Timestamp => Err(type_error(path, "a number of epoch seconds", value)),
+        ShapeKind::Boolean if value.is_boolean() => Ok((value, Vec::new())),
+        ShapeKind::Boolean => Err(type_error(path, "a boolean", &value)),
+        ShapeKind::Timestamp if value.is_number() => Ok((value, Vec::new())),
+        ShapeKind::Timestamp => Err(type_error(path, "a number of epoch seconds", &value)),
         ShapeKind::Structure(_) | ShapeKind::Union(_) | ShapeKind::List(_) | ShapeKind::Map(_) => {
-            Err(type_error(path, "a scalar", value))
+            Err(type_error(path, "a scalar", &value))
         }
     }
 }
@@ -511,14 +548,6 @@ fn render(value: &Value, out: &mut String) {
     }
 }
 
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}.{name}")
-    }
-}
-
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -530,9 +559,10 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn type_error(path: &str, expected: &str, found: &Value) -> ApiError {
+fn type_error(path: &Path, expected: &str, found: &Value) -> ApiError {
     serialization(format!(
-        "Expected {expected} at '{path}', found {}",
+        "Expected {expected} at '{}', found {}",
+        path.render(),
         json_kind(found)
     ))
 }
