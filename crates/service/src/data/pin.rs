@@ -21,19 +21,25 @@
 //! PIN that does not match; in TranslatePinData it is a ValidationException. TranslatePinData
 //! binds format 4 to the "legacy PAN" (the 12 rightmost digits without the check digit) and
 //! refuses to translate a PAN-bearing format (0, 3, 4, AS 2805 format 0) to format 1;
-//! `As2805Format0` is the ISO format 0 layout (cardcrypto's `pinblock` says why). AS 2805 PEK
-//! derivation (`IncomingAs2805Attributes`) is refused.
+//! `As2805Format0` is the ISO format 0 layout (cardcrypto's `pinblock` says why).
+//!
+//! `IncomingAs2805Attributes` (AS 2805 PEK derivation): the incoming block is under the session
+//! PIN key KPE that cardcrypto's `as2805` derives from the incoming TDES PIN key (a P0 key held
+//! here or a dynamic one: the KPP) and the transaction's STAN and amount; it is refused with a
+//! DUKPT incoming key and with ISO format 4 (KPE is a TDES key).
 //!
 //! The clear PIN is a cardcrypto `Pin`: it never leaves the operation, never prints, and is
 //! wiped when dropped.
 
 use paycrypt_api::data::{
-    DukptDerivationType, GeneratePinDataInput, GeneratePinDataOutput, PinBlockFormatForPinData,
-    PinData, PinGenerationAttributes, PinVerificationAttributes, TranslatePinDataInput,
-    TranslatePinDataOutput, TranslationIsoFormats, VerificationFailedReason, VerifyPinDataInput,
-    VerifyPinDataOutput, WrappedKey,
+    As2805PekDerivationAttributes, DukptDerivationType, GeneratePinDataInput,
+    GeneratePinDataOutput, PinBlockFormatForPinData, PinData, PinGenerationAttributes,
+    PinVerificationAttributes, TranslatePinDataInput, TranslatePinDataOutput,
+    TranslationIsoFormats, VerificationFailedReason, VerifyPinDataInput, VerifyPinDataOutput,
+    WrappedKey,
 };
 use paycrypt_api::{ApiError, KeyAlgorithm, KeyUsage};
+use paycrypt_cardcrypto::as2805;
 use paycrypt_cardcrypto::cipher::{self, Mode as CipherMode};
 use paycrypt_cardcrypto::dukpt::DukptPurpose;
 use paycrypt_cardcrypto::pin_verification::{self, Ibm3624Params};
@@ -272,6 +278,53 @@ fn wrong_pin() -> ApiError {
     )
 }
 
+/// The AS 2805 session PIN key (KPE) of the transaction `attributes` names, derived from `kpp`,
+/// as a key of its own that echoes the KPP's ARN and check value.
+fn as2805_session_key(
+    kpp: UsableKey,
+    attributes: &As2805PekDerivationAttributes,
+) -> Result<UsableKey, ApiError> {
+    if cipher_kind(kpp.algorithm)? != BlockCipherKind::Tdes {
+        return Err(ApiError::validation(format!(
+            "IncomingAs2805Attributes derive the session PIN key from a TDES PIN encryption key; \
+             the incoming key is {}.",
+            kpp.algorithm.as_str()
+        )));
+    }
+    let kpe = as2805::session_pin_key(
+        kpp.material.expose(),
+        &attributes.system_trace_audit_number,
+        &attributes.transaction_amount,
+    )
+    .map_err(refused)?;
+    Ok(UsableKey {
+        algorithm: KeyAlgorithm::Tdes2Key,
+        material: kpe,
+        arn: kpp.arn,
+        check_value: kpp.check_value,
+    })
+}
+
+/// Refuses `IncomingAs2805Attributes` beside a DUKPT incoming key or an ISO format 4 block.
+fn check_as2805_incoming(input: &TranslatePinDataInput, incoming: &Format) -> Result<(), ApiError> {
+    if input.incoming_as2805_attributes.is_none() {
+        return Ok(());
+    }
+    if input.incoming_dukpt_attributes.is_some() {
+        return Err(ApiError::validation(
+            "IncomingAs2805Attributes derive the session PIN key from a PIN encryption key; \
+             they cannot be used with IncomingDukptAttributes.",
+        ));
+    }
+    if matches!(incoming, Format::Iso4(_)) {
+        return Err(ApiError::validation(
+            "IncomingAs2805Attributes derive a TDES session PIN key, which does not carry ISO \
+             format 4 PIN blocks.",
+        ));
+    }
+    Ok(())
+}
+
 impl Service {
     /// The key that encrypts or decrypts PIN blocks as `source` says.
     async fn pin_key(
@@ -506,12 +559,8 @@ impl Service {
         ctx: &Context,
         input: TranslatePinDataInput,
     ) -> Result<TranslatePinDataOutput, ApiError> {
-        if input.incoming_as2805_attributes.is_some() {
-            return Err(ApiError::validation(
-                "paycrypt does not implement AS 2805 PIN encryption key derivation (IncomingAs2805Attributes).",
-            ));
-        }
         let incoming = Format::for_translation(&input.incoming_translation_attributes)?;
+        check_as2805_incoming(&input, &incoming)?;
         let outgoing = Format::for_translation(&input.outgoing_translation_attributes)?;
         if matches!(outgoing, Format::Iso1) && !matches!(incoming, Format::Iso1) {
             return Err(ApiError::validation(format!(
@@ -537,6 +586,10 @@ impl Service {
                 },
             )
             .await?;
+        let incoming_key = match &input.incoming_as2805_attributes {
+            Some(attributes) => as2805_session_key(incoming_key, attributes)?,
+            None => incoming_key,
+        };
         let outgoing_key = self
             .pin_key(
                 ctx,
