@@ -53,6 +53,10 @@ type Work = Box<dyn FnOnce(&Connection) -> Ran + Send>;
 /// Opens the writing connection (again, after a failure left one unusable).
 pub(crate) type Open = Box<dyn Fn() -> rusqlite::Result<Connection> + Send>;
 
+/// Upkeep the writer runs on its connection after each group it committed, once the group's
+/// writes are answered.
+pub(crate) type AfterCommit = Box<dyn FnMut(&Connection) + Send>;
+
 /// The handle through which the store's write methods reach the writer thread.
 pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Work>,
@@ -63,13 +67,18 @@ fn writer_stopped() -> StoreError {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread on `connection`; `open` makes a new one should it become unusable.
-    /// The thread ends when the handle is dropped and the writes queued before have run.
-    pub(crate) fn start(connection: Connection, open: Open) -> StoreResult<Self> {
+    /// Starts the writer thread on `connection`; `open` makes a new one should it become unusable,
+    /// and `after_commit` runs after each committed group. The thread ends when the handle is
+    /// dropped and the writes queued before have run.
+    pub(crate) fn start(
+        connection: Connection,
+        open: Open,
+        after_commit: AfterCommit,
+    ) -> StoreResult<Self> {
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("paycrypt-sqlite-writer".into())
-            .spawn(move || run(Some(connection), &open, queue))
+            .spawn(move || run(Some(connection), &open, after_commit, queue))
             .map_err(|e| StoreError::Backend(format!("the store's writer could not start: {e}")))?;
         Ok(Self { jobs })
     }
@@ -104,7 +113,12 @@ impl GroupCommit {
 }
 
 /// The writer thread: a group per wake-up, until every handle is gone.
-fn run(mut connection: Option<Connection>, open: &Open, mut queue: mpsc::Receiver<Work>) {
+fn run(
+    mut connection: Option<Connection>,
+    open: &Open,
+    mut after_commit: AfterCommit,
+    mut queue: mpsc::Receiver<Work>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = queue.blocking_recv() {
         group.push(first);
@@ -138,8 +152,12 @@ fn run(mut connection: Option<Connection>, open: &Open, mut queue: mpsc::Receive
                 connection = None;
             }
         }
+        let is_committed = committed.is_ok();
         for answer in answers {
             answer(committed.clone());
+        }
+        if is_committed && let Some(conn) = &connection {
+            after_commit(conn);
         }
     }
 }
@@ -205,7 +223,7 @@ mod tests {
         let conn = open().unwrap();
         conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .unwrap();
-        Arc::new(GroupCommit::start(conn, open).unwrap())
+        Arc::new(GroupCommit::start(conn, open, Box::new(|_| {})).unwrap())
     }
 
     /// The rows, read on a connection of their own: what is committed.

@@ -8,6 +8,7 @@
 //! account and region, so no lookup can reach another account's rows. A method returns only after
 //! its write is durable.
 
+mod checkpoint;
 mod group_commit;
 mod postgres;
 mod sql;

@@ -2,7 +2,9 @@
 //! `synchronous=FULL`, so a write is on disk before the call returns. Every write runs on one
 //! writer thread with a connection of its own, which commits the writes waiting together in one
 //! transaction (see [`crate::group_commit`]); SQLite has one writer at a time anyway, and queueing
-//! here avoids busy errors. The statements both stores run are in [`crate::sql`].
+//! here avoids busy errors. The WAL is copied into the database file by a checkpointer thread of
+//! its own rather than inside the writer's commits (see [`crate::checkpoint`]). The statements
+//! both stores run are in [`crate::sql`].
 //!
 //! Reads run beside the writer (WAL lets readers see the last commit while a write goes on), on
 //! read-only connections the store keeps idle between reads, and on the calling thread itself: a
@@ -22,6 +24,7 @@ use async_trait::async_trait;
 use rusqlite::types::ToSql;
 use rusqlite::{CachedStatement, Connection, OpenFlags, Row};
 
+use crate::checkpoint::{self, Checkpointer};
 use crate::group_commit::GroupCommit;
 use crate::sql::{self, ScopeSettingChange};
 use crate::{
@@ -256,8 +259,9 @@ fn authority_from_row(row: &Row<'_>) -> rusqlite::Result<AuthorityRecord> {
     })
 }
 
-/// Opens the writing connection: WAL, `synchronous=FULL`, and room for every write statement in
-/// its cache of prepared statements.
+/// Opens the writing connection: WAL, `synchronous=FULL`, no automatic checkpoint (the
+/// checkpointer's instead, see [`crate::checkpoint`]), and room for every write statement in its
+/// cache of prepared statements.
 fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -266,7 +270,19 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "journal_size_limit", checkpoint::JOURNAL_SIZE_LIMIT)?;
+    checkpoint::watch_wal(&conn);
     conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Opens the checkpointer's connection: read-write (a checkpoint writes the database file) and
+/// `synchronous=FULL`, so its checkpoints sync the file as the writer's would.
+fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(conn)
 }
 
@@ -298,9 +314,13 @@ impl SqliteStore {
             path: path.clone(),
             idle: Mutex::new(Vec::new()),
         };
+        let checkpointer = Checkpointer::start(&path, open_checkpointer).map_err(|e| {
+            StoreError::Backend(format!("the store's checkpointer could not start: {e}"))
+        })?;
         let reopen = Box::new(move || open_writer(&path));
+        let after_commit = Box::new(move |conn: &Connection| checkpointer.after_commit(conn));
         Ok(Self {
-            writer: GroupCommit::start(writer, reopen)?,
+            writer: GroupCommit::start(writer, reopen, after_commit)?,
             readers,
         })
     }
