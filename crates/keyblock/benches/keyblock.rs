@@ -1,7 +1,8 @@
 //! Criterion benchmarks for the key block operations the service runs per request:
 //! TR-31 wrap and unwrap (version B with a TDES KBPK, version D with an AES-256 KBPK),
 //! TR-34 build and open (RSA-2048 KDH and KRD, a TDES key, two-pass), and key check
-//! values (`ANSI_X9_24`, AES `CMAC`, `HMAC` SHA-256).
+//! values (`ANSI_X9_24`, AES `CMAC`, `HMAC` SHA-256), and CBC over 1 KiB (AES-128 and TDES, as
+//! the data plane's EncryptData and DecryptData run it).
 //!
 //! The keys are fixed test values; the RSA key pairs and their self-signed certificates
 //! are made once, before measuring. Run with
@@ -13,6 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use paycrypt_keyblock::SystemRng;
 use paycrypt_keyblock::kcv::{self, BlockCipherKind, HmacHash};
 use paycrypt_keyblock::keygen::{self, AsymmetricAlgorithm, KeyPair};
+use paycrypt_keyblock::sym::Cipher;
 use paycrypt_keyblock::tr31::{
     self, Algorithm, Exportability, Header, KeyUsage, ModeOfUse, Version, WrapOptions,
 };
@@ -148,5 +150,28 @@ fn kcv_benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, tr31_benches, tr34_benches, kcv_benches);
+fn cbc_benches(c: &mut Criterion) {
+    for (name, kind, key, block) in [
+        ("aes128", BlockCipherKind::Aes, bytes(AES_128_KEY), 16),
+        ("tdes2", BlockCipherKind::Tdes, bytes(TDES_KEY), 8),
+    ] {
+        let cipher = Cipher::new(kind, &key).expect("cipher");
+        let iv = vec![0u8; block];
+        let mut data = vec![0x5Au8; 1024];
+        c.bench_function(&format!("cbc/encrypt_1k/{name}"), |b| {
+            b.iter(|| cipher.cbc_encrypt(&iv, black_box(&mut data)))
+        });
+        c.bench_function(&format!("cbc/decrypt_1k/{name}"), |b| {
+            b.iter(|| cipher.cbc_decrypt(&iv, black_box(&mut data)))
+        });
+    }
+}
+
+criterion_group!(
+    benches,
+    tr31_benches,
+    tr34_benches,
+    kcv_benches,
+    cbc_benches
+);
 criterion_main!(benches);

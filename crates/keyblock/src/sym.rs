@@ -150,23 +150,26 @@ fn xor_into(dst: &mut [u8], src: &[u8]) {
 
 fn cbc_enc<C: BlockCipherEncrypt>(c: &C, iv: &[u8], data: &mut [u8]) {
     let (blocks, _) = Array::<u8, C::BlockSize>::slice_as_chunks_mut(data);
-    let mut chain = iv.to_vec();
-    for block in blocks.iter_mut() {
-        xor_into(block, &chain);
+    for i in 0..blocks.len() {
+        let (done, rest) = blocks.split_at_mut(i);
+        let block = &mut rest[0];
+        xor_into(
+            block,
+            done.last().map_or(iv, |previous| previous.as_slice()),
+        );
         c.encrypt_block(block);
-        chain.clear();
-        chain.extend_from_slice(block);
     }
 }
 
+/// CBC decryption of all blocks at once: the blocks are deciphered together (the cipher
+/// pipelines them), then each is XORed with the ciphertext block before it, from a copy.
 fn cbc_dec<C: BlockCipherDecrypt>(c: &C, iv: &[u8], data: &mut [u8]) {
     let (blocks, _) = Array::<u8, C::BlockSize>::slice_as_chunks_mut(data);
-    let mut chain = iv.to_vec();
-    for block in blocks.iter_mut() {
-        let ciphertext = block.to_vec();
-        c.decrypt_block(block);
-        xor_into(block, &chain);
-        chain = ciphertext;
+    let ciphertext = blocks.to_vec();
+    c.decrypt_blocks(blocks);
+    let previous = std::iter::once(iv).chain(ciphertext.iter().map(|block| block.as_slice()));
+    for (block, previous) in blocks.iter_mut().zip(previous) {
+        xor_into(block, previous);
     }
 }
 
