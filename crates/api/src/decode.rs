@@ -51,8 +51,18 @@ enum Matcher {
     HexBytes,
     /// `^[0-9]+$`
     Digits,
+    /// The key identifier of most operations: a key ARN, an alias ARN or an alias name.
+    KeyOrAlias,
+    /// A key ARN alone.
+    KeyArn,
     Regex(Regex),
 }
+
+/// A key ARN or an alias (ARN or name), as the models spell it.
+const KEY_OR_ALIAS: &str = "^arn:aws:payment-cryptography:[a-z]{2}-[a-z]{1,16}-[0-9]+:[0-9]{12}:(key/[0-9a-zA-Z]{16,64}|alias/[a-zA-Z0-9/_-]+)$|^alias/[a-zA-Z0-9/_-]+$";
+/// A key ARN, as the models spell it.
+const KEY_ARN: &str =
+    "^arn:aws:payment-cryptography:[a-z]{2}-[a-z]{1,16}-[0-9]+:[0-9]{12}:key/[0-9a-zA-Z]{16,64}$";
 
 impl Matcher {
     fn compile(regex: &str) -> Self {
@@ -60,19 +70,80 @@ impl Matcher {
             "^[0-9a-fA-F]+$" => Self::Hex,
             "^(?:[0-9a-fA-F][0-9a-fA-F])+$" => Self::HexBytes,
             "^[0-9]+$" => Self::Digits,
+            KEY_OR_ALIAS => Self::KeyOrAlias,
+            KEY_ARN => Self::KeyArn,
             other => Self::Regex(Regex::new(other).expect("every model pattern compiles (tested)")),
         }
     }
 
     fn is_match(&self, text: &str) -> bool {
-        let all = |check: fn(&u8) -> bool| !text.is_empty() && text.as_bytes().iter().all(check);
+        // A fold without an early exit, so that the compiler runs it on vectors: these members
+        // run to kilobytes and are almost always valid.
+        let all = |check: fn(u8) -> bool| {
+            !text.is_empty() && text.bytes().fold(true, |all, byte| all & check(byte))
+        };
         match self {
-            Self::Hex => all(u8::is_ascii_hexdigit),
-            Self::HexBytes => text.len().is_multiple_of(2) && all(u8::is_ascii_hexdigit),
-            Self::Digits => all(u8::is_ascii_digit),
+            Self::Hex => all(is_hex_digit),
+            Self::HexBytes => text.len().is_multiple_of(2) && all(is_hex_digit),
+            Self::Digits => all(is_digit),
+            Self::KeyOrAlias => match text.strip_prefix("alias/") {
+                Some(name) => is_alias_name(name),
+                None => is_arn(text, true),
+            },
+            Self::KeyArn => is_arn(text, false),
             Self::Regex(regex) => regex.is_match(text),
         }
     }
+}
+
+/// `arn:aws:payment-cryptography:[a-z]{2}-[a-z]{1,16}-[0-9]+:[0-9]{12}:` followed by
+/// `key/[0-9a-zA-Z]{16,64}` or, when `alias` allows it, `alias/[a-zA-Z0-9/_-]+`.
+fn is_arn(text: &str, alias: bool) -> bool {
+    let Some(rest) = text.strip_prefix("arn:aws:payment-cryptography:") else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(region), Some(account), Some(resource)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let lower = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase())
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = match region.splitn(3, '-').collect::<Vec<_>>()[..] {
+        [area, place, number] => lower(area, 2..=2) && lower(place, 1..=16) && digits(number),
+        _ => false,
+    };
+    let resource_ok = match (
+        resource.strip_prefix("key/"),
+        resource.strip_prefix("alias/"),
+    ) {
+        (Some(id), _) => {
+            (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+        (_, Some(name)) => alias && is_alias_name(name),
+        _ => false,
+    };
+    region_ok && account.len() == 12 && digits(account) && resource_ok
+}
+
+/// `[a-zA-Z0-9/_-]+`.
+fn is_alias_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'))
+}
+
+/// `[0-9]`, branch-free.
+fn is_digit(byte: u8) -> bool {
+    byte.wrapping_sub(b'0') < 10
+}
+
+/// `[0-9a-fA-F]`, branch-free (setting bit 5 maps `A-F` onto `a-f` and no other byte there).
+fn is_hex_digit(byte: u8) -> bool {
+    is_digit(byte) | ((byte | 0x20).wrapping_sub(b'a') < 6)
 }
 
 /// Every pattern of the schema, compiled once.
@@ -574,6 +645,65 @@ fn serialization(message: String) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The branch-free digit tests answer what the standard library's do, for every byte.
+    #[test]
+    fn digit_tests_agree_with_the_standard_library() {
+        for byte in 0..=u8::MAX {
+            assert_eq!(is_digit(byte), byte.is_ascii_digit(), "{byte:#04x}");
+            assert_eq!(is_hex_digit(byte), byte.is_ascii_hexdigit(), "{byte:#04x}");
+        }
+    }
+
+    /// The identifier checks answer what the models' regexes answer, for valid identifiers and
+    /// for every one-character change, deletion and insertion of them.
+    #[test]
+    fn identifier_checks_agree_with_their_regexes() {
+        let valid = [
+            "arn:aws:payment-cryptography:us-east-1:111122223333:key/abcdefgh12345678",
+            "arn:aws:payment-cryptography:ap-southeast-22:000000000000:key/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789AB",
+            "arn:aws:payment-cryptography:eu-west-1:111122223333:alias/my/key_name-1",
+            "alias/a",
+            "alias/x/y-z_0",
+        ];
+        let alphabet = [
+            "", "a", "Z", "0", "9", ":", "/", "-", "_", "é", " ", "\n", "$", "key/", "alias/",
+        ];
+        let mut samples: Vec<String> = vec![
+            String::new(),
+            "alias/".into(),
+            "arn:aws:payment-cryptography:".into(),
+        ];
+        for text in valid {
+            samples.push(text.to_string());
+            let chars: Vec<char> = text.chars().collect();
+            for at in 0..=chars.len() {
+                for piece in alphabet {
+                    let (before, after): (String, String) =
+                        (chars[..at].iter().collect(), chars[at..].iter().collect());
+                    samples.push(format!("{before}{piece}{after}"));
+                    if at < chars.len() {
+                        let rest: String = chars[at + 1..].iter().collect();
+                        samples.push(format!("{before}{piece}{rest}"));
+                    }
+                }
+            }
+        }
+        // Both are the models' own patterns, not look-alikes.
+        assert!(REGEXES.contains_key(KEY_OR_ALIAS) && REGEXES.contains_key(KEY_ARN));
+        for (pattern, expected) in [(KEY_OR_ALIAS, "KeyOrAlias"), (KEY_ARN, "KeyArn")] {
+            let scan = Matcher::compile(pattern);
+            assert!(!matches!(scan, Matcher::Regex(_)), "{expected} is scanned");
+            let reference = Regex::new(pattern).unwrap();
+            for sample in &samples {
+                assert_eq!(
+                    scan.is_match(sample),
+                    reference.is_match(sample),
+                    "{expected} {sample:?}"
+                );
+            }
+        }
+    }
 
     /// The scans answer exactly what the regexes they stand for answer.
     #[test]

@@ -3,7 +3,10 @@
 //! expanded to K1K2K1) and AES behind one type, with ECB, CBC without padding, and CMAC.
 
 use aes::cipher::array::{Array, ArraySize};
-use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
+use aes::cipher::{
+    BlockCipherDecrypt, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt,
+    BlockSizeUser, KeyInit,
+};
 use aes::{Aes128, Aes192, Aes256};
 use cmac::{Cmac, Mac};
 use des::{Des, TdesEde3};
@@ -150,14 +153,32 @@ fn xor_into(dst: &mut [u8], src: &[u8]) {
 
 fn cbc_enc<C: BlockCipherEncrypt>(c: &C, iv: &[u8], data: &mut [u8]) {
     let (blocks, _) = Array::<u8, C::BlockSize>::slice_as_chunks_mut(data);
-    for i in 0..blocks.len() {
-        let (done, rest) = blocks.split_at_mut(i);
-        let block = &mut rest[0];
-        xor_into(
-            block,
-            done.last().map_or(iv, |previous| previous.as_slice()),
-        );
-        c.encrypt_block(block);
+    c.encrypt_with_backend(CbcEncryption { iv, blocks });
+}
+
+/// CBC encryption, serial by nature, run as one pass through the cipher's backend: a backend's
+/// set-up (AES with AVX-512 loads every round key into the vector registers) is then paid once
+/// per message, not once per block.
+struct CbcEncryption<'a, N: ArraySize> {
+    iv: &'a [u8],
+    blocks: &'a mut [Array<u8, N>],
+}
+
+impl<N: ArraySize> BlockSizeUser for CbcEncryption<'_, N> {
+    type BlockSize = N;
+}
+
+impl<N: ArraySize> BlockCipherEncClosure for CbcEncryption<'_, N> {
+    fn call<B: BlockCipherEncBackend<BlockSize = N>>(self, backend: &B) {
+        for i in 0..self.blocks.len() {
+            let (done, rest) = self.blocks.split_at_mut(i);
+            let block = &mut rest[0];
+            xor_into(
+                block,
+                done.last().map_or(self.iv, |previous| previous.as_slice()),
+            );
+            backend.encrypt_block_inplace(block);
+        }
     }
 }
 

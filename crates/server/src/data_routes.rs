@@ -4,6 +4,8 @@
 //! A label is one path segment, percent-decoded once (botocore sends `alias%2Fmy-key` for
 //! `alias/my-key`); its value is then checked against the model like any body member.
 
+use std::sync::LazyLock;
+
 use paycrypt_api::data::Operation;
 use paycrypt_api::{ApiError, ErrorCode};
 
@@ -23,20 +25,22 @@ pub(crate) fn route(method: &str, path: &str) -> Result<Option<DataRoute>, ApiEr
         return Ok(None);
     };
     let segments: Vec<&str> = path.split('/').collect();
-    let bound = Operation::ALL.iter().copied().find_map(|operation| {
-        let (bound_method, template) = operation.http_binding();
-        let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        let matches = bound_method == method
-            && pattern.len() == segments.len()
-            && pattern
+    let bound = BINDINGS.iter().find(|binding| {
+        binding.method == method
+            && binding.pattern.len() == segments.len()
+            && binding
+                .pattern
                 .iter()
                 .zip(&segments)
-                .all(|(expected, actual)| label_name(expected).is_some() || expected == actual);
-        matches.then_some((operation, pattern))
+                .all(|(expected, actual)| label_name(expected).is_some() || expected == actual)
     });
-    let Some((operation, pattern)) = bound else {
+    let Some(Binding {
+        operation, pattern, ..
+    }) = bound
+    else {
         return Ok(None);
     };
+    let operation = *operation;
     let mut labels = Vec::new();
     for (expected, actual) in pattern.iter().copied().zip(&segments) {
         if let Some(member) = label_name(expected) {
@@ -45,6 +49,28 @@ pub(crate) fn route(method: &str, path: &str) -> Result<Option<DataRoute>, ApiEr
     }
     Ok(Some(DataRoute { operation, labels }))
 }
+
+/// An operation's HTTP binding, its path template split into segments.
+struct Binding {
+    operation: Operation,
+    method: &'static str,
+    pattern: Vec<&'static str>,
+}
+
+/// Every operation's binding, split once.
+static BINDINGS: LazyLock<Vec<Binding>> = LazyLock::new(|| {
+    Operation::ALL
+        .iter()
+        .map(|&operation| {
+            let (method, template) = operation.http_binding();
+            Binding {
+                operation,
+                method,
+                pattern: template.trim_start_matches('/').split('/').collect(),
+            }
+        })
+        .collect()
+});
 
 /// The member a template segment binds (`{KeyIdentifier}`), if it is a label.
 fn label_name(segment: &str) -> Option<&str> {

@@ -256,10 +256,12 @@ async fn process(
         }
         Routed::Data(route) => {
             let input = data::decode_input(route.operation, &body, &route.labels)?;
-            if state.audit.is_some() {
+            let output = state.service.handle_data(&ctx, input).await;
+            // A success's audit line takes the key from the output; a refusal's from the request.
+            if output.is_err() && state.audit.is_some() {
                 facts.input = Some(key_members(&body, &route.labels));
             }
-            state.service.handle_data(&ctx, input).await?
+            output?
         }
     };
     Ok((op, output))

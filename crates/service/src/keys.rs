@@ -294,6 +294,18 @@ pub(crate) fn new_key(ctx: &Context, new: NewKey) -> (String, Key) {
     (id, key)
 }
 
+/// Keys of the caller's scope read ahead of their resolution (see [`Service::read_ahead`]); each
+/// is used once, by the first resolution that names it, and a key not here is read as usual.
+#[derive(Default)]
+pub(crate) struct ReadAhead(Vec<StoredKey>);
+
+impl ReadAhead {
+    fn take(&mut self, key_id: &str) -> Option<StoredKey> {
+        let at = self.0.iter().position(|key| key.record.key_id == key_id)?;
+        Some(self.0.swap_remove(at))
+    }
+}
+
 impl Service {
     /// Finds the key an identifier (key ARN, alias ARN or `alias/name`) names for the operation
     /// being served: a key of the caller's account and region, or a key of another account in
@@ -304,8 +316,42 @@ impl Service {
         ctx: &Context,
         identifier: &str,
     ) -> Result<LoadedKey, ApiError> {
+        self.resolve_key_from(ctx, identifier, &mut ReadAhead::default())
+            .await
+    }
+
+    /// As [`Service::resolve_key`], taking the key from `ahead` when it was read there.
+    pub(crate) async fn resolve_key_from(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        ahead: &mut ReadAhead,
+    ) -> Result<LoadedKey, ApiError> {
         let target = parse_identifier(ctx, identifier)?;
-        self.resolve_target(ctx, target, identifier).await
+        self.resolve_target(ctx, target, identifier, ahead).await
+    }
+
+    /// Reads ahead the keys of an operation that uses two: when both identifiers name keys of
+    /// the caller's account and region by key ARN, both are read in one store round. Nothing is
+    /// decided here: each key is still resolved, authorized and checked when the operation
+    /// comes to it, as if read then.
+    pub(crate) async fn read_ahead(
+        &self,
+        ctx: &Context,
+        first: &str,
+        second: &str,
+    ) -> Result<ReadAhead, ApiError> {
+        let (Ok(Target::Key(first)), Ok(Target::Key(second))) =
+            (parse_identifier(ctx, first), parse_identifier(ctx, second))
+        else {
+            return Ok(ReadAhead::default());
+        };
+        let (first, second) = self
+            .store
+            .get_key_pair(&ctx.scope(), &first, &second)
+            .await
+            .map_err(store_error)?;
+        Ok(ReadAhead(first.into_iter().chain(second).collect()))
     }
 
     /// As [`Service::resolve_key`], for operations that name keys by key ARN only.
@@ -316,7 +362,10 @@ impl Service {
     ) -> Result<LoadedKey, ApiError> {
         match parse_identifier(ctx, arn)? {
             Target::Alias(_) => Err(not_a_key_arn(arn)),
-            target => self.resolve_target(ctx, target, arn).await,
+            target => {
+                self.resolve_target(ctx, target, arn, &mut ReadAhead::default())
+                    .await
+            }
         }
     }
 
@@ -325,6 +374,7 @@ impl Service {
         ctx: &Context,
         target: Target,
         identifier: &str,
+        ahead: &mut ReadAhead,
     ) -> Result<LoadedKey, ApiError> {
         let key_id = match target {
             Target::Key(id) => id,
@@ -355,7 +405,12 @@ impl Service {
         // (A credential without a policy is allowed everything in its account.)
         let identity_allows = ctx.caller.identity_policy.is_none()
             || authorization::identity_allows(ctx, &key_arn(ctx, &key_id))?;
-        let Some(key) = self.load_key(&ctx.scope(), &key_id).await? else {
+        let read_ahead = ahead.take(&key_id);
+        let loaded = match read_ahead {
+            Some(stored) => Some(LoadedKey::from_stored(ctx.scope(), stored)?),
+            None => self.load_key(&ctx.scope(), &key_id).await?,
+        };
+        let Some(key) = loaded else {
             // A caller not allowed the key learns nothing of whether it exists.
             return Err(if identity_allows {
                 not_found(identifier)

@@ -166,6 +166,14 @@ pub trait Store: Inventory + Send + Sync {
         max_keys: u32,
     ) -> StoreResult<i64>;
     async fn get_key(&self, scope: &Scope, key_id: &str) -> StoreResult<Option<StoredKey>>;
+    /// Two keys of one scope, read together (an operation that uses two keys reads them in one
+    /// round): each as [`Store::get_key`] would answer it alone.
+    async fn get_key_pair(
+        &self,
+        scope: &Scope,
+        first: &str,
+        second: &str,
+    ) -> StoreResult<(Option<StoredKey>, Option<StoredKey>)>;
     /// Replaces the state, deadline, metadata and material of an existing key, provided it is
     /// still as `expected` (the record the caller read): `Conflict` when another request changed
     /// it meanwhile, `NotFound` when there is no such key.
@@ -308,6 +316,26 @@ pub trait Inventory {
     async fn count_keys_by_state(&self) -> StoreResult<Vec<(String, u64)>>;
     /// The regions in which `account` has keys (in any state), in name order.
     async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>>;
+}
+
+/// The rows of a two-key read, put back in the order the ids were asked in (the same key for
+/// both when both ids are the same).
+pub(crate) fn pair_of(
+    mut rows: Vec<StoredKey>,
+    first: &str,
+    second: &str,
+) -> (Option<StoredKey>, Option<StoredKey>) {
+    let mut take = |id: &str| {
+        let at = rows.iter().position(|key| key.record.key_id == id)?;
+        Some(rows.swap_remove(at))
+    };
+    let first_key = take(first);
+    let second_key = if first == second {
+        first_key.clone()
+    } else {
+        take(second)
+    };
+    (first_key, second_key)
 }
 
 #[cfg(test)]

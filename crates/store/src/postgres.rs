@@ -416,6 +416,24 @@ impl Store for PostgresStore {
         Ok(row.as_ref().map(key_from_row))
     }
 
+    async fn get_key_pair(
+        &self,
+        scope: &Scope,
+        first: &str,
+        second: &str,
+    ) -> StoreResult<(Option<StoredKey>, Option<StoredKey>)> {
+        let rows = sqlx::query(sql::KEY_PAIR)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(first)
+            .bind(second)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let rows = rows.iter().map(key_from_row).collect();
+        Ok(crate::pair_of(rows, first, second))
+    }
+
     async fn update_key(
         &self,
         scope: &Scope,

@@ -41,6 +41,13 @@ pub(crate) const REGIONS_WITH_KEYS: &str =
 
 /// One key by id: account, region, key id.
 pub(crate) const KEY: &str = select_keys!("WHERE account = $1 AND region = $2 AND key_id = $3");
+/// Two keys by id, in one statement (one read transaction): account, region, key id, key id.
+/// Two lookups joined, not `IN`: SQLite would build a temporary table for the list at each run.
+pub(crate) const KEY_PAIR: &str = concat!(
+    select_keys!("WHERE account = $1 AND region = $2 AND key_id = $3"),
+    " UNION ALL ",
+    select_keys!("WHERE account = $1 AND region = $2 AND key_id = $4")
+);
 /// A ListKeys page (sequence, id, document) of the keys in a state: account, region, state, after
 /// sequence, limit.
 pub(crate) const LISTED_KEYS_IN_STATE_PAGE: &str = "SELECT seq, key_id, metadata FROM keys

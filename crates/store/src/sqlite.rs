@@ -462,6 +462,19 @@ impl Store for SqliteStore {
             .read(|conn| first(conn, sql::KEY, &values, |row| key_from_row(row, 0)))
     }
 
+    async fn get_key_pair(
+        &self,
+        scope: &Scope,
+        first: &str,
+        second: &str,
+    ) -> StoreResult<(Option<StoredKey>, Option<StoredKey>)> {
+        let values: [&dyn ToSql; 4] = [&scope.account, &scope.region, &first, &second];
+        let rows = self
+            .readers
+            .read(|conn| every(conn, sql::KEY_PAIR, &values, |row| key_from_row(row, 0)))?;
+        Ok(crate::pair_of(rows, first, second))
+    }
+
     async fn update_key(
         &self,
         scope: &Scope,

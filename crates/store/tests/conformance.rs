@@ -54,6 +54,7 @@ macro_rules! conformance {
 
 conformance!(
     keys_round_trip_and_update,
+    key_pairs_read_as_single_keys_do,
     scopes_are_isolated,
     key_quota_ignores_completed_deletions,
     list_keys_pages_in_insertion_order_with_filter,
@@ -358,6 +359,44 @@ async fn keys_round_trip_and_update(db: &Backend) {
         .insert_key(&s, &key("k1", "CREATE_COMPLETE"), &[], 10)
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict)));
+}
+
+async fn key_pairs_read_as_single_keys_do(db: &Backend) {
+    let store = db.open().await;
+    let s = scope("111122223333");
+    let other = scope("444455556666");
+    for (id, state) in [("k1", "CREATE_COMPLETE"), ("k2", "DELETE_PENDING")] {
+        store
+            .insert_key(&s, &key(id, state), &[], 10)
+            .await
+            .unwrap();
+    }
+    store
+        .insert_key(&other, &key("k3", "CREATE_COMPLETE"), &[], 10)
+        .await
+        .unwrap();
+    let single = |id: &'static str| {
+        let store = &store;
+        let s = &s;
+        async move { store.get_key(s, id).await.unwrap() }
+    };
+    // Each id answered as alone, in the order asked, whichever exist; the other scope's key is
+    // not found here.
+    for (first, second) in [
+        ("k1", "k2"),
+        ("k2", "k1"),
+        ("k1", "k1"),
+        ("k1", "missing"),
+        ("missing", "k2"),
+        ("k3", "k1"),
+        ("missing", "missing"),
+    ] {
+        let (a, b) = store.get_key_pair(&s, first, second).await.unwrap();
+        assert_eq!(a, single(first).await, "{first} of ({first}, {second})");
+        assert_eq!(b, single(second).await, "{second} of ({first}, {second})");
+    }
+    assert!(single("k3").await.is_none());
+    assert!(single("k1").await.is_some() && single("k2").await.is_some());
 }
 
 async fn scopes_are_isolated(db: &Backend) {

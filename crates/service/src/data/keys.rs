@@ -10,7 +10,7 @@
 use paycrypt_api::{ApiError, KeyAlgorithm, KeyModesOfUse, KeyUsage};
 use paycrypt_keyblock::SecretBytes;
 
-use crate::keys::LoadedKey;
+use crate::keys::{LoadedKey, ReadAhead};
 use crate::{Context, Service};
 
 /// A mode of use an operation needs of its key.
@@ -112,7 +112,19 @@ impl Service {
         identifier: &str,
         need: &Requirement,
     ) -> Result<UsableKey, ApiError> {
-        let key = self.resolve_key(ctx, identifier).await?;
+        self.usable_key_from(ctx, identifier, need, &mut ReadAhead::default())
+            .await
+    }
+
+    /// As [`Service::usable_key`], taking the key from `ahead` when it was read there.
+    pub(crate) async fn usable_key_from(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        need: &Requirement,
+        ahead: &mut ReadAhead,
+    ) -> Result<UsableKey, ApiError> {
+        let key = self.resolve_key_from(ctx, identifier, ahead).await?;
         check(&key, need)?;
         self.open_usable(&key)
     }

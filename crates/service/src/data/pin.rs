@@ -51,6 +51,7 @@ use zeroize::Zeroizing;
 use super::encryption::{BDK, cipher_kind, dukpt_working_usable};
 use super::keys::{Mode, Requirement, TDES, UsableKey};
 use super::{refused, unhex, upper_hex};
+use crate::keys::ReadAhead;
 use crate::{Context, Service};
 
 const PEK_ALGORITHMS: &[KeyAlgorithm] = &[
@@ -194,6 +195,13 @@ struct PinKeySource<'a> {
     mode: Mode,
 }
 
+impl<'a> PinKeySource<'a> {
+    /// The identifier of the key held here, and the key it arrives under when it is wrapped.
+    fn key(&self) -> (&'a str, Option<&'a WrappedKey>) {
+        (self.identifier, self.wrapped)
+    }
+}
+
 /// The PIN verification key requirement of a Visa or IBM 3624 operation.
 fn pvk(visa: bool, mode: Mode) -> Requirement {
     Requirement {
@@ -331,6 +339,7 @@ impl Service {
         &self,
         ctx: &Context,
         source: PinKeySource<'_>,
+        ahead: &mut ReadAhead,
     ) -> Result<UsableKey, ApiError> {
         match (source.wrapped, source.dukpt) {
             (Some(_), Some(_)) => Err(ApiError::validation(
@@ -341,7 +350,9 @@ impl Service {
                     .await
             }
             (None, Some((ksn, key_type))) => {
-                let bdk = self.usable_key(ctx, source.identifier, &BDK).await?;
+                let bdk = self
+                    .usable_key_from(ctx, source.identifier, &BDK, ahead)
+                    .await?;
                 dukpt_working_usable(bdk, ksn, key_type, DukptPurpose::Pin, None)
             }
             (None, None) => {
@@ -351,9 +362,24 @@ impl Service {
                     mode: source.mode,
                     algorithms: Some(PEK_ALGORITHMS),
                 };
-                self.usable_key(ctx, source.identifier, &need).await
+                self.usable_key_from(ctx, source.identifier, &need, ahead)
+                    .await
             }
         }
+    }
+
+    /// The two keys of a PIN operation read ahead in one store round, unless one of them is a
+    /// key encryption key under which the request brings its key wrapped (that is read where
+    /// the wrapped key is opened).
+    async fn pin_keys_ahead(
+        &self,
+        ctx: &Context,
+        [(first, first_wrapped), (second, second_wrapped)]: [(&str, Option<&WrappedKey>); 2],
+    ) -> Result<ReadAhead, ApiError> {
+        if first_wrapped.is_some() || second_wrapped.is_some() {
+            return Ok(ReadAhead::default());
+        }
+        self.read_ahead(ctx, first, second).await
     }
 
     /// The PIN verification key `identifier` names, checked against `need`, and the key of the
@@ -365,8 +391,16 @@ impl Service {
         need: Requirement,
         source: PinKeySource<'_>,
     ) -> Result<(UsableKey, UsableKey), ApiError> {
-        let verification_key = self.usable_key(ctx, identifier, &need).await?;
-        Ok((verification_key, self.pin_key(ctx, source).await?))
+        let mut ahead = self
+            .pin_keys_ahead(ctx, [(identifier, None), source.key()])
+            .await?;
+        let verification_key = self
+            .usable_key_from(ctx, identifier, &need, &mut ahead)
+            .await?;
+        Ok((
+            verification_key,
+            self.pin_key(ctx, source, &mut ahead).await?,
+        ))
     }
 
     pub(crate) async fn generate_pin_data(
@@ -575,32 +609,27 @@ impl Service {
         };
         let incoming_dukpt = dukpt(&input.incoming_dukpt_attributes);
         let outgoing_dukpt = dukpt(&input.outgoing_dukpt_attributes);
-        let incoming_key = self
-            .pin_key(
-                ctx,
-                PinKeySource {
-                    identifier: &input.incoming_key_identifier,
-                    wrapped: input.incoming_wrapped_key.as_ref(),
-                    dukpt: incoming_dukpt.as_ref().map(|(k, t)| (k.as_str(), *t)),
-                    mode: Mode::Decrypt,
-                },
-            )
+        let incoming_source = PinKeySource {
+            identifier: &input.incoming_key_identifier,
+            wrapped: input.incoming_wrapped_key.as_ref(),
+            dukpt: incoming_dukpt.as_ref().map(|(k, t)| (k.as_str(), *t)),
+            mode: Mode::Decrypt,
+        };
+        let outgoing_source = PinKeySource {
+            identifier: &input.outgoing_key_identifier,
+            wrapped: input.outgoing_wrapped_key.as_ref(),
+            dukpt: outgoing_dukpt.as_ref().map(|(k, t)| (k.as_str(), *t)),
+            mode: Mode::Encrypt,
+        };
+        let mut ahead = self
+            .pin_keys_ahead(ctx, [incoming_source.key(), outgoing_source.key()])
             .await?;
+        let incoming_key = self.pin_key(ctx, incoming_source, &mut ahead).await?;
         let incoming_key = match &input.incoming_as2805_attributes {
             Some(attributes) => as2805_session_key(incoming_key, attributes)?,
             None => incoming_key,
         };
-        let outgoing_key = self
-            .pin_key(
-                ctx,
-                PinKeySource {
-                    identifier: &input.outgoing_key_identifier,
-                    wrapped: input.outgoing_wrapped_key.as_ref(),
-                    dukpt: outgoing_dukpt.as_ref().map(|(k, t)| (k.as_str(), *t)),
-                    mode: Mode::Encrypt,
-                },
-            )
-            .await?;
+        let outgoing_key = self.pin_key(ctx, outgoing_source, &mut ahead).await?;
         outgoing.check_key(&outgoing_key)?;
         let block = unhex("EncryptedPinBlock", &input.encrypted_pin_block)?;
         let pin = incoming.decrypt(&incoming_key, &block)?.ok_or_else(|| {
