@@ -229,9 +229,29 @@ def test_data_plane_uses_are_recorded_with_their_key_and_outcome(server_factory)
     mac_arn = client.create_key(
         KeyAttributes=attributes("TR31_M7_HMAC_KEY", "HMAC_SHA256", "SYMMETRIC_KEY", "Generate", "Verify"), Exportable=False
     )["Key"]["KeyArn"]
+    pvk_arn = client.create_key(
+        KeyAttributes=attributes("TR31_V2_VISA_PIN_VERIFICATION_KEY", "TDES_2KEY", "SYMMETRIC_KEY", "Generate", "Verify"),
+        Exportable=False,
+    )["Key"]["KeyArn"]
+    pek_arn = client.create_key(
+        KeyAttributes=attributes("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", "SYMMETRIC_KEY", "Encrypt", "Decrypt", "Wrap", "Unwrap"),
+        Exportable=False,
+    )["Key"]["KeyArn"]
     before = len(audit_lines(path))
 
     expected = []
+    # A PIN operation names its verification or generation key, not the PIN encryption key.
+    pan = "4111111111111111"
+    generated = data.generate_pin_data(GenerationKeyIdentifier=pvk_arn, EncryptionKeyIdentifier=pek_arn,
+                                       GenerationAttributes={"VisaPin": {"PinVerificationKeyIndex": 1}},
+                                       PrimaryAccountNumber=pan, PinBlockFormat="ISO_FORMAT_0")
+    expected.append((DEFAULT_ACCOUNT, "GeneratePinData", pvk_arn, request_id(generated), "success"))
+    verified = data.verify_pin_data(
+        VerificationKeyIdentifier=pvk_arn, EncryptionKeyIdentifier=pek_arn,
+        VerificationAttributes={"VisaPin": {"PinVerificationKeyIndex": 1,
+                                            "VerificationValue": generated["PinData"]["VerificationValue"]}},
+        EncryptedPinBlock=generated["EncryptedPinBlock"], PrimaryAccountNumber=pan, PinBlockFormat="ISO_FORMAT_0")
+    expected.append((DEFAULT_ACCOUNT, "VerifyPinData", pvk_arn, request_id(verified), "success"))
     plain = secrets.token_bytes(32).hex().upper()
     encrypted = data.encrypt_data(KeyIdentifier="alias/audited-data", PlainText=plain,
                                   EncryptionAttributes={"Symmetric": {"Mode": "ECB"}})

@@ -18,7 +18,7 @@
 //! - `user_agent`: its `User-Agent` header, at most 256 characters (null when absent);
 //! - `operation`: the operation name, e.g. `CreateKey` or `VerifyPinData`;
 //! - `key_arn`: the key the request creates or names (the key an alias names, looked up when the
-//!   line is written), or null;
+//!   line is written; for a PIN operation, its verification or generation key), or null;
 //! - `request_id`: the `x-amzn-RequestId` of the response;
 //! - `outcome`: `success`, or the error code the response carries.
 //!
@@ -65,6 +65,8 @@ pub(crate) struct RequestFacts {
     pub context: Option<Context>,
     /// The body, once it validated as the operation's input.
     pub input: Option<Value>,
+    /// The key a data-plane operation used, once it succeeded.
+    pub used_key_arn: Option<String>,
 }
 
 impl RequestFacts {
@@ -78,6 +80,7 @@ impl RequestFacts {
             operation: None,
             context: None,
             input: None,
+            used_key_arn: None,
         }
     }
 }
@@ -228,9 +231,13 @@ fn append_to(path: &Path) -> std::io::Result<BufWriter<File>> {
     Ok(BufWriter::new(file))
 }
 
-/// The key a request creates or names: the `Key` of the response when it has one, else the key
-/// ARN a key member of the request holds, else the key an alias member names now.
+/// The key a request creates or names: the key a data-plane operation used, else the `Key` of
+/// the response when it has one, else the key ARN a key member of the request holds, else the key
+/// an alias member names now.
 async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>) -> Option<String> {
+    if let Some(used) = &facts.used_key_arn {
+        return Some(used.clone());
+    }
     /// The key ARN of an output: the `Key` it describes (control plane) or its `KeyArn` (data
     /// plane); every other member is skipped unread.
     #[derive(Deserialize)]

@@ -256,12 +256,20 @@ async fn process(
         }
         Routed::Data(route) => {
             let input = data::decode_input(route.operation, &body, &route.labels)?;
-            let output = state.service.handle_data(&ctx, input).await;
-            // A success's audit line takes the key from the output; a refusal's from the request.
-            if output.is_err() && state.audit.is_some() {
-                facts.input = Some(key_members(&body, &route.labels));
+            // A success's audit line names the key the operation used; a refusal's, the key
+            // members of the request.
+            match state.service.handle_data(&ctx, input).await {
+                Ok(answer) => {
+                    facts.used_key_arn = answer.key_arn;
+                    answer.body
+                }
+                Err(error) => {
+                    if state.audit.is_some() {
+                        facts.input = Some(key_members(&body, &route.labels));
+                    }
+                    return Err(error);
+                }
             }
-            output?
         }
     };
     Ok((op, output))

@@ -36,6 +36,7 @@ pub use authorization::{
     IdentityPolicy, is_user_name, parse_identity_policy, principal_arn, user_id,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use data::DataAnswer;
 pub use exchange::TokenPolicy;
 pub use mpa::{MpaDecision, MpaSession};
 pub use sealing::{SealError, Sealer};

@@ -20,6 +20,8 @@ use paycrypt_api::data::{Input, MajorKeyDerivationMode};
 use paycrypt_api::{AnyOperation, ApiError};
 use paycrypt_cardcrypto::emv::keys::{Card, MasterKeyDerivation};
 
+use serde::Serialize;
+
 use crate::{Context, Service, to_json};
 
 /// Each byte's value as a hex digit, or [`NOT_HEX`] for a byte that is not one.
@@ -109,9 +111,25 @@ pub(crate) fn refused(e: paycrypt_cardcrypto::Error) -> ApiError {
     ApiError::validation(format!("The request cannot be served: {e}."))
 }
 
+/// A data-plane operation's answer: the JSON body of the response, and the key the operation
+/// used by its ARN (the verification or generation key of a PIN operation), which the audit line
+/// names; `None` where the output names several keys of equal standing or none.
+pub struct DataAnswer {
+    pub body: Vec<u8>,
+    pub key_arn: Option<String>,
+}
+
+/// An output as a [`DataAnswer`] naming `key_arn`.
+fn answer<T: Serialize>(output: &T, key_arn: Option<&String>) -> Result<DataAnswer, ApiError> {
+    Ok(DataAnswer {
+        body: to_json(output)?,
+        key_arn: key_arn.cloned(),
+    })
+}
+
 impl Service {
-    /// Runs one data-plane operation and returns its output as the JSON body of the response.
-    pub async fn handle_data(&self, ctx: &Context, input: Input) -> Result<Vec<u8>, ApiError> {
+    /// Runs one data-plane operation.
+    pub async fn handle_data(&self, ctx: &Context, input: Input) -> Result<DataAnswer, ApiError> {
         if ctx.operation != AnyOperation::Data(input.operation()) {
             return Err(ApiError::internal(
                 "The request's operation does not match its input.",
@@ -120,33 +138,64 @@ impl Service {
         self.authorize(ctx, &input).await?;
         self.complete_due_deletions(&ctx.scope(), ctx.now).await?;
         match input {
-            Input::EncryptData(i) => to_json(&self.encrypt_data(ctx, i).await?),
-            Input::DecryptData(i) => to_json(&self.decrypt_data(ctx, i).await?),
-            Input::ReEncryptData(i) => to_json(&self.re_encrypt_data(ctx, i).await?),
-            Input::GenerateMac(i) => to_json(&self.generate_mac(ctx, i).await?),
-            Input::VerifyMac(i) => to_json(&self.verify_mac(ctx, i).await?),
+            Input::EncryptData(i) => {
+                let o = self.encrypt_data(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
+            }
+            Input::DecryptData(i) => {
+                let o = self.decrypt_data(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
+            }
+            Input::ReEncryptData(i) => {
+                let o = self.re_encrypt_data(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
+            }
+            Input::GenerateMac(i) => {
+                let o = self.generate_mac(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
+            }
+            Input::VerifyMac(i) => {
+                let o = self.verify_mac(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
+            }
             Input::GenerateAuthRequestCryptogram(i) => {
-                to_json(&self.generate_auth_request_cryptogram(ctx, i).await?)
+                let o = self.generate_auth_request_cryptogram(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
             }
             Input::VerifyAuthRequestCryptogram(i) => {
-                to_json(&self.verify_auth_request_cryptogram(ctx, i).await?)
+                let o = self.verify_auth_request_cryptogram(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
             }
             Input::GenerateMacEmvPinChange(i) => {
-                to_json(&self.generate_mac_emv_pin_change(ctx, i).await?)
+                answer(&self.generate_mac_emv_pin_change(ctx, i).await?, None)
             }
-            Input::TranslateKeyMaterial(i) => to_json(&self.translate_key_material(ctx, i).await?),
+            Input::TranslateKeyMaterial(i) => {
+                answer(&self.translate_key_material(ctx, i).await?, None)
+            }
             Input::GenerateAs2805KekValidation(i) => {
-                to_json(&self.generate_as2805_kek_validation(ctx, i).await?)
+                let o = self.generate_as2805_kek_validation(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
             }
             Input::GenerateCardValidationData(i) => {
-                to_json(&self.generate_card_validation_data(ctx, i).await?)
+                let o = self.generate_card_validation_data(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
             }
             Input::VerifyCardValidationData(i) => {
-                to_json(&self.verify_card_validation_data(ctx, i).await?)
+                let o = self.verify_card_validation_data(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
             }
-            Input::GeneratePinData(i) => to_json(&self.generate_pin_data(ctx, i).await?),
-            Input::VerifyPinData(i) => to_json(&self.verify_pin_data(ctx, i).await?),
-            Input::TranslatePinData(i) => to_json(&self.translate_pin_data(ctx, i).await?),
+            Input::GeneratePinData(i) => {
+                let o = self.generate_pin_data(ctx, i).await?;
+                answer(&o, Some(&o.generation_key_arn))
+            }
+            Input::VerifyPinData(i) => {
+                let o = self.verify_pin_data(ctx, i).await?;
+                answer(&o, Some(&o.verification_key_arn))
+            }
+            Input::TranslatePinData(i) => {
+                let o = self.translate_pin_data(ctx, i).await?;
+                answer(&o, Some(&o.key_arn))
+            }
         }
     }
 }
