@@ -384,6 +384,37 @@ def test_requests_naming_several_keys_need_every_key(endpoint, root):
     assert exported["WrappedKeyMaterialFormat"] == "TR31_KEY_BLOCK"
 
 
+def test_pin_operations_need_both_of_their_keys(endpoint, root):
+    """VerifyPinData names a verification key and a PIN encryption key (read together): a user allowed
+    the first only is refused on the second, and a user not allowed a key that does not exist learns
+    nothing of whether it does."""
+    pvk = root.create_key(KeyAttributes=attributes("TR31_V2_VISA_PIN_VERIFICATION_KEY", "TDES_2KEY", "SYMMETRIC_KEY",
+                                                   "Generate", "Verify"), Exportable=False)["Key"]["KeyArn"]
+    pek = root.create_key(KeyAttributes=attributes("TR31_P0_PIN_ENCRYPTION_KEY", "TDES_2KEY", "SYMMETRIC_KEY",
+                                                   "Encrypt", "Decrypt", "Wrap", "Unwrap"), Exportable=False)["Key"]["KeyArn"]
+    pan = "4111111111111111"
+    generated = client_of(endpoint, "test-root", service="payment-cryptography-data").generate_pin_data(
+        GenerationKeyIdentifier=pvk, EncryptionKeyIdentifier=pek, GenerationAttributes={"VisaPin": {"PinVerificationKeyIndex": 1}},
+        PrimaryAccountNumber=pan, PinBlockFormat="ISO_FORMAT_0")
+    grant = policy({"Effect": "Allow", "Principal": {"AWS": principal("{user:nobody}")},
+                    "Action": "payment-cryptography:VerifyPinData", "Resource": "*"})
+    root.put_resource_policy(ResourceArn=pvk, Policy=grant)
+    nobody = client_of(endpoint, user_key("nobody"), service="payment-cryptography-data")
+
+    def verify(pek_arn: str):
+        return nobody.verify_pin_data(
+            VerificationKeyIdentifier=pvk, EncryptionKeyIdentifier=pek_arn,
+            VerificationAttributes={"VisaPin": {"PinVerificationKeyIndex": 1,
+                                                "VerificationValue": generated["PinData"]["VerificationValue"]}},
+            EncryptedPinBlock=generated["EncryptedPinBlock"], PrimaryAccountNumber=pan, PinBlockFormat="ISO_FORMAT_0")
+
+    assert f"on resource: {pek}" in refused(verify, pek)
+    missing = pek[:-16] + "0123456789abcdef"
+    assert f"on resource: {missing}" in refused(verify, missing)
+    root.put_resource_policy(ResourceArn=pek, Policy=grant)
+    assert verify(pek)["VerificationKeyArn"] == pvk
+
+
 def test_the_region_condition(endpoint, root):
     eu_root = client_of(endpoint, "test-root", region="eu-west-1")
     eu_key = data_key(eu_root)["KeyArn"]
