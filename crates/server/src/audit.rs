@@ -203,13 +203,12 @@ impl AuditLog {
     }
 
     fn append(&self, line: &AuditLine<'_>) {
-        let mut text = match serde_json::to_vec(line) {
-            Ok(text) => text,
-            Err(e) => {
-                tracing::error!("cannot encode an audit line: {e}");
-                return;
-            }
-        };
+        // Room for a whole line at once (they run to a few hundred bytes).
+        let mut text = Vec::with_capacity(1024);
+        if let Err(e) = serde_json::to_writer(&mut text, line) {
+            tracing::error!("cannot encode an audit line: {e}");
+            return;
+        }
         text.push(b'\n');
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = writer.write_all(&text).and_then(|()| writer.flush()) {

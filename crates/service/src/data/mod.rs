@@ -22,7 +22,7 @@ use paycrypt_cardcrypto::emv::keys::{Card, MasterKeyDerivation};
 
 use serde::Serialize;
 
-use crate::{Context, Service, to_json};
+use crate::{Context, Service};
 
 /// Each byte's value as a hex digit, or [`NOT_HEX`] for a byte that is not one.
 const HEX_VALUES: [u8; 256] = {
@@ -63,24 +63,15 @@ pub(crate) fn unhex(member: &str, value: &str) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
-/// Each byte's two upper-case hex digits.
-const HEX_PAIRS: [[u8; 2]; 256] = {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut pairs = [[0; 2]; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0x0f]];
-        byte += 1;
-    }
-    pairs
-};
-
 /// Upper-case hex of `bytes`, as the data plane answers every binary member.
 pub(crate) fn upper_hex(bytes: impl AsRef<[u8]>) -> String {
+    // Arithmetic rather than a table, so that the compiler runs it on vectors.
+    let digit = |nibble: u8| nibble + b'0' + 7 * u8::from(nibble > 9);
     let bytes = bytes.as_ref();
     let mut text = vec![0; bytes.len() * 2];
     for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+        pair[0] = digit(byte >> 4);
+        pair[1] = digit(byte & 0x0f);
     }
     String::from_utf8(text).expect("hex digits are ASCII")
 }
@@ -119,10 +110,18 @@ pub struct DataAnswer {
     pub key_arn: Option<String>,
 }
 
+/// The buffer an answer is written into at first: room for a few kilobytes of hex, so that a
+/// long `CipherText` or `PlainText` does not grow it (serde_json's own starts at 128 bytes and
+/// doubles its way up, copying each time).
+const ANSWER_CAPACITY: usize = 4096;
+
 /// An output as a [`DataAnswer`] naming `key_arn`.
 fn answer<T: Serialize>(output: &T, key_arn: Option<&String>) -> Result<DataAnswer, ApiError> {
+    let mut body = Vec::with_capacity(ANSWER_CAPACITY);
+    serde_json::to_writer(&mut body, output)
+        .map_err(|e| ApiError::internal(format!("Encoding failed: {e}")))?;
     Ok(DataAnswer {
-        body: to_json(output)?,
+        body,
         key_arn: key_arn.cloned(),
     })
 }
