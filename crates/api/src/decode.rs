@@ -107,14 +107,6 @@ fn is_arn(text: &str, alias: bool) -> bool {
     else {
         return false;
     };
-    let lower = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
-        lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase())
-    };
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    let region_ok = match region.splitn(3, '-').collect::<Vec<_>>()[..] {
-        [area, place, number] => lower(area, 2..=2) && lower(place, 1..=16) && digits(number),
-        _ => false,
-    };
     let resource_ok = match (
         resource.strip_prefix("key/"),
         resource.strip_prefix("alias/"),
@@ -125,7 +117,10 @@ fn is_arn(text: &str, alias: bool) -> bool {
         (_, Some(name)) => alias && is_alias_name(name),
         _ => false,
     };
-    region_ok && account.len() == 12 && digits(account) && resource_ok
+    crate::is_region(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource_ok
 }
 
 /// `[a-zA-Z0-9/_-]+`.

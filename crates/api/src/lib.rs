@@ -41,6 +41,24 @@ pub use decode::decode_input;
 pub use error::{ApiError, ErrorCode};
 pub use generated::*;
 
+/// Whether `region` has the shape of an AWS region in an ARN (`us-east-1`, `ap-southeast-2`):
+/// `[a-z]{2}-[a-z]{1,16}-[0-9]+`, as the models' ARN patterns spell it.
+pub fn is_region(region: &str) -> bool {
+    let lower = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase())
+    };
+    let mut parts = region.split('-');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(area), Some(place), Some(number), None) => {
+            lower(area, 2..=2)
+                && lower(place, 1..=16)
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
 /// An operation of either plane: what a request asks for, and the action
 /// (`payment-cryptography:<name>`) that policies are asked about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

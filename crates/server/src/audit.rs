@@ -237,14 +237,12 @@ async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>)
     if let Some(used) = &facts.used_key_arn {
         return Some(used.clone());
     }
-    /// The key ARN of an output: the `Key` it describes (control plane) or its `KeyArn` (data
-    /// plane); every other member is skipped unread.
+    /// The key ARN of a control-plane output: the `Key` it describes; every other member is
+    /// skipped unread.
     #[derive(Deserialize)]
     struct OutputKey {
         #[serde(rename = "Key")]
         key: Option<KeyOfOutput>,
-        #[serde(rename = "KeyArn")]
-        key_arn: Option<String>,
     }
     #[derive(Deserialize)]
     struct KeyOfOutput {
@@ -253,7 +251,7 @@ async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>)
     }
     let from_output = output
         .and_then(|body| serde_json::from_slice::<OutputKey>(body).ok())
-        .and_then(|o| o.key.and_then(|k| k.key_arn).or(o.key_arn));
+        .and_then(|o| o.key.and_then(|k| k.key_arn));
     if from_output.is_some() {
         return from_output;
     }

@@ -10,7 +10,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input};
+use paycrypt_api::{
+    AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input, is_region,
+};
 use paycrypt_service::{Caller, Context};
 
 use crate::audit::{RequestFacts, is_audited, key_members};
@@ -22,18 +24,6 @@ use crate::{AppState, MAX_BODY_BYTES, PeerAddr};
 
 const SERVICE: &str = "payment-cryptography";
 const TARGET_PREFIX: &str = "PaymentCryptographyControlPlane.";
-
-/// The AWS region shape ARNs accept (`us-east-1`, `ap-southeast-2`, ...).
-pub(crate) fn is_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() == 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && (1..=16).contains(&parts[1].len())
-        && parts[1].bytes().all(|b| b.is_ascii_lowercase())
-        && !parts[2].is_empty()
-        && parts[2].bytes().all(|b| b.is_ascii_digit())
-}
 
 fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
     let targets = headers.get_all("x-amz-target").iter().count();

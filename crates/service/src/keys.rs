@@ -294,15 +294,17 @@ pub(crate) fn new_key(ctx: &Context, new: NewKey) -> (String, Key) {
     (id, key)
 }
 
-/// Keys of the caller's scope read ahead of their resolution (see [`Service::read_ahead`]); each
-/// is used once, by the first resolution that names it, and a key not here is read as usual.
+/// Keys of the caller's scope read ahead of their resolution (see [`Service::read_ahead`]), by id,
+/// with `None` for a key found missing; each is used once, by the first resolution that names it,
+/// and a key not here is read as usual.
 #[derive(Default)]
-pub(crate) struct ReadAhead(Vec<StoredKey>);
+pub(crate) struct ReadAhead(Vec<(String, Option<StoredKey>)>);
 
 impl ReadAhead {
-    fn take(&mut self, key_id: &str) -> Option<StoredKey> {
-        let at = self.0.iter().position(|key| key.record.key_id == key_id)?;
-        Some(self.0.swap_remove(at))
+    /// What was read for `key_id`, if it was read ahead.
+    fn take(&mut self, key_id: &str) -> Option<Option<StoredKey>> {
+        let at = self.0.iter().position(|(id, _)| id == key_id)?;
+        Some(self.0.swap_remove(at).1)
     }
 }
 
@@ -346,12 +348,12 @@ impl Service {
         else {
             return Ok(ReadAhead::default());
         };
-        let (first, second) = self
+        let (first_key, second_key) = self
             .store
             .get_key_pair(&ctx.scope(), &first, &second)
             .await
             .map_err(store_error)?;
-        Ok(ReadAhead(first.into_iter().chain(second).collect()))
+        Ok(ReadAhead(vec![(first, first_key), (second, second_key)]))
     }
 
     /// As [`Service::resolve_key`], for operations that name keys by key ARN only.
@@ -405,9 +407,10 @@ impl Service {
         // (A credential without a policy is allowed everything in its account.)
         let identity_allows = ctx.caller.identity_policy.is_none()
             || authorization::identity_allows(ctx, &key_arn(ctx, &key_id))?;
-        let read_ahead = ahead.take(&key_id);
-        let loaded = match read_ahead {
-            Some(stored) => Some(LoadedKey::from_stored(ctx.scope(), stored)?),
+        let loaded = match ahead.take(&key_id) {
+            Some(read) => read
+                .map(|stored| LoadedKey::from_stored(ctx.scope(), stored))
+                .transpose()?,
             None => self.load_key(&ctx.scope(), &key_id).await?,
         };
         let Some(key) = loaded else {

@@ -173,8 +173,16 @@ fn store_error(e: StoreError) -> ApiError {
     ApiError::internal("The request could not be completed because of an internal error.")
 }
 
+/// The buffer a response body is written into at first: room for a few kilobytes (a data-plane
+/// `CipherText`, a page of keys), so that serde_json does not grow it from its own 128 bytes,
+/// copying at each doubling.
+const BODY_CAPACITY: usize = 4096;
+
 fn to_json<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(output).map_err(|e| ApiError::internal(format!("Encoding failed: {e}")))
+    let mut body = Vec::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut body, output)
+        .map_err(|e| ApiError::internal(format!("Encoding failed: {e}")))?;
+    Ok(body)
 }
 
 const MASTER_KEY_CHECK: &str = "master_key_check";

@@ -318,8 +318,8 @@ pub trait Inventory {
     async fn regions_with_keys(&self, account: &str) -> StoreResult<Vec<String>>;
 }
 
-/// The rows of a two-key read, put back in the order the ids were asked in (the same key for
-/// both when both ids are the same).
+/// The rows of a two-key read, put back in the order the ids were asked in (`KEY_PAIR` answers a
+/// key asked for twice twice).
 pub(crate) fn pair_of(
     mut rows: Vec<StoredKey>,
     first: &str,
@@ -329,13 +329,7 @@ pub(crate) fn pair_of(
         let at = rows.iter().position(|key| key.record.key_id == id)?;
         Some(rows.swap_remove(at))
     };
-    let first_key = take(first);
-    let second_key = if first == second {
-        first_key.clone()
-    } else {
-        take(second)
-    };
-    (first_key, second_key)
+    (take(first), take(second))
 }
 
 #[cfg(test)]

@@ -30,13 +30,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, decode_input};
+use paycrypt_api::{AnyOperation, ApiError, ErrorCode, Operation, decode_input, is_region};
 use paycrypt_service::{Caller, Context, IdentityPolicy, Plane};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::audit::RequestFacts;
-use crate::dispatch::{is_region, record, source_ip, user_agent};
+use crate::dispatch::{record, source_ip, user_agent};
 use session::Sessions;
 
 const SESSION_COOKIE: &str = "paycrypt_session";

@@ -22,7 +22,7 @@ use paycrypt_cardcrypto::emv::keys::{Card, MasterKeyDerivation};
 
 use serde::Serialize;
 
-use crate::{Context, Service};
+use crate::{Context, Service, to_json};
 
 /// Each byte's value as a hex digit, or [`NOT_HEX`] for a byte that is not one.
 const HEX_VALUES: [u8; 256] = {
@@ -110,18 +110,10 @@ pub struct DataAnswer {
     pub key_arn: Option<String>,
 }
 
-/// The buffer an answer is written into at first: room for a few kilobytes of hex, so that a
-/// long `CipherText` or `PlainText` does not grow it (serde_json's own starts at 128 bytes and
-/// doubles its way up, copying each time).
-const ANSWER_CAPACITY: usize = 4096;
-
 /// An output as a [`DataAnswer`] naming `key_arn`.
 fn answer<T: Serialize>(output: &T, key_arn: Option<&String>) -> Result<DataAnswer, ApiError> {
-    let mut body = Vec::with_capacity(ANSWER_CAPACITY);
-    serde_json::to_writer(&mut body, output)
-        .map_err(|e| ApiError::internal(format!("Encoding failed: {e}")))?;
     Ok(DataAnswer {
-        body,
+        body: to_json(output)?,
         key_arn: key_arn.cloned(),
     })
 }
