@@ -5,7 +5,10 @@ implementation outside paycrypt or a published vector:
   (999) against psec 1.3.0 and the psec CVV vector (longer codes against the CVV algorithm written
   out here on pycryptodome, itself checked against psec); CVC3 against pyemv 1.5.0 (ICC key by
   `kd.derive_icc_mk_a`, code by `cvv.generate_cvc3`, with pyemv's own example); dCVV against the CVV
-  algorithm over ATC || PAN[4:] under the pyemv-derived ICC key; the American Express CSC versions
+  algorithm over ATC || PAN[4:] under the pyemv-derived ICC key; the cardholder verification value
+  and the Discover dCVC (no public algorithm: paycrypt's reading, the CVV algorithm over
+  ATC || PAN[4:] || UN and ATC || PAN[4:] || expiry || UN) against that reading written here on the
+  same pyemv-derived key, with round trips and one-digit changes; the American Express CSC versions
   1 and 2 by round trip only (no public reference exists);
 * GeneratePinData / VerifyPinData: Visa PVV and IBM 3624 (natural PIN, offset, PIN from offset,
   random PIN) against psec and its vectors, PIN blocks in ISO formats 0 and 3 (psec), 1 (written
@@ -21,8 +24,7 @@ implementation outside paycrypt or a published vector:
   derivation of AWS's public AS 2805 sample, written here on pyca `cryptography` (no published
   vector exists), and its refusals;
 * the refusals: wrong values (INVALID_VALIDATION_DATA, INVALID_PIN), wrong usages, missing modes,
-  PIN block formats that do not fit the key, format 1 from a PAN-bearing format, and the variants
-  paycrypt does not implement (CardHolderVerificationValue, DiscoverDynamicCardVerificationCode);
+  PIN block formats that do not fit the key, format 1 from a PAN-bearing format;
 * the AWS CLI: a CVV2 and a PIN translation.
 
 Every clear key and the clear PIN blocks the tests build are registered with `remember_secret`,
@@ -228,6 +230,61 @@ def test_dcvv_is_the_cvv_algorithm_under_the_icc_key(client, data):
         generate_and_verify(data, arn, pan, attrs, length, expected)
 
 
+def test_cardholder_verification_value_under_the_icc_key(client, data):
+    # No public algorithm or vector: paycrypt's reading (the dCVV construction over the model's inputs,
+    # the UN after the PAN) written out here, under the ICC key pyemv derives from the E6 key.
+    arn, imk, _ = import_known(client, E6, "TDES_2KEY", "DeriveKey")
+    rng = random.Random(5)
+    for length in (3, 4, 5):
+        pan, psn = random_pan(rng), f"{rng.randint(0, 99):02}"
+        atc, un = secrets.token_bytes(2).hex().upper(), secrets.token_bytes(4).hex().upper()
+        icc = pyemv.kd.derive_icc_mk_a(imk, pan, psn)
+        remember_secret(icc)
+        expected = cvv_reference(icc, atc + pan[4:] + un, length)
+        attrs = {"CardHolderVerificationValue": {"UnpredictableNumber": un, "PanSequenceNumber": psn,
+                                                 "ApplicationTransactionCounter": atc}}
+        generate_and_verify(data, arn, pan, attrs, length, expected)
+    # Short numbers are left-padded: UN "1234" is 00001234, ATC "5E" is 005E.
+    pan = random_pan(rng, 16)
+    short = {"CardHolderVerificationValue": {"UnpredictableNumber": "1234", "PanSequenceNumber": "00",
+                                             "ApplicationTransactionCounter": "5E"}}
+    icc = pyemv.kd.derive_icc_mk_a(imk, pan, "00")
+    remember_secret(icc)
+    generate_and_verify(data, arn, pan, short, 5, cvv_reference(icc, "005E" + pan[4:] + "00001234", 5))
+
+
+@pytest.mark.parametrize("usage", [E6, E4])
+def test_discover_dcvc_under_the_icc_key(client, data, usage):
+    # Verify only (the model has no generation form). No public algorithm or vector: paycrypt's
+    # reading (the dCVV construction with the UN in the service code's place), written out here under
+    # the ICC key pyemv derives with PAN sequence number 00 (the model carries none).
+    arn, imk, _ = import_known(client, usage, "TDES_2KEY", "DeriveKey")
+    rng = random.Random(6)
+    for length in (3, 4, 5):
+        pan, expiry = random_pan(rng), f"{rng.randint(0, 9999):04}"
+        atc, un = secrets.token_bytes(2).hex().upper(), secrets.token_bytes(4).hex().upper()
+        icc = pyemv.kd.derive_icc_mk_a(imk, pan, "00")
+        remember_secret(icc)
+        value = cvv_reference(icc, atc + pan[4:] + expiry + un, length)
+        attrs = {"DiscoverDynamicCardVerificationCode": {"CardExpiryDate": expiry, "UnpredictableNumber": un,
+                                                         "ApplicationTransactionCounter": atc}}
+        out = data.verify_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan, VerificationAttributes=attrs,
+                                               ValidationData=value)
+        assert out["KeyArn"] == arn
+        for i in range(length):
+            refused(lambda: data.verify_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan,
+                                                             VerificationAttributes=attrs,
+                                                             ValidationData=other_digit(value, i)),
+                    code="VerificationFailedException", reason="INVALID_VALIDATION_DATA")
+        # Each dynamic input matters: the code of another ATC does not verify (unless the two collide).
+        other_atc = f"{(int(atc, 16) + 1) % 0x10000:04X}"
+        other = cvv_reference(icc, other_atc + pan[4:] + expiry + un, length)
+        if other != value:
+            refused(lambda: data.verify_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan,
+                                                             VerificationAttributes=attrs, ValidationData=other),
+                    code="VerificationFailedException", reason="INVALID_VALIDATION_DATA")
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_amex_csc_round_trip(data, cvk, version):
     # No public reference or vector exists for the Amex CSC: generate, verify, and a changed digit fails.
@@ -246,19 +303,19 @@ def test_card_validation_refusals(client, data, cvk):
     arn, _, _ = cvk
     pan = "4111111111111111"
     cvv2 = {"CardVerificationValue2": {"CardExpiryDate": "2812"}}
-    # Variants without a public algorithm.
-    chvv = {"CardHolderVerificationValue": {"UnpredictableNumber": "1234", "PanSequenceNumber": "00",
-                                            "ApplicationTransactionCounter": "0001"}}
-    refused(lambda: data.generate_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan, GenerationAttributes=chvv),
-            words="does not implement CardHolderVerificationValue")
-    refused(lambda: data.verify_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan, VerificationAttributes=chvv,
+    # The dynamic codes under a card verification key: each names the master key it needs.
+    chv = {"CardHolderVerificationValue": {"UnpredictableNumber": "1234", "PanSequenceNumber": "00",
+                                           "ApplicationTransactionCounter": "0001"}}
+    refused(lambda: data.generate_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan, GenerationAttributes=chv),
+            words="TR31_E6_EMV_MKEY_OTHER")
+    refused(lambda: data.verify_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan, VerificationAttributes=chv,
                                                      ValidationData="123"),
-            words="does not implement CardHolderVerificationValue")
+            words="TR31_E6_EMV_MKEY_OTHER")
     discover = {"DiscoverDynamicCardVerificationCode": {"CardExpiryDate": "2812", "UnpredictableNumber": "1234",
                                                         "ApplicationTransactionCounter": "0001"}}
     refused(lambda: data.verify_card_validation_data(KeyIdentifier=arn, PrimaryAccountNumber=pan,
                                                      VerificationAttributes=discover, ValidationData="123"),
-            words="does not implement DiscoverDynamicCardVerificationCode")
+            words="TR31_E6_EMV_MKEY_OTHER")
     # The wrong usage: a PIN encryption key; an E4 key for a CVV; a C0 key for CVC3.
     pek, _, _ = import_known(client, P0, "TDES_2KEY", *PEK_MODES)
     refused(lambda: data.generate_card_validation_data(KeyIdentifier=pek, PrimaryAccountNumber=pan, GenerationAttributes=cvv2),

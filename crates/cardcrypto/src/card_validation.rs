@@ -1,7 +1,9 @@
 //! Card validation codes: the CVV / CVC family (CVV1 with the card's service code, CVV2 with
 //! `000`, iCVV with `999`) under a card verification key, and the dynamic codes computed
-//! under a card (ICC) key derived from an issuer master key: Mastercard CVC3 and Visa dCVV;
-//! and the American Express card security codes, versions 1 and 2.
+//! under a card (ICC) key derived from an issuer master key: Mastercard CVC3, Visa dCVV, the
+//! Discover dCVC and the cardholder verification value (the last two paycrypt's reading of
+//! schemes whose algorithms are not public); and the American Express card security codes,
+//! versions 1 and 2.
 //!
 //! Verification recomputes the code at the length of the value presented and compares in
 //! constant time; the service turns `false` into VerificationFailedException with Reason
@@ -120,6 +122,20 @@ fn padded_hex<const N: usize>(s: &str, what: &str) -> Result<Zeroizing<[u8; N]>,
     Ok(out)
 }
 
+/// The four nibbles of the ATC (1..=4 hexadecimal digits, left-padded with zeros).
+fn atc_nibbles(atc: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    Ok(unpack(&*padded_hex::<2>(
+        atc,
+        "application transaction counter",
+    )?))
+}
+
+/// The eight nibbles of the unpredictable number (1..=8 hexadecimal digits, left-padded with
+/// zeros).
+fn unpredictable_number_nibbles(un: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    Ok(unpack(&*padded_hex::<4>(un, "unpredictable number")?))
+}
+
 /// ISO/IEC 9797-1 MAC algorithm 3 (the retail MAC) with padding method 2 under a two-key
 /// TDES key: single-DES CBC under K1, then the last block decrypted under K2 and encrypted
 /// under K1.
@@ -210,19 +226,28 @@ pub fn dcvv(
     atc: &str,
     length: usize,
 ) -> Result<Zeroizing<String>, Error> {
-    check_decimal(pan, "PAN", 12, 19)?;
     check_decimal(expiry, "card expiry date", 4, 4)?;
     check_decimal(service_code, "service code", 3, 3)?;
-    let atc = padded_hex::<2>(atc, "application transaction counter")?;
-    let atc_nibbles = atc
+    let rest = digit_values(expiry).chain(digit_values(service_code));
+    atc_led_cvv(card_key, pan, atc, rest, length)
+}
+
+/// The CVV algorithm under a card key over ATC || `pan` without its first four digits ||
+/// `rest`: the dynamic codes' construction.
+fn atc_led_cvv(
+    card_key: &[u8],
+    pan: &str,
+    atc: &str,
+    rest: impl Iterator<Item = u8>,
+    length: usize,
+) -> Result<Zeroizing<String>, Error> {
+    check_decimal(pan, "PAN", 12, 19)?;
+    let atc = atc_nibbles(atc)?;
+    let nibbles = atc
         .iter()
-        .flat_map(|b| [b >> 4, b & 0x0F])
-        .collect::<Vec<_>>();
-    let nibbles = atc_nibbles
-        .into_iter()
+        .copied()
         .chain(digit_values(&pan[4..]))
-        .chain(digit_values(expiry))
-        .chain(digit_values(service_code));
+        .chain(rest);
     cvv_core(card_key, nibbles, length)
 }
 
@@ -237,6 +262,80 @@ pub fn verify_dcvv(
 ) -> Result<bool, Error> {
     verify_with(value, |len| {
         dcvv(card_key, pan, expiry, service_code, atc, len)
+    })
+}
+
+/// The Discover dynamic card verification code (dCVC) of `length` digits under the card key
+/// `card_key` (16 bytes, derived from the issuer's master key), for `pan` (12..=19 digits),
+/// `expiry` (4 digits, as given), the unpredictable number (1..=8 hex digits, left-padded to
+/// 8) and the ATC (1..=4 hex digits, left-padded to 4).
+///
+/// Discover's algorithm is not public, and the model names only its inputs (expiry,
+/// unpredictable number, ATC). paycrypt computes it, like the other dynamic codes, under the
+/// card key derived from an issuer master key, as the dCVV above with the unpredictable number in
+/// the service code's place: the CVV algorithm over ATC || PAN without its first four digits ||
+/// expiry || UN (at most 31 nibbles). No vector confirms it, and a code from another
+/// implementation is unlikely to match.
+pub fn discover_dcvc(
+    card_key: &[u8],
+    pan: &str,
+    expiry: &str,
+    unpredictable_number: &str,
+    atc: &str,
+    length: usize,
+) -> Result<Zeroizing<String>, Error> {
+    check_decimal(expiry, "card expiry date", 4, 4)?;
+    let un = unpredictable_number_nibbles(unpredictable_number)?;
+    let rest = digit_values(expiry).chain(un.iter().copied());
+    atc_led_cvv(card_key, pan, atc, rest, length)
+}
+
+/// Whether `value` (3..=5 digits) is the Discover dCVC of its length; see [`discover_dcvc`].
+pub fn verify_discover_dcvc(
+    card_key: &[u8],
+    pan: &str,
+    expiry: &str,
+    unpredictable_number: &str,
+    atc: &str,
+    value: &str,
+) -> Result<bool, Error> {
+    verify_with(value, |len| {
+        discover_dcvc(card_key, pan, expiry, unpredictable_number, atc, len)
+    })
+}
+
+/// The cardholder verification value (the model's `CardHolderVerificationValue`) of `length`
+/// digits under the card key `card_key` (16 bytes, derived from the issuer's
+/// `TR31_E6_EMV_MKEY_OTHER` key with the PAN and PAN sequence number), for `pan` (12..=19
+/// digits), the unpredictable number (1..=8 hex digits, left-padded to 8) and the ATC (1..=4
+/// hex digits, left-padded to 4).
+///
+/// No scheme publishes this algorithm, and the model names only its inputs. paycrypt computes
+/// it as the dCVV above over the inputs the model gives: the CVV algorithm over ATC || PAN
+/// without its first four digits || UN (at most 27 nibbles). No vector confirms it, and a
+/// value from another implementation is unlikely to match.
+pub fn cardholder_verification_value(
+    card_key: &[u8],
+    pan: &str,
+    unpredictable_number: &str,
+    atc: &str,
+    length: usize,
+) -> Result<Zeroizing<String>, Error> {
+    let un = unpredictable_number_nibbles(unpredictable_number)?;
+    atc_led_cvv(card_key, pan, atc, un.iter().copied(), length)
+}
+
+/// Whether `value` (3..=5 digits) is the cardholder verification value of its length; see
+/// [`cardholder_verification_value`].
+pub fn verify_cardholder_verification_value(
+    card_key: &[u8],
+    pan: &str,
+    unpredictable_number: &str,
+    atc: &str,
+    value: &str,
+) -> Result<bool, Error> {
+    verify_with(value, |len| {
+        cardholder_verification_value(card_key, pan, unpredictable_number, atc, len)
     })
 }
 

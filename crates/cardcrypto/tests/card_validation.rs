@@ -1,9 +1,12 @@
 //! The CVV family, Mastercard CVC3 and Visa dCVV against published vectors, values computed
-//! by independent implementations, and (for dCVV, which has no public vector) round trips.
+//! by independent implementations, and (for dCVV, the Discover dCVC and the cardholder
+//! verification value, which have no public vector) round trips.
 
 use paycrypt_cardcrypto::card_validation::{
-    CVV2_SERVICE_CODE, ICVV_SERVICE_CODE, amex_csc_v1, amex_csc_v2, cvc3, cvv, dcvv,
-    verify_amex_csc_v1, verify_amex_csc_v2, verify_cvc3, verify_cvv, verify_dcvv,
+    CVV2_SERVICE_CODE, ICVV_SERVICE_CODE, amex_csc_v1, amex_csc_v2, cardholder_verification_value,
+    cvc3, cvv, dcvv, discover_dcvc, verify_amex_csc_v1, verify_amex_csc_v2,
+    verify_cardholder_verification_value, verify_cvc3, verify_cvv, verify_dcvv,
+    verify_discover_dcvc,
 };
 use proptest::prelude::*;
 
@@ -183,6 +186,81 @@ fn dcvv_round_trips() {
 }
 
 #[test]
+fn discover_dcvc_round_trips() {
+    // No public vector exists for the Discover dCVC: generate, verify, a one-digit change
+    // fails, and each dynamic input changes the code.
+    let key = h("2315208C9110AD402315208C9110AD40");
+    let pan = "6011000990139424";
+    for len in 3..=5 {
+        let value = discover_dcvc(&key, pan, "2812", "1A2B3C4D", "005E", len).unwrap();
+        assert_eq!(value.len(), len);
+        assert!(verify_discover_dcvc(&key, pan, "2812", "1A2B3C4D", "005E", &value).unwrap());
+        let wrong = one_digit_off(&value);
+        assert!(!verify_discover_dcvc(&key, pan, "2812", "1A2B3C4D", "005E", &wrong).unwrap());
+    }
+    // The longest PAN still fits the CVV algorithm's two blocks.
+    let long_pan = "6011000990139424131";
+    assert_eq!(
+        discover_dcvc(&key, long_pan, "2812", "1A2B3C4D", "FFFF", 5)
+            .unwrap()
+            .len(),
+        5
+    );
+    let code = |un: &str, atc: &str, expiry: &str| {
+        discover_dcvc(&key, pan, expiry, un, atc, 5)
+            .unwrap()
+            .to_string()
+    };
+    let base = code("1A2B3C4D", "005E", "2812");
+    let changed = [
+        code("1A2B3C4E", "005E", "2812"),
+        code("1A2B3C4D", "005F", "2812"),
+        code("1A2B3C4D", "005E", "2901"),
+    ];
+    assert_eq!(
+        changed.iter().filter(|c| **c == base).count(),
+        0,
+        "every input matters"
+    );
+    // Short inputs are left-padded numbers: "5E" is the ATC 0x005E, "1234" the UN 0x00001234.
+    assert_eq!(code("1234", "5E", "2812"), code("00001234", "005E", "2812"));
+    assert!(discover_dcvc(&key, pan, "2812", "123456789", "005E", 3).is_err());
+    assert!(discover_dcvc(&key, pan, "2812", "1234", "10000", 3).is_err());
+    assert!(discover_dcvc(&key, pan, "28X2", "1234", "005E", 3).is_err());
+}
+
+#[test]
+fn cardholder_verification_value_round_trips() {
+    // No public vector exists for the cardholder verification value: generate, verify, a
+    // one-digit change fails, and each dynamic input changes the value.
+    let key = h("2315208C9110AD402315208C9110AD40");
+    let pan = "4761739001010010";
+    for len in 3..=5 {
+        let value = cardholder_verification_value(&key, pan, "0A0B0C0D", "0001", len).unwrap();
+        assert_eq!(value.len(), len);
+        assert!(
+            verify_cardholder_verification_value(&key, pan, "0A0B0C0D", "0001", &value).unwrap()
+        );
+        let wrong = one_digit_off(&value);
+        assert!(
+            !verify_cardholder_verification_value(&key, pan, "0A0B0C0D", "0001", &wrong).unwrap()
+        );
+    }
+    let value = |un: &str, atc: &str| {
+        cardholder_verification_value(&key, pan, un, atc, 5)
+            .unwrap()
+            .to_string()
+    };
+    let base = value("0A0B0C0D", "0001");
+    assert_ne!(base, value("0A0B0C0E", "0001"));
+    assert_ne!(base, value("0A0B0C0D", "0002"));
+    assert_eq!(value("A0B0C0D", "1"), value("0A0B0C0D", "0001"));
+    assert!(cardholder_verification_value(&key, "47617390", "0A0B0C0D", "0001", 3).is_err());
+    assert!(cardholder_verification_value(&key, pan, "", "0001", 3).is_err());
+    assert!(cardholder_verification_value(&key, pan, "0A0B0C0D", "0001", 6).is_err());
+}
+
+#[test]
 fn amex_csc_round_trips() {
     // No public vector exists for American Express CSC version 1 or 2: generate, verify, a
     // one-digit change fails, and the inputs each matter.
@@ -231,6 +309,10 @@ proptest! {
         let _ = verify_cvc3(&key, &track, &un, &atc, &value);
         let _ = dcvv(&key, &pan, &expiry, &sc, &atc, len);
         let _ = verify_dcvv(&key, &pan, &expiry, &sc, &atc, &value);
+        let _ = discover_dcvc(&key, &pan, &expiry, &un, &atc, len);
+        let _ = verify_discover_dcvc(&key, &pan, &expiry, &un, &atc, &value);
+        let _ = cardholder_verification_value(&key, &pan, &un, &atc, len);
+        let _ = verify_cardholder_verification_value(&key, &pan, &un, &atc, &value);
         let _ = amex_csc_v1(&key, &pan, &expiry, len);
         let _ = verify_amex_csc_v1(&key, &pan, &expiry, &value);
         let _ = amex_csc_v2(&key, &pan, &expiry, &sc, len);

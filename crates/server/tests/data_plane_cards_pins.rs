@@ -1,5 +1,8 @@
 //! Card validation data and PIN verification through the AWS SDK for Rust: a CVV2 generated and
-//! verified, and a Visa PVV verified against an ISO format 0 PIN block, with keys made by
+//! verified, the cardholder verification value generated and verified and a Discover dCVC
+//! verified (paycrypt's reading of schemes without a public algorithm: the CVV algorithm over
+//! the dynamic inputs under the EMV option A card key), and a Visa PVV verified against an ISO
+//! format 0 PIN block, with keys made by
 //! CreateKey and their clear material read back from the store. Every value is recomputed here
 //! on the `des` crate (common::crypto), independently of paycrypt's cardcrypto; the
 //! recomputation is first checked against psec's published vectors
@@ -9,20 +12,25 @@ mod common;
 
 use aws_sdk_paymentcryptography::types::KeyModesOfUse;
 use aws_sdk_paymentcryptographydata::types::{
-    CardGenerationAttributes, CardVerificationAttributes, CardVerificationValue2,
-    PinBlockFormatForPinData, PinVerificationAttributes, VerificationFailedReason,
-    VisaPinVerification,
+    CardGenerationAttributes, CardHolderVerificationValue, CardVerificationAttributes,
+    CardVerificationValue2, DiscoverDynamicCardVerificationCode, PinBlockFormatForPinData,
+    PinVerificationAttributes, VerificationFailedReason, VisaPinVerification,
 };
-use common::crypto::{decimalize, iso0, pack, pvv, single_des, tdes};
+use common::crypto::{decimalize, icc_master_key, iso0, pack, pvv, single_des, tdes};
 use common::{start, verification_failure};
 
 /// The 3-digit CVV of the Visa / Mastercard method.
 fn cvv(cvk: &[u8], pan: &str, expiry: &str, service_code: &str) -> String {
-    let data = format!("{pan}{expiry}{service_code}{:0<32}", "");
-    let first = single_des(&cvk[..8], pack(&data[..16]));
+    cvv_algorithm(cvk, &format!("{pan}{expiry}{service_code}"), 3)
+}
+
+/// The CVV algorithm over up to 32 hex nibbles (zero-padded), `n` digits.
+fn cvv_algorithm(key: &[u8], nibbles: &str, n: usize) -> String {
+    let data = format!("{nibbles:0<32}");
+    let first = single_des(&key[..8], pack(&data[..16]));
     let second = pack(&data[16..32]);
     let mixed: Vec<u8> = first.iter().zip(second).map(|(a, b)| a ^ b).collect();
-    decimalize(tdes(cvk, mixed.try_into().unwrap()), 3)
+    decimalize(tdes(key, mixed.try_into().unwrap()), n)
 }
 
 #[test]
@@ -79,6 +87,75 @@ async fn cvv2_generates_and_verifies_and_a_wrong_one_fails_with_its_reason() {
     let wrong = format!("{}", (expected.parse::<u32>().unwrap() + 1) % 1000);
     assert_eq!(
         verification_failure(verify(format!("{wrong:0>3}")).await).reason,
+        VerificationFailedReason::InvalidValidationData
+    );
+}
+
+#[tokio::test]
+async fn the_codes_without_a_public_algorithm_follow_paycrypts_reading() {
+    let server = start().await;
+    let modes = KeyModesOfUse::builder().derive_key(true).build();
+    let arn = server
+        .create_symmetric_key("TR31_E6_EMV_MKEY_OTHER", "TDES_2KEY", modes)
+        .await;
+    let imk = server.clear_key(&arn).await;
+    let (pan, psn, un, atc, expiry) = ("6011000990139424", "01", "1A2B3C4D", "005E", "2812");
+    let data = server.data_client();
+
+    // The cardholder verification value: CVV algorithm over ATC || PAN[4..] || UN.
+    let card = icc_master_key(&imk, pan, psn);
+    let expected = cvv_algorithm(&card, &format!("{atc}{}{un}", &pan[4..]), 4);
+    let chv = CardHolderVerificationValue::builder()
+        .unpredictable_number(un)
+        .pan_sequence_number(psn)
+        .application_transaction_counter(atc)
+        .build()
+        .unwrap();
+    let out = data
+        .generate_card_validation_data()
+        .key_identifier(&arn)
+        .primary_account_number(pan)
+        .validation_data_length(4)
+        .generation_attributes(CardGenerationAttributes::CardHolderVerificationValue(
+            chv.clone(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.validation_data, expected);
+    data.verify_card_validation_data()
+        .key_identifier(&arn)
+        .primary_account_number(pan)
+        .verification_attributes(CardVerificationAttributes::CardHolderVerificationValue(chv))
+        .validation_data(&expected)
+        .send()
+        .await
+        .unwrap();
+
+    // The Discover dCVC (verify only): ATC || PAN[4..] || expiry || UN under the card key of
+    // PAN sequence number 00.
+    let card = icc_master_key(&imk, pan, "00");
+    let expected = cvv_algorithm(&card, &format!("{atc}{}{expiry}{un}", &pan[4..]), 3);
+    let discover = DiscoverDynamicCardVerificationCode::builder()
+        .card_expiry_date(expiry)
+        .unpredictable_number(un)
+        .application_transaction_counter(atc)
+        .build()
+        .unwrap();
+    let verify = |value: String| {
+        data.verify_card_validation_data()
+            .key_identifier(&arn)
+            .primary_account_number(pan)
+            .verification_attributes(
+                CardVerificationAttributes::DiscoverDynamicCardVerificationCode(discover.clone()),
+            )
+            .validation_data(value)
+            .send()
+    };
+    verify(expected.clone()).await.unwrap();
+    let wrong = format!("{:03}", (expected.parse::<u32>().unwrap() + 1) % 1000);
+    assert_eq!(
+        verification_failure(verify(wrong).await).reason,
         VerificationFailedReason::InvalidValidationData
     );
 }

@@ -6,19 +6,22 @@
 //!   PAN and PAN sequence number) from a TDES issuer master key for dynamic numbers (TR31_E4,
 //!   DeriveKey), over the request's track data, unpredictable number and ATC;
 //! - Visa dCVV (`DynamicCardVerificationValue`) under the ICC key derived the same way from a
-//!   TDES issuer master key TR31_E6_EMV_MKEY_OTHER (DeriveKey).
+//!   TDES issuer master key TR31_E6_EMV_MKEY_OTHER (DeriveKey);
+//! - the cardholder verification value (`CardHolderVerificationValue`, E6 key) and the Discover
+//!   dCVC (`DiscoverDynamicCardVerificationCode`, E6 or E4 key, verify only, PAN sequence number
+//!   `00` as the model gives none) under the ICC key derived the same way. Neither scheme's
+//!   algorithm is public: paycrypt's reading is in `paycrypt_cardcrypto::card_validation`, and
+//!   the README says so.
 //!
 //! The iCVV is CVV1 with service code `999`. The code is `ValidationDataLength` digits (3..=5,
 //! default 3); verification recomputes it at the length of the value presented and compares in
 //! constant time, a mismatch being VerificationFailedException INVALID_VALIDATION_DATA.
-//!
-//! `CardHolderVerificationValue` and `DiscoverDynamicCardVerificationCode` are refused: neither
-//! scheme's algorithm is public, and paycrypt does not invent one.
 
 use paycrypt_api::data::{
     AmexCardSecurityCodeVersion1, AmexCardSecurityCodeVersion2, CardGenerationAttributes,
-    CardVerificationAttributes, CardVerificationValue1, CardVerificationValue2,
-    DynamicCardVerificationCode, DynamicCardVerificationValue, GenerateCardValidationDataInput,
+    CardHolderVerificationValue, CardVerificationAttributes, CardVerificationValue1,
+    CardVerificationValue2, DiscoverDynamicCardVerificationCode, DynamicCardVerificationCode,
+    DynamicCardVerificationValue, GenerateCardValidationDataInput,
     GenerateCardValidationDataOutput, VerificationFailedReason, VerifyCardValidationDataInput,
     VerifyCardValidationDataOutput,
 };
@@ -43,6 +46,8 @@ enum Code<'a> {
     AmexV2(&'a AmexCardSecurityCodeVersion2),
     Cvc3(&'a DynamicCardVerificationCode),
     Dcvv(&'a DynamicCardVerificationValue),
+    Chv(&'a CardHolderVerificationValue),
+    DiscoverDcvc(&'a DiscoverDynamicCardVerificationCode),
 }
 
 impl<'a> Code<'a> {
@@ -81,6 +86,19 @@ impl<'a> Code<'a> {
             Self::Dcvv(_) => (
                 "a dynamic card verification value (dCVV)",
                 &[KeyUsage::Tr31E6EmvMkeyOther],
+                Mode::DeriveKey,
+            ),
+            Self::Chv(_) => (
+                "a cardholder verification value",
+                &[KeyUsage::Tr31E6EmvMkeyOther],
+                Mode::DeriveKey,
+            ),
+            Self::DiscoverDcvc(_) => (
+                "a Discover dynamic card verification code (dCVC)",
+                &[
+                    KeyUsage::Tr31E6EmvMkeyOther,
+                    KeyUsage::Tr31E4EmvMkeyDynamicNumbers,
+                ],
                 Mode::DeriveKey,
             ),
         };
@@ -130,6 +148,27 @@ impl<'a> Code<'a> {
                     length,
                 )
             }
+            Self::Chv(v) => {
+                let icc = icc_key(k, pan, &v.pan_sequence_number)?;
+                card_validation::cardholder_verification_value(
+                    icc.expose(),
+                    pan,
+                    &v.unpredictable_number,
+                    &v.application_transaction_counter,
+                    length,
+                )
+            }
+            Self::DiscoverDcvc(v) => {
+                let icc = icc_key(k, pan, DISCOVER_PAN_SEQUENCE_NUMBER)?;
+                card_validation::discover_dcvc(
+                    icc.expose(),
+                    pan,
+                    &v.card_expiry_date,
+                    &v.unpredictable_number,
+                    &v.application_transaction_counter,
+                    length,
+                )
+            }
         }
         .map_err(refused)
     }
@@ -141,49 +180,38 @@ fn icc_key(imk: &[u8], pan: &str, psn: &str) -> Result<paycrypt_keyblock::Secret
     derive_icc_master_key(imk, MasterKeyDerivation::OptionA, pan, psn).map_err(refused)
 }
 
-/// The refusal of a variant whose algorithm is not public.
-fn not_implemented(variant: &str) -> ApiError {
-    ApiError::validation(format!(
-        "paycrypt does not implement {variant}: the scheme's algorithm is not public, and paycrypt does not invent one."
-    ))
-}
+/// The PAN sequence number of the Discover card key: the model's
+/// `DiscoverDynamicCardVerificationCode` carries none, and a card without one has `00`.
+const DISCOVER_PAN_SEQUENCE_NUMBER: &str = "00";
 
-impl<'a> TryFrom<&'a CardGenerationAttributes> for Code<'a> {
-    type Error = ApiError;
-
-    fn try_from(attributes: &'a CardGenerationAttributes) -> Result<Self, ApiError> {
-        Ok(match attributes {
+impl<'a> From<&'a CardGenerationAttributes> for Code<'a> {
+    fn from(attributes: &'a CardGenerationAttributes) -> Self {
+        match attributes {
             CardGenerationAttributes::CardVerificationValue1(v) => Self::cvv1(v),
             CardGenerationAttributes::CardVerificationValue2(v) => Self::cvv2(v),
             CardGenerationAttributes::AmexCardSecurityCodeVersion1(v) => Self::AmexV1(v),
             CardGenerationAttributes::AmexCardSecurityCodeVersion2(v) => Self::AmexV2(v),
             CardGenerationAttributes::DynamicCardVerificationCode(v) => Self::Cvc3(v),
             CardGenerationAttributes::DynamicCardVerificationValue(v) => Self::Dcvv(v),
-            CardGenerationAttributes::CardHolderVerificationValue(_) => {
-                return Err(not_implemented("CardHolderVerificationValue"));
-            }
-        })
+            CardGenerationAttributes::CardHolderVerificationValue(v) => Self::Chv(v),
+        }
     }
 }
 
-impl<'a> TryFrom<&'a CardVerificationAttributes> for Code<'a> {
-    type Error = ApiError;
-
-    fn try_from(attributes: &'a CardVerificationAttributes) -> Result<Self, ApiError> {
-        Ok(match attributes {
+impl<'a> From<&'a CardVerificationAttributes> for Code<'a> {
+    fn from(attributes: &'a CardVerificationAttributes) -> Self {
+        match attributes {
             CardVerificationAttributes::CardVerificationValue1(v) => Self::cvv1(v),
             CardVerificationAttributes::CardVerificationValue2(v) => Self::cvv2(v),
             CardVerificationAttributes::AmexCardSecurityCodeVersion1(v) => Self::AmexV1(v),
             CardVerificationAttributes::AmexCardSecurityCodeVersion2(v) => Self::AmexV2(v),
             CardVerificationAttributes::DynamicCardVerificationCode(v) => Self::Cvc3(v),
             CardVerificationAttributes::DynamicCardVerificationValue(v) => Self::Dcvv(v),
-            CardVerificationAttributes::CardHolderVerificationValue(_) => {
-                return Err(not_implemented("CardHolderVerificationValue"));
+            CardVerificationAttributes::CardHolderVerificationValue(v) => Self::Chv(v),
+            CardVerificationAttributes::DiscoverDynamicCardVerificationCode(v) => {
+                Self::DiscoverDcvc(v)
             }
-            CardVerificationAttributes::DiscoverDynamicCardVerificationCode(_) => {
-                return Err(not_implemented("DiscoverDynamicCardVerificationCode"));
-            }
-        })
+        }
     }
 }
 
@@ -193,7 +221,7 @@ impl Service {
         ctx: &Context,
         input: GenerateCardValidationDataInput,
     ) -> Result<GenerateCardValidationDataOutput, ApiError> {
-        let code = Code::try_from(&input.generation_attributes)?;
+        let code = Code::from(&input.generation_attributes);
         let length = match input.validation_data_length {
             None => card_validation::MIN_CODE_LENGTH,
             Some(n) => usize::try_from(n)
@@ -228,7 +256,7 @@ impl Service {
         ctx: &Context,
         input: VerifyCardValidationDataInput,
     ) -> Result<VerifyCardValidationDataOutput, ApiError> {
-        let code = Code::try_from(&input.verification_attributes)?;
+        let code = Code::from(&input.verification_attributes);
         let presented = input.validation_data.as_str();
         if !(card_validation::MIN_CODE_LENGTH..=card_validation::MAX_CODE_LENGTH)
             .contains(&presented.len())
