@@ -63,10 +63,20 @@ pub(crate) struct RequestFacts {
     pub operation: Option<AnyOperation>,
     /// Who signed it, once the signature verified.
     pub context: Option<Context>,
-    /// The body, once it validated as the operation's input.
-    pub input: Option<Value>,
+    /// The request's input, once it validated (or, for a refused data-plane request, its key
+    /// members): where the audit line finds the key a request named.
+    pub input: Option<RequestInput>,
     /// The key a data-plane operation used, once it succeeded.
     pub used_key_arn: Option<String>,
+}
+
+/// A request's input as the audit log keeps it.
+pub(crate) enum RequestInput {
+    /// A control-plane body that validated, parsed only when the response names no key (most
+    /// answers that change a key describe it).
+    Body(Vec<u8>),
+    /// Members already parsed.
+    Value(Value),
 }
 
 impl RequestFacts {
@@ -256,7 +266,14 @@ async fn key_arn(service: &Service, facts: &RequestFacts, output: Option<&[u8]>)
         return from_output;
     }
     let ctx = facts.context.as_ref()?;
-    let input = facts.input.as_ref()?;
+    let parsed: Value;
+    let input = match facts.input.as_ref()? {
+        RequestInput::Value(value) => value,
+        RequestInput::Body(body) => {
+            parsed = serde_json::from_slice(body).ok()?;
+            &parsed
+        }
+    };
     let identifier = KEY_MEMBERS
         .iter()
         .find_map(|member| input.get(*member)?.as_str())?;

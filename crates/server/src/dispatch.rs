@@ -15,7 +15,7 @@ use paycrypt_api::{
 };
 use paycrypt_service::{Caller, Context};
 
-use crate::audit::{RequestFacts, is_audited, key_members};
+use crate::audit::{RequestFacts, RequestInput, is_audited, key_members};
 use crate::data_routes::{self, DataRoute};
 use crate::wire_error::{
     JSON_CONTENT_TYPE, REST_JSON_CONTENT_TYPE, auth_error_code, error_response,
@@ -230,17 +230,11 @@ async fn process(
     let output = match routed {
         Routed::Control(op) => {
             let input = decode_input(op, &body)?;
-            if state.audit.is_some() && is_audited(ctx.operation) {
-                facts.input = serde_json::from_slice(&body).ok();
-            }
             let output = state.service.handle(&ctx, input).await;
             // A refused Get* or List* is audited too, with the key it named.
-            if let Err(e) = &output
-                && e.code == ErrorCode::AccessDeniedException
-                && state.audit.is_some()
-                && facts.input.is_none()
-            {
-                facts.input = serde_json::from_slice(&body).ok();
+            let refused = matches!(&output, Err(e) if e.code == ErrorCode::AccessDeniedException);
+            if state.audit.is_some() && (is_audited(ctx.operation) || refused) {
+                facts.input = Some(RequestInput::Body(body));
             }
             output?
         }
@@ -255,7 +249,7 @@ async fn process(
                 }
                 Err(error) => {
                     if state.audit.is_some() {
-                        facts.input = Some(key_members(&body, &route.labels));
+                        facts.input = Some(RequestInput::Value(key_members(&body, &route.labels)));
                     }
                     return Err(error);
                 }

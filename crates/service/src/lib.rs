@@ -30,6 +30,7 @@ use std::sync::Arc;
 use paycrypt_api::{AnyOperation, ApiError, Input, Timestamp};
 use paycrypt_store::{Scope, Store, StoreError};
 use serde::Serialize;
+use zeroize::Zeroize;
 
 pub use attributes::create_options;
 pub use authorization::{
@@ -173,16 +174,33 @@ fn store_error(e: StoreError) -> ApiError {
     ApiError::internal("The request could not be completed because of an internal error.")
 }
 
-/// The buffer a response body is written into at first: room for a few kilobytes (a data-plane
-/// `CipherText`, a page of keys), so that serde_json does not grow it from its own 128 bytes,
-/// copying at each doubling.
-const BODY_CAPACITY: usize = 4096;
+/// What each worker thread's response scratch buffer starts with: room for a few kilobytes (a
+/// data-plane `CipherText`, a page of keys), so that serde_json does not grow it from its own
+/// 128 bytes, copying at each doubling. A buffer grown past `SCRATCH_KEPT` is let go after use.
+const SCRATCH_CAPACITY: usize = 4096;
+const SCRATCH_KEPT: usize = 64 * 1024;
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(Vec::with_capacity(SCRATCH_CAPACITY));
+}
+
+/// The JSON of `output`, written into the thread's scratch buffer and copied out at its exact
+/// size: one allocation that fits the body (a small one stays in the allocator's fast per-thread
+/// caches, where a fresh 4 KiB buffer each time made glibc consolidate its free lists). The
+/// scratch copy is wiped, as a body may carry a decrypted `PlainText`.
 fn to_json<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::with_capacity(BODY_CAPACITY);
-    serde_json::to_writer(&mut body, output)
-        .map_err(|e| ApiError::internal(format!("Encoding failed: {e}")))?;
-    Ok(body)
+    SCRATCH.with_borrow_mut(|scratch| {
+        let written = serde_json::to_writer(&mut *scratch, output)
+            .map_err(|e| ApiError::internal(format!("Encoding failed: {e}")));
+        let body = written.map(|()| scratch.clone());
+        scratch.as_mut_slice().zeroize();
+        scratch.clear();
+        if scratch.capacity() > SCRATCH_KEPT {
+            *scratch = Vec::with_capacity(SCRATCH_CAPACITY);
+        }
+        body
+    })
 }
 
 const MASTER_KEY_CHECK: &str = "master_key_check";

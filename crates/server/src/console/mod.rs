@@ -35,7 +35,7 @@ use paycrypt_service::{Caller, Context, IdentityPolicy, Plane};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::audit::RequestFacts;
+use crate::audit::{RequestFacts, RequestInput};
 use crate::dispatch::{record, source_ip, user_agent};
 use session::Sessions;
 
@@ -315,7 +315,7 @@ async fn call(
     let mut facts = RequestFacts::new(Plane::Console, visit.source_ip, visit.user_agent.clone());
     facts.operation = Some(ctx.operation);
     facts.context = Some(ctx);
-    facts.input = Some(input);
+    facts.input = Some(RequestInput::Value(input));
     let outcome = result.as_ref().map(Vec::as_slice);
     record(state, &facts, outcome, &request_id, started).await;
     let output = result?;
