@@ -129,6 +129,16 @@ impl Writer {
         }
     }
 
+    /// `header { signature { body } }`: a trait implementation of one method, then a blank line.
+    fn one_method_impl(&mut self, header: &str, signature: &str, body: &str) {
+        self.line(0, &format!("{header} {{"));
+        self.line(1, &format!("{signature} {{"));
+        self.line(2, body);
+        self.line(1, "}");
+        self.line(0, "}");
+        self.blank();
+    }
+
     /// `use prefix::{names};`, wrapped as rustfmt wraps a long import list.
     fn use_list(&mut self, prefix: &str, names: &[&str]) {
         let one_line = format!("use {prefix}::{{{}}};", names.join(", "));
@@ -395,8 +405,8 @@ impl<'m> Generator<'m> {
         if !std_uses.is_empty() {
             self.w.blank();
         }
-        self.w.line(0, "use serde::{Deserialize, Serialize};");
-        self.w.line(0, "use serde_json::Value;");
+        self.w
+            .line(0, "use serde::{Deserialize, Deserializer, Serialize};");
         self.w.blank();
         let mut schema = vec![
             "Length",
@@ -580,18 +590,19 @@ impl<'m> Generator<'m> {
         w.blank();
         w.doc(
             1,
-            "Deserializes the input of `operation` from JSON that passed the schema.",
+            "Deserializes the input of `operation` from `json`: a checked JSON value, or a body read \
+             as it comes.",
         );
         w.line(
             1,
-            "pub(crate) fn from_value(operation: Operation, value: Value) -> serde_json::Result<Self> {",
+            "pub(crate) fn from_json<'de, D: Deserializer<'de>>(operation: Operation, json: D) -> Result<Self, D::Error> {",
         );
         w.line(2, "Ok(match operation {");
-        for (name, _) in &operations {
+        for (name, op) in &operations {
             w.arm(
                 3,
                 &format!("Operation::{name}"),
-                &format!("Self::{name}(serde_json::from_value(value)?)"),
+                &format!("Self::{name}({}::deserialize(json)?)", op.input.shape),
             );
         }
         w.line(2, "})");
@@ -770,7 +781,7 @@ impl<'m> Generator<'m> {
         w.doc(0, &doc);
         w.line(
             0,
-            "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]",
+            "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]",
         );
         w.line(0, &format!("pub enum {name} {{"));
         for value in &shape.values {
@@ -808,15 +819,20 @@ impl<'m> Generator<'m> {
         w.line(1, "}");
         w.line(0, "}");
         w.blank();
-        w.line(0, &format!("impl fmt::Display for {name} {{"));
-        w.line(
-            1,
-            "fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {",
+        w.one_method_impl(
+            &format!("impl fmt::Display for {name}"),
+            "fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result",
+            "f.write_str(self.as_str())",
         );
-        w.line(2, "f.write_str(self.as_str())");
-        w.line(1, "}");
-        w.line(0, "}");
-        w.blank();
+        w.doc(
+            0,
+            "Read from a JSON string of one of the values, and from nothing else.",
+        );
+        w.one_method_impl(
+            &format!("impl<'de> Deserialize<'de> for {name}"),
+            "fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>",
+            "crate::string_enum(deserializer, Self::parse)",
+        );
         Ok(())
     }
 

@@ -33,7 +33,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::schema::{Length, ListRules, MapRules, Member, Pattern, Shape, ShapeKind};
+use crate::schema::{
+    Length, ListRules, MapRules, Member, Pattern, Range, Shape, ShapeKind, StringRules,
+};
 use crate::{ApiError, ErrorCode, Input, Operation, SHAPES};
 
 /// The longest value echoed in a validation message, in characters.
@@ -160,7 +162,7 @@ static REGEXES: LazyLock<HashMap<&'static str, Matcher>> = LazyLock::new(|| {
 /// type) or `ValidationException` (every violated constraint, in one message).
 pub fn decode_input(op: Operation, body: &[u8]) -> Result<Input, ApiError> {
     let clean = check_against(op.input_shape(), parse_body(body)?)?;
-    Input::from_value(op, clean).map_err(|_| input_mismatch(op.name()))
+    Input::from_json(op, clean).map_err(|_| input_mismatch(op.name()))
 }
 
 /// Checks a request's JSON against the input shape `shape`: the value with nulls and unknown
@@ -533,6 +535,31 @@ fn enum_rule(values: &[&str]) -> String {
         "Member must satisfy enum value set: [{}]",
         values.join(", ")
     )
+}
+
+/// Whether `text` keeps every constraint of `rules` (what [`scalar`] would find nothing wrong
+/// with).
+pub(crate) fn string_satisfies(rules: &StringRules, text: &str) -> bool {
+    // A character takes one to four bytes: the byte length alone often settles the bounds,
+    // without counting the characters of a long value.
+    let bytes = text.len() as u64;
+    let (min, max) = (
+        rules.length.min.unwrap_or(0),
+        rules.length.max.unwrap_or(u64::MAX),
+    );
+    let length_ok = (bytes.div_ceil(4) >= min && bytes <= max)
+        || (min..=max).contains(&(text.chars().count() as u64));
+    length_ok
+        && rules
+            .pattern
+            .as_ref()
+            .is_none_or(|pattern| matches(pattern, text))
+        && (rules.values.is_empty() || rules.values.contains(&text))
+}
+
+/// Whether `number` keeps every constraint of `range` and fits an `i32`, as [`scalar`] asks.
+pub(crate) fn integer_satisfies(range: &Range, number: i64) -> bool {
+    range_rules(range.min, range.max, Some(number)).is_empty() && i32::try_from(number).is_ok()
 }
 
 fn matches(pattern: &Pattern, text: &str) -> bool {

@@ -7,8 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::schema::{
     Length, ListRules, MapRules, Member, Pattern, Range, Shape, ShapeKind, StringRules,
@@ -370,67 +369,73 @@ impl Input {
         }
     }
 
-    /// Deserializes the input of `operation` from JSON that passed the schema.
-    pub(crate) fn from_value(operation: Operation, value: Value) -> serde_json::Result<Self> {
+    /// Deserializes the input of `operation` from `json`: a checked JSON value, or a body read as it comes.
+    pub(crate) fn from_json<'de, D: Deserializer<'de>>(operation: Operation, json: D) -> Result<Self, D::Error> {
         Ok(match operation {
             Operation::AddKeyReplicationRegions => {
-                Self::AddKeyReplicationRegions(serde_json::from_value(value)?)
+                Self::AddKeyReplicationRegions(AddKeyReplicationRegionsInput::deserialize(json)?)
             }
-            Operation::AssociateMpaTeam => Self::AssociateMpaTeam(serde_json::from_value(value)?),
-            Operation::CreateAlias => Self::CreateAlias(serde_json::from_value(value)?),
-            Operation::CreateKey => Self::CreateKey(serde_json::from_value(value)?),
-            Operation::DeleteAlias => Self::DeleteAlias(serde_json::from_value(value)?),
-            Operation::DeleteKey => Self::DeleteKey(serde_json::from_value(value)?),
+            Operation::AssociateMpaTeam => {
+                Self::AssociateMpaTeam(AssociateMpaTeamInput::deserialize(json)?)
+            }
+            Operation::CreateAlias => Self::CreateAlias(CreateAliasInput::deserialize(json)?),
+            Operation::CreateKey => Self::CreateKey(CreateKeyInput::deserialize(json)?),
+            Operation::DeleteAlias => Self::DeleteAlias(DeleteAliasInput::deserialize(json)?),
+            Operation::DeleteKey => Self::DeleteKey(DeleteKeyInput::deserialize(json)?),
             Operation::DeleteResourcePolicy => {
-                Self::DeleteResourcePolicy(serde_json::from_value(value)?)
+                Self::DeleteResourcePolicy(DeleteResourcePolicyInput::deserialize(json)?)
             }
             Operation::DisableDefaultKeyReplicationRegions => {
-                Self::DisableDefaultKeyReplicationRegions(serde_json::from_value(value)?)
+                Self::DisableDefaultKeyReplicationRegions(DisableDefaultKeyReplicationRegionsInput::deserialize(json)?)
             }
             Operation::DisassociateMpaTeam => {
-                Self::DisassociateMpaTeam(serde_json::from_value(value)?)
+                Self::DisassociateMpaTeam(DisassociateMpaTeamInput::deserialize(json)?)
             }
             Operation::EnableDefaultKeyReplicationRegions => {
-                Self::EnableDefaultKeyReplicationRegions(serde_json::from_value(value)?)
+                Self::EnableDefaultKeyReplicationRegions(EnableDefaultKeyReplicationRegionsInput::deserialize(json)?)
             }
-            Operation::ExportKey => Self::ExportKey(serde_json::from_value(value)?),
-            Operation::GetAlias => Self::GetAlias(serde_json::from_value(value)?),
+            Operation::ExportKey => Self::ExportKey(ExportKeyInput::deserialize(json)?),
+            Operation::GetAlias => Self::GetAlias(GetAliasInput::deserialize(json)?),
             Operation::GetCertificateSigningRequest => {
-                Self::GetCertificateSigningRequest(serde_json::from_value(value)?)
+                Self::GetCertificateSigningRequest(GetCertificateSigningRequestInput::deserialize(json)?)
             }
             Operation::GetDefaultKeyReplicationRegions => {
-                Self::GetDefaultKeyReplicationRegions(serde_json::from_value(value)?)
+                Self::GetDefaultKeyReplicationRegions(GetDefaultKeyReplicationRegionsInput::deserialize(json)?)
             }
-            Operation::GetKey => Self::GetKey(serde_json::from_value(value)?),
+            Operation::GetKey => Self::GetKey(GetKeyInput::deserialize(json)?),
             Operation::GetMpaTeamAssociation => {
-                Self::GetMpaTeamAssociation(serde_json::from_value(value)?)
+                Self::GetMpaTeamAssociation(GetMpaTeamAssociationInput::deserialize(json)?)
             }
             Operation::GetParametersForExport => {
-                Self::GetParametersForExport(serde_json::from_value(value)?)
+                Self::GetParametersForExport(GetParametersForExportInput::deserialize(json)?)
             }
             Operation::GetParametersForImport => {
-                Self::GetParametersForImport(serde_json::from_value(value)?)
+                Self::GetParametersForImport(GetParametersForImportInput::deserialize(json)?)
             }
             Operation::GetPublicKeyCertificate => {
-                Self::GetPublicKeyCertificate(serde_json::from_value(value)?)
+                Self::GetPublicKeyCertificate(GetPublicKeyCertificateInput::deserialize(json)?)
             }
-            Operation::GetResourcePolicy => Self::GetResourcePolicy(serde_json::from_value(value)?),
-            Operation::ImportKey => Self::ImportKey(serde_json::from_value(value)?),
-            Operation::ListAliases => Self::ListAliases(serde_json::from_value(value)?),
-            Operation::ListKeys => Self::ListKeys(serde_json::from_value(value)?),
+            Operation::GetResourcePolicy => {
+                Self::GetResourcePolicy(GetResourcePolicyInput::deserialize(json)?)
+            }
+            Operation::ImportKey => Self::ImportKey(ImportKeyInput::deserialize(json)?),
+            Operation::ListAliases => Self::ListAliases(ListAliasesInput::deserialize(json)?),
+            Operation::ListKeys => Self::ListKeys(ListKeysInput::deserialize(json)?),
             Operation::ListTagsForResource => {
-                Self::ListTagsForResource(serde_json::from_value(value)?)
+                Self::ListTagsForResource(ListTagsForResourceInput::deserialize(json)?)
             }
-            Operation::PutResourcePolicy => Self::PutResourcePolicy(serde_json::from_value(value)?),
+            Operation::PutResourcePolicy => {
+                Self::PutResourcePolicy(PutResourcePolicyInput::deserialize(json)?)
+            }
             Operation::RemoveKeyReplicationRegions => {
-                Self::RemoveKeyReplicationRegions(serde_json::from_value(value)?)
+                Self::RemoveKeyReplicationRegions(RemoveKeyReplicationRegionsInput::deserialize(json)?)
             }
-            Operation::RestoreKey => Self::RestoreKey(serde_json::from_value(value)?),
-            Operation::StartKeyUsage => Self::StartKeyUsage(serde_json::from_value(value)?),
-            Operation::StopKeyUsage => Self::StopKeyUsage(serde_json::from_value(value)?),
-            Operation::TagResource => Self::TagResource(serde_json::from_value(value)?),
-            Operation::UntagResource => Self::UntagResource(serde_json::from_value(value)?),
-            Operation::UpdateAlias => Self::UpdateAlias(serde_json::from_value(value)?),
+            Operation::RestoreKey => Self::RestoreKey(RestoreKeyInput::deserialize(json)?),
+            Operation::StartKeyUsage => Self::StartKeyUsage(StartKeyUsageInput::deserialize(json)?),
+            Operation::StopKeyUsage => Self::StopKeyUsage(StopKeyUsageInput::deserialize(json)?),
+            Operation::TagResource => Self::TagResource(TagResourceInput::deserialize(json)?),
+            Operation::UntagResource => Self::UntagResource(UntagResourceInput::deserialize(json)?),
+            Operation::UpdateAlias => Self::UpdateAlias(UpdateAliasInput::deserialize(json)?),
         })
     }
 }
@@ -467,7 +472,7 @@ pub struct Alias {
 }
 
 /// The values of the `As2805KeyVariant` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum As2805KeyVariant {
     /// `TERMINAL_MAJOR_KEY_VARIANT_00`
     #[serde(rename = "TERMINAL_MAJOR_KEY_VARIANT_00")]
@@ -514,6 +519,13 @@ impl fmt::Display for As2805KeyVariant {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for As2805KeyVariant {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The input of [`Operation::AssociateMpaTeam`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssociateMpaTeamInput {
@@ -551,7 +563,7 @@ pub struct AssociateMpaTeamOutput {
 }
 
 /// The values of the `AssociationState` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum AssociationState {
     /// `ACTIVE`
     #[serde(rename = "ACTIVE")]
@@ -586,6 +598,13 @@ impl AssociationState {
 impl fmt::Display for AssociationState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for AssociationState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -725,7 +744,7 @@ pub struct DeleteResourcePolicyInput {
 pub struct DeleteResourcePolicyOutput {}
 
 /// The values of the `DeriveKeyUsage` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum DeriveKeyUsage {
     /// `TR31_B0_BASE_DERIVATION_KEY`
     #[serde(rename = "TR31_B0_BASE_DERIVATION_KEY")]
@@ -844,6 +863,13 @@ impl DeriveKeyUsage {
 impl fmt::Display for DeriveKeyUsage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for DeriveKeyUsage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -1618,7 +1644,7 @@ pub struct Key {
 }
 
 /// The values of the `KeyAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyAlgorithm {
     /// `TDES_2KEY`
     #[serde(rename = "TDES_2KEY")]
@@ -1720,6 +1746,13 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The role of the key, the algorithm it supports, and the cryptographic operations allowed with the key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyAttributes {
@@ -1773,7 +1806,7 @@ impl fmt::Debug for KeyBlockHeaders {
 }
 
 /// The values of the `KeyCheckValueAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyCheckValueAlgorithm {
     /// `CMAC`
     #[serde(rename = "CMAC")]
@@ -1815,8 +1848,15 @@ impl fmt::Display for KeyCheckValueAlgorithm {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyCheckValueAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyClass` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyClass {
     /// `SYMMETRIC_KEY`
     #[serde(rename = "SYMMETRIC_KEY")]
@@ -1863,8 +1903,15 @@ impl fmt::Display for KeyClass {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyClass {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyDerivationFunction` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyDerivationFunction {
     /// `NIST_SP800`
     #[serde(rename = "NIST_SP800")]
@@ -1898,8 +1945,15 @@ impl fmt::Display for KeyDerivationFunction {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyDerivationFunction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyDerivationHashAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyDerivationHashAlgorithm {
     /// `SHA_256`
     #[serde(rename = "SHA_256")]
@@ -1937,8 +1991,15 @@ impl fmt::Display for KeyDerivationHashAlgorithm {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyDerivationHashAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyExportability` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyExportability {
     /// `EXPORTABLE`
     #[serde(rename = "EXPORTABLE")]
@@ -1976,8 +2037,15 @@ impl fmt::Display for KeyExportability {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyExportability {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyMaterialType` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyMaterialType {
     /// `TR34_KEY_BLOCK`
     #[serde(rename = "TR34_KEY_BLOCK")]
@@ -2029,6 +2097,13 @@ impl fmt::Display for KeyMaterialType {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyMaterialType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The list of cryptographic operations that you can perform using the key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyModesOfUse {
@@ -2071,7 +2146,7 @@ pub struct KeyModesOfUse {
 }
 
 /// Defines the source of a key
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyOrigin {
     /// `EXTERNAL`
     #[serde(rename = "EXTERNAL")]
@@ -2105,8 +2180,15 @@ impl fmt::Display for KeyOrigin {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyOrigin {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// Defines the replication state of a key
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyReplicationState {
     /// `IN_PROGRESS`
     #[serde(rename = "IN_PROGRESS")]
@@ -2153,8 +2235,15 @@ impl fmt::Display for KeyReplicationState {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyReplicationState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// Defines the state of a key
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyState {
     /// `CREATE_IN_PROGRESS`
     #[serde(rename = "CREATE_IN_PROGRESS")]
@@ -2201,6 +2290,13 @@ impl fmt::Display for KeyState {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// Metadata about an Amazon Web Services Payment Cryptography key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySummary {
@@ -2233,7 +2329,7 @@ pub struct KeySummary {
 }
 
 /// The values of the `KeyUsage` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyUsage {
     /// `TR31_B0_BASE_DERIVATION_KEY`
     #[serde(rename = "TR31_B0_BASE_DERIVATION_KEY")]
@@ -2384,6 +2480,13 @@ impl fmt::Display for KeyUsage {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyUsage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The input of [`Operation::ListAliases`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListAliasesInput {
@@ -2471,7 +2574,7 @@ pub struct ListTagsForResourceOutput {
 }
 
 /// The values of the `MpaOperation` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum MpaOperation {
     /// `IMPORT_ROOT_PUBLIC_KEY_CERTIFICATE`
     #[serde(rename = "IMPORT_ROOT_PUBLIC_KEY_CERTIFICATE")]
@@ -2498,6 +2601,13 @@ impl MpaOperation {
 impl fmt::Display for MpaOperation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for MpaOperation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2538,7 +2648,7 @@ pub struct MpaTeamAssociation {
 }
 
 /// Defines the replication type of a key
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum MultiRegionKeyType {
     /// `PRIMARY`
     #[serde(rename = "PRIMARY")]
@@ -2569,6 +2679,13 @@ impl MultiRegionKeyType {
 impl fmt::Display for MultiRegionKeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for MultiRegionKeyType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2653,7 +2770,7 @@ pub struct RootCertificatePublicKey {
 }
 
 /// The values of the `SessionStatus` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum SessionStatus {
     /// `PENDING`
     #[serde(rename = "PENDING")]
@@ -2696,8 +2813,15 @@ impl fmt::Display for SessionStatus {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for SessionStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// Defines the Algorithm used to generate the certificate signing request
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum SigningAlgorithmType {
     /// `SHA224`
     #[serde(rename = "SHA224")]
@@ -2739,6 +2863,13 @@ impl fmt::Display for SigningAlgorithmType {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for SigningAlgorithmType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The input of [`Operation::StartKeyUsage`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartKeyUsageInput {
@@ -2772,7 +2903,7 @@ pub struct StopKeyUsageOutput {
 }
 
 /// The values of the `SymmetricKeyAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum SymmetricKeyAlgorithm {
     /// `TDES_2KEY`
     #[serde(rename = "TDES_2KEY")]
@@ -2844,6 +2975,13 @@ impl fmt::Display for SymmetricKeyAlgorithm {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for SymmetricKeyAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// A structure that contains information about a tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
@@ -2871,7 +3009,7 @@ pub struct TagResourceInput {
 pub struct TagResourceOutput {}
 
 /// The values of the `Tr34KeyBlockFormat` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Tr34KeyBlockFormat {
     /// `X9_TR34_2012`
     #[serde(rename = "X9_TR34_2012")]
@@ -2898,6 +3036,13 @@ impl Tr34KeyBlockFormat {
 impl fmt::Display for Tr34KeyBlockFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for Tr34KeyBlockFormat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2988,7 +3133,7 @@ impl fmt::Debug for WrappedKey {
 }
 
 /// The values of the `WrappedKeyMaterialFormat` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum WrappedKeyMaterialFormat {
     /// `KEY_CRYPTOGRAM`
     #[serde(rename = "KEY_CRYPTOGRAM")]
@@ -3026,8 +3171,15 @@ impl fmt::Display for WrappedKeyMaterialFormat {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for WrappedKeyMaterialFormat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `WrappingKeySpec` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum WrappingKeySpec {
     /// `RSA_OAEP_SHA_256`
     #[serde(rename = "RSA_OAEP_SHA_256")]
@@ -3058,6 +3210,13 @@ impl WrappingKeySpec {
 impl fmt::Display for WrappingKeySpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for WrappingKeySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 

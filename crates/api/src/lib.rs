@@ -7,7 +7,7 @@
 //!   values, optional ones `Option`s left out of the JSON when `None`; the model's unboxed
 //!   booleans (`KeyModesOfUse`) are plain `bool`s defaulting to false and always written;
 //! - one enum per enumerated string shape (`KeyUsage`, `KeyState`, ...), with `as_str`, `parse`
-//!   and `ALL`;
+//!   and `ALL`, read from a JSON string only;
 //! - externally tagged enums for the model's unions (`ImportKeyMaterial`, `ExportKeyMaterial`,
 //!   `DiffieHellmanDerivationData`);
 //! - the [`Operation`] table, the [`Input`] enum holding one decoded request, and the
@@ -31,6 +31,7 @@ mod error;
 #[rustfmt::skip]
 mod generated;
 pub mod schema;
+mod typed_check;
 
 use std::fmt;
 
@@ -158,5 +159,28 @@ struct Redacted;
 impl fmt::Debug for Redacted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+/// Reads a value of an enumerated string through `parse`, from a JSON string only: not from
+/// the `{"VALUE": null}` that serde would otherwise take for a unit variant, which AWS refuses.
+fn string_enum<'de, D: Deserializer<'de>, T>(
+    deserializer: D,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, D::Error> {
+    deserializer.deserialize_str(EnumValue(parse))
+}
+
+struct EnumValue<T>(fn(&str) -> Option<T>);
+
+impl<T> Visitor<'_> for EnumValue<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value of the enumeration")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        (self.0)(text).ok_or_else(|| E::invalid_value(de::Unexpected::Str(text), &self))
     }
 }

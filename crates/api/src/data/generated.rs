@@ -6,8 +6,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::schema::{Length, ListRules, Member, Pattern, Range, Shape, ShapeKind, StringRules};
 use crate::Redacted;
@@ -220,38 +219,42 @@ impl Input {
         }
     }
 
-    /// Deserializes the input of `operation` from JSON that passed the schema.
-    pub(crate) fn from_value(operation: Operation, value: Value) -> serde_json::Result<Self> {
+    /// Deserializes the input of `operation` from `json`: a checked JSON value, or a body read as it comes.
+    pub(crate) fn from_json<'de, D: Deserializer<'de>>(operation: Operation, json: D) -> Result<Self, D::Error> {
         Ok(match operation {
-            Operation::DecryptData => Self::DecryptData(serde_json::from_value(value)?),
-            Operation::EncryptData => Self::EncryptData(serde_json::from_value(value)?),
+            Operation::DecryptData => Self::DecryptData(DecryptDataInput::deserialize(json)?),
+            Operation::EncryptData => Self::EncryptData(EncryptDataInput::deserialize(json)?),
             Operation::GenerateAs2805KekValidation => {
-                Self::GenerateAs2805KekValidation(serde_json::from_value(value)?)
+                Self::GenerateAs2805KekValidation(GenerateAs2805KekValidationInput::deserialize(json)?)
             }
             Operation::GenerateAuthRequestCryptogram => {
-                Self::GenerateAuthRequestCryptogram(serde_json::from_value(value)?)
+                Self::GenerateAuthRequestCryptogram(GenerateAuthRequestCryptogramInput::deserialize(json)?)
             }
             Operation::GenerateCardValidationData => {
-                Self::GenerateCardValidationData(serde_json::from_value(value)?)
+                Self::GenerateCardValidationData(GenerateCardValidationDataInput::deserialize(json)?)
             }
-            Operation::GenerateMac => Self::GenerateMac(serde_json::from_value(value)?),
+            Operation::GenerateMac => Self::GenerateMac(GenerateMacInput::deserialize(json)?),
             Operation::GenerateMacEmvPinChange => {
-                Self::GenerateMacEmvPinChange(serde_json::from_value(value)?)
+                Self::GenerateMacEmvPinChange(GenerateMacEmvPinChangeInput::deserialize(json)?)
             }
-            Operation::GeneratePinData => Self::GeneratePinData(serde_json::from_value(value)?),
-            Operation::ReEncryptData => Self::ReEncryptData(serde_json::from_value(value)?),
+            Operation::GeneratePinData => {
+                Self::GeneratePinData(GeneratePinDataInput::deserialize(json)?)
+            }
+            Operation::ReEncryptData => Self::ReEncryptData(ReEncryptDataInput::deserialize(json)?),
             Operation::TranslateKeyMaterial => {
-                Self::TranslateKeyMaterial(serde_json::from_value(value)?)
+                Self::TranslateKeyMaterial(TranslateKeyMaterialInput::deserialize(json)?)
             }
-            Operation::TranslatePinData => Self::TranslatePinData(serde_json::from_value(value)?),
+            Operation::TranslatePinData => {
+                Self::TranslatePinData(TranslatePinDataInput::deserialize(json)?)
+            }
             Operation::VerifyAuthRequestCryptogram => {
-                Self::VerifyAuthRequestCryptogram(serde_json::from_value(value)?)
+                Self::VerifyAuthRequestCryptogram(VerifyAuthRequestCryptogramInput::deserialize(json)?)
             }
             Operation::VerifyCardValidationData => {
-                Self::VerifyCardValidationData(serde_json::from_value(value)?)
+                Self::VerifyCardValidationData(VerifyCardValidationDataInput::deserialize(json)?)
             }
-            Operation::VerifyMac => Self::VerifyMac(serde_json::from_value(value)?),
-            Operation::VerifyPinData => Self::VerifyPinData(serde_json::from_value(value)?),
+            Operation::VerifyMac => Self::VerifyMac(VerifyMacInput::deserialize(json)?),
+            Operation::VerifyPinData => Self::VerifyPinData(VerifyPinDataInput::deserialize(json)?),
         })
     }
 }
@@ -660,7 +663,7 @@ pub struct DukptDerivationAttributes {
 }
 
 /// The values of the `DukptDerivationType` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum DukptDerivationType {
     /// `TDES_2KEY`
     #[serde(rename = "TDES_2KEY")]
@@ -712,6 +715,13 @@ impl fmt::Display for DukptDerivationType {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for DukptDerivationType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// Parameters that are required to encrypt plaintext data using DUKPT.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DukptEncryptionAttributes {
@@ -752,7 +762,7 @@ impl fmt::Debug for DukptEncryptionAttributes {
 }
 
 /// The values of the `DukptEncryptionMode` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum DukptEncryptionMode {
     /// `ECB`
     #[serde(rename = "ECB")]
@@ -786,8 +796,15 @@ impl fmt::Display for DukptEncryptionMode {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for DukptEncryptionMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `DukptKeyVariant` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum DukptKeyVariant {
     /// `BIDIRECTIONAL`
     #[serde(rename = "BIDIRECTIONAL")]
@@ -822,6 +839,13 @@ impl DukptKeyVariant {
 impl fmt::Display for DukptKeyVariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for DukptKeyVariant {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -1023,7 +1047,7 @@ impl fmt::Debug for EmvEncryptionAttributes {
 }
 
 /// The values of the `EmvEncryptionMode` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum EmvEncryptionMode {
     /// `ECB`
     #[serde(rename = "ECB")]
@@ -1057,8 +1081,15 @@ impl fmt::Display for EmvEncryptionMode {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for EmvEncryptionMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `EmvMajorKeyDerivationMode` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum EmvMajorKeyDerivationMode {
     /// `EMV_OPTION_A`
     #[serde(rename = "EMV_OPTION_A")]
@@ -1089,6 +1120,13 @@ impl EmvMajorKeyDerivationMode {
 impl fmt::Display for EmvMajorKeyDerivationMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for EmvMajorKeyDerivationMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -1162,7 +1200,7 @@ pub enum EncryptionDecryptionAttributes {
 }
 
 /// The values of the `EncryptionMode` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum EncryptionMode {
     /// `ECB`
     #[serde(rename = "ECB")]
@@ -1226,6 +1264,13 @@ impl EncryptionMode {
 impl fmt::Display for EncryptionMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for EncryptionMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -1871,7 +1916,7 @@ impl fmt::Debug for KekValidationResponse {
 }
 
 /// The values of the `KeyCheckValueAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyCheckValueAlgorithm {
     /// `CMAC`
     #[serde(rename = "CMAC")]
@@ -1913,8 +1958,15 @@ impl fmt::Display for KeyCheckValueAlgorithm {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyCheckValueAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyDerivationFunction` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyDerivationFunction {
     /// `NIST_SP800`
     #[serde(rename = "NIST_SP800")]
@@ -1948,8 +2000,15 @@ impl fmt::Display for KeyDerivationFunction {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyDerivationFunction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `KeyDerivationHashAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum KeyDerivationHashAlgorithm {
     /// `SHA_256`
     #[serde(rename = "SHA_256")]
@@ -1987,8 +2046,15 @@ impl fmt::Display for KeyDerivationHashAlgorithm {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for KeyDerivationHashAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `MacAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum MacAlgorithm {
     /// `ISO9797_ALGORITHM1`
     #[serde(rename = "ISO9797_ALGORITHM1")]
@@ -2057,6 +2123,13 @@ impl MacAlgorithm {
 impl fmt::Display for MacAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for MacAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2131,7 +2204,7 @@ pub enum MacAttributes {
 }
 
 /// The values of the `MajorKeyDerivationMode` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum MajorKeyDerivationMode {
     /// `EMV_OPTION_A`
     #[serde(rename = "EMV_OPTION_A")]
@@ -2162,6 +2235,13 @@ impl MajorKeyDerivationMode {
 impl fmt::Display for MajorKeyDerivationMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for MajorKeyDerivationMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2211,7 +2291,7 @@ pub struct OutgoingTr31KeyBlock {
 }
 
 /// The values of the `PaddingType` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum PaddingType {
     /// `PKCS1`
     #[serde(rename = "PKCS1")]
@@ -2258,8 +2338,15 @@ impl fmt::Display for PaddingType {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for PaddingType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `PinBlockFormatForEmvPinChange` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum PinBlockFormatForEmvPinChange {
     /// `ISO_FORMAT_0`
     #[serde(rename = "ISO_FORMAT_0")]
@@ -2297,8 +2384,15 @@ impl fmt::Display for PinBlockFormatForEmvPinChange {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for PinBlockFormatForEmvPinChange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `PinBlockFormatForPinData` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum PinBlockFormatForPinData {
     /// `ISO_FORMAT_0`
     #[serde(rename = "ISO_FORMAT_0")]
@@ -2345,8 +2439,15 @@ impl fmt::Display for PinBlockFormatForPinData {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for PinBlockFormatForPinData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `PinBlockLengthPosition` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum PinBlockLengthPosition {
     /// `NONE`
     #[serde(rename = "NONE")]
@@ -2380,8 +2481,15 @@ impl fmt::Display for PinBlockLengthPosition {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for PinBlockLengthPosition {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `PinBlockPaddingType` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum PinBlockPaddingType {
     /// `NO_PADDING`
     #[serde(rename = "NO_PADDING")]
@@ -2412,6 +2520,13 @@ impl PinBlockPaddingType {
 impl fmt::Display for PinBlockPaddingType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for PinBlockPaddingType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2468,7 +2583,7 @@ pub enum PinVerificationAttributes {
 }
 
 /// The values of the `RandomKeyMaxLength` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum RandomKeyMaxLength {
     /// `BYTES_8`
     #[serde(rename = "BYTES_8")]
@@ -2506,8 +2621,15 @@ impl fmt::Display for RandomKeyMaxLength {
     }
 }
 
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for RandomKeyMaxLength {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
+    }
+}
+
 /// The values of the `RandomKeySendVariantMask` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum RandomKeySendVariantMask {
     /// `VARIANT_MASK_82C0`
     #[serde(rename = "VARIANT_MASK_82C0")]
@@ -2538,6 +2660,13 @@ impl RandomKeySendVariantMask {
 impl fmt::Display for RandomKeySendVariantMask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for RandomKeySendVariantMask {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2666,7 +2795,7 @@ pub enum SessionKeyDerivation {
 }
 
 /// The values of the `SessionKeyDerivationMode` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum SessionKeyDerivationMode {
     /// `EMV_COMMON_SESSION_KEY`
     #[serde(rename = "EMV_COMMON_SESSION_KEY")]
@@ -2720,6 +2849,13 @@ impl SessionKeyDerivationMode {
 impl fmt::Display for SessionKeyDerivationMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for SessionKeyDerivationMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -2909,7 +3045,7 @@ impl fmt::Debug for SymmetricEncryptionAttributes {
 }
 
 /// The values of the `SymmetricKeyAlgorithm` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum SymmetricKeyAlgorithm {
     /// `TDES_2KEY`
     #[serde(rename = "TDES_2KEY")]
@@ -2978,6 +3114,13 @@ impl SymmetricKeyAlgorithm {
 impl fmt::Display for SymmetricKeyAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for SymmetricKeyAlgorithm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -3159,7 +3302,7 @@ pub struct ValidationExceptionField {
 }
 
 /// The values of the `VerificationFailedReason` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum VerificationFailedReason {
     /// `INVALID_MAC`
     #[serde(rename = "INVALID_MAC")]
@@ -3203,6 +3346,13 @@ impl VerificationFailedReason {
 impl fmt::Display for VerificationFailedReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for VerificationFailedReason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
@@ -3583,7 +3733,7 @@ impl fmt::Debug for WrappedKeyMaterial {
 }
 
 /// The values of the `WrappedKeyMaterialFormat` enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum WrappedKeyMaterialFormat {
     /// `KEY_CRYPTOGRAM`
     #[serde(rename = "KEY_CRYPTOGRAM")]
@@ -3618,6 +3768,13 @@ impl WrappedKeyMaterialFormat {
 impl fmt::Display for WrappedKeyMaterialFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read from a JSON string of one of the values, and from nothing else.
+impl<'de> Deserialize<'de> for WrappedKeyMaterialFormat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::string_enum(deserializer, Self::parse)
     }
 }
 
