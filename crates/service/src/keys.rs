@@ -269,7 +269,7 @@ pub(crate) struct NewKey {
 
 /// A fresh key id and the key as the API describes it, in CREATE_COMPLETE.
 pub(crate) fn new_key(ctx: &Context, new: NewKey) -> (String, Key) {
-    let id = ids::random_lower_alphanumeric(16);
+    let id = ids::new_key_id(ctx.now);
     let key = Key {
         key_arn: key_arn(ctx, &id),
         key_attributes: new.attributes,
