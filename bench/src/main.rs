@@ -93,7 +93,9 @@ struct RunArgs {
     /// ListKeys, CreateAlias, GetAlias, TagResource, GetParametersForExport, ExportKeyTr34,
     /// ExportKeyTr31, ImportKeyTr31. Data plane: GenerateMac (HMAC_SHA256 over 256 bytes),
     /// VerifyMac (AES-128 CMAC over 256 bytes), EncryptData and DecryptData (AES-128 CBC, 1 KiB),
-    /// each with its own key. ListKeys asks for pages of 50, each worker walking the whole list
+    /// VerifyCardValidationData (a CVV2), TranslatePinData (ISO 0 under a TDES PEK to ISO 4 under
+    /// an AES PEK), VerifyPinData (a Visa PVV), VerifyAuthRequestCryptogram (an ARQC with an
+    /// ARPC), each with its own keys. ListKeys asks for pages of 50, each worker walking the whole list
     /// by NextToken and starting over after the last page.
     #[arg(long)]
     op: Mix,
