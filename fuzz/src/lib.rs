@@ -269,11 +269,12 @@ pub fn api_decode(data: &[u8]) {
 /// [`paycrypt_api::data::Operation::ALL`]. For an operation with a path label
 /// (`/keys/{KeyIdentifier}/encrypt`), the bytes up to the first newline are the label's value as
 /// routing hands it over, percent-decoded (invalid UTF-8 is replaced), and the rest is the body;
-/// for the others, all the rest is the body. A request that decodes must serialize to JSON that
-/// decodes, with the same label, to the same input; and since the label is a member of that
-/// JSON, to the same input without it too.
+/// for the others, all the rest is the body. The decoder's answer, error or input, must be the
+/// thorough path's ([`paycrypt_api::data::decode_checked`]). A request that decodes must serialize
+/// to JSON that decodes, with the same label, to the same input; and since the label is a member
+/// of that JSON, to the same input without it too.
 pub fn data_decode(data: &[u8]) {
-    use paycrypt_api::data::{Operation, decode_input};
+    use paycrypt_api::data::{Operation, decode_checked, decode_input};
 
     let Some((&which, rest)) = data.split_first() else {
         return;
@@ -296,7 +297,14 @@ pub fn data_decode(data: &[u8]) {
         }
         None => (Vec::new(), rest),
     };
-    let Ok(input) = decode_input(op, body, &labels) else {
+    let decoded = decode_input(op, body, &labels);
+    assert_eq!(
+        decoded,
+        decode_checked(op, body, &labels),
+        "the quick and thorough paths of {} disagree",
+        op.name()
+    );
+    let Ok(input) = decoded else {
         return;
     };
     assert_eq!(input.operation(), op);

@@ -666,6 +666,11 @@ impl<'m> Generator<'m> {
         let w = &mut self.w;
         w.doc(0, &doc);
         w.line(0, &format!("#[derive({})]", derives.join(", ")));
+        if self.plane == Plane::Data {
+            // A member the model does not know fails the data plane's quick decoding path
+            // (crates/api/src/data.rs), leaving it to the JSON tree that checks and drops it.
+            w.line(0, "#[serde(deny_unknown_fields)]");
+        }
         if fields.is_empty() {
             w.line(0, &format!("pub struct {name} {{}}"));
         } else {

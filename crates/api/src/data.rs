@@ -43,7 +43,9 @@ pub fn decode_input(
 
 /// The common case, a well-formed request, the quick way: the body (with the labels) read
 /// straight into the input type and its constraints checked there, without a JSON tree. None
-/// when anything is off, for [`decode_checked`] to find and word.
+/// when anything is off, for [`decode_checked`] to find and word: a broken constraint, a null,
+/// an array, a member the model does not know (the types refuse them, so that nothing goes
+/// unread: serde skims what it ignores, and would let pass a bad escape or number there).
 fn decode_plain(op: Operation, body: &[u8], labels: &[(&str, String)]) -> Option<Input> {
     // The data plane has no lists; serde would read an array as a structure, AWS refuses it.
     if body.contains(&b'[') {
@@ -62,15 +64,15 @@ fn decode_plain(op: Operation, body: &[u8], labels: &[(&str, String)]) -> Option
     satisfies(op.input_shape(), &input).then_some(input)
 }
 
-/// `body`, a JSON object, with `labels` as its first members. A label the body also names
-/// makes a duplicate member, which the input type refuses, leaving the choice to
-/// [`decode_checked`].
+/// `body`, a JSON object, with `labels` as its first members; every byte of the body kept as
+/// it was, so that what is not JSON stays so. A label the body also names makes a duplicate
+/// member, which the input type refuses, leaving the choice to [`decode_checked`].
 fn labels_first(body: &[u8], labels: &[(&str, String)]) -> Option<Vec<u8>> {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace())?;
-    let rest = body[start..].strip_prefix(b"{")?;
+    let brace = body.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = body[brace..].strip_prefix(b"{")?;
     let empty = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}');
     let mut json = Vec::with_capacity(body.len() + 160);
-    json.push(b'{');
+    json.extend_from_slice(&body[..=brace]);
     for (index, (name, value)) in labels.iter().enumerate() {
         if index > 0 {
             json.push(b',');
@@ -88,7 +90,10 @@ fn labels_first(body: &[u8], labels: &[(&str, String)]) -> Option<Vec<u8>> {
 
 /// Any request, the thorough way: the body as a JSON tree with the labels set in it (over a
 /// body member of the same name), walked against the schema for every fault, then deserialized.
-fn decode_checked(
+///
+/// What [`decode_input`] falls back to, and what it must always agree with: public so that the
+/// fuzz target can hold the two to the same answers.
+pub fn decode_checked(
     op: Operation,
     body: &[u8],
     labels: &[(&str, String)],
@@ -184,7 +189,8 @@ mod tests {
                     }
                 }
                 if rng.chance(5) {
-                    object.insert("NotInTheModel".into(), json!({"x": [1, "y"]}));
+                    let unknown = rng.pick(&[json!({"x": [1, "y"]}), json!({"x": "y"}), json!(1)]);
+                    object.insert("NotInTheModel".into(), unknown);
                 }
                 Value::Object(object)
             }
@@ -304,6 +310,12 @@ mod tests {
             r#"{"PlainText":"00","EncryptionAttributes":{"Symmetric":{"Mode":{"ECB":null}}}}"#
                 .to_owned(),
             r#"{"PlainText":"00","EncryptionAttributes":{"Asymmetric":[]}}"#.to_owned(),
+            format!(r#"{{"PlainText":"00",{attributes},"Other":"\ud800"}}"#),
+            format!(r#"{{"PlainText":"00",{attributes},"Other":1e400}}"#),
+            format!(r#"{{"PlainText":"00",{attributes},"Other":1}}"#),
+            // A form feed is ASCII white space but not JSON's.
+            format!("\x0c{{\"PlainText\":\"00\",{attributes}}}"),
+            format!("{{\"PlainText\":\"00\",{attributes}\x0c}}"),
         ] {
             assert_eq!(
                 decode_plain(Operation::EncryptData, body.as_bytes(), &labels),
