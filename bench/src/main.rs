@@ -95,8 +95,8 @@ struct RunArgs {
     /// VerifyMac (AES-128 CMAC over 256 bytes), EncryptData and DecryptData (AES-128 CBC, 1 KiB),
     /// VerifyCardValidationData (a CVV2), TranslatePinData (ISO 0 under a TDES PEK to ISO 4 under
     /// an AES PEK), VerifyPinData (a Visa PVV), VerifyAuthRequestCryptogram (an ARQC with an
-    /// ARPC), each with its own keys. ListKeys asks for pages of 50, each worker walking the whole list
-    /// by NextToken and starting over after the last page.
+    /// ARPC), each with its own keys. ListKeys asks for pages of 50, each worker walking the
+    /// whole list by NextToken and starting over after the last page.
     #[arg(long)]
     op: Mix,
     /// Requests in flight (closed-loop workers).

@@ -23,7 +23,7 @@ pub(crate) fn satisfies(shape: &'static Shape, value: &impl Serialize) -> bool {
 
 /// The walk stopped: something is wrong or unexpected.
 #[derive(Debug)]
-pub(crate) struct Doubt;
+struct Doubt;
 
 impl fmt::Display for Doubt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,10 +5,9 @@ use paycrypt_api::Timestamp;
 use paycrypt_keyblock::SystemRng;
 use paycrypt_keyblock::rand_core::Rng;
 
-const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-
-/// The digits of a key id's time part, in ASCII order, so that ids sort as their times do.
-const TIME_DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+/// The characters of ids, in ASCII order: also the digits of a key id's time part, so that key
+/// ids sort as their times do.
+const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// A key id for a key created at `now`: eight base-36 digits of its millisecond (the Unix epoch's,
 /// modulo 36^8, which first wraps in 2059), then eight random characters.
@@ -21,7 +20,7 @@ pub fn new_key_id(now: Timestamp) -> String {
     let mut millis = now.as_millis().rem_euclid(36_i64.pow(8));
     let mut time = [0u8; 8];
     for digit in time.iter_mut().rev() {
-        *digit = TIME_DIGITS[(millis % 36) as usize];
+        *digit = ALPHABET[(millis % 36) as usize];
         millis /= 36;
     }
     let mut id = String::with_capacity(16);
