@@ -24,9 +24,12 @@ impl Service {
         let key = self.resolve_key(ctx, &input.key_identifier).await?;
         let public_key = key_pair_public_key(&key)?;
         // The key's own account CA certifies it, also for a cross-account caller.
+        let owner = ctx.on_behalf_of(&key.scope);
+        let authority = self.authority_record(&owner).await?;
         let (certificate, chain) = self
             .issue_certificate(
-                &ctx.on_behalf_of(&key.scope),
+                &owner,
+                authority,
                 &public_key,
                 &key.id,
                 ctx.now.as_millis() / 1000 + CERTIFICATE_VALIDITY_SECS,

@@ -177,9 +177,12 @@ impl Service {
         Ok(stored)
     }
 
-    /// The CA of the caller's account and region, opened for issuing.
-    pub(crate) async fn authority(&self, ctx: &Context) -> Result<Authority, ApiError> {
-        let stored = self.authority_record(ctx).await?;
+    /// The CA of the caller's account and region, as `stored`, opened for issuing.
+    fn open_authority(
+        &self,
+        ctx: &Context,
+        stored: AuthorityRecord,
+    ) -> Result<Authority, ApiError> {
         let private_key = self
             .sealer
             .open(&authority_aad(ctx), &stored.sealed_private_key)
@@ -190,17 +193,18 @@ impl Service {
         })
     }
 
-    /// Issues a certificate from the account CA for `public_spki_der`, valid until
-    /// `not_after_secs` (capped at the CA's own validity).
+    /// Issues a certificate from the account CA (as stored: `authority`) for `public_spki_der`,
+    /// valid until `not_after_secs` (capped at the CA's own validity).
     pub(crate) async fn issue_certificate(
         &self,
         ctx: &Context,
+        authority: AuthorityRecord,
         public_spki_der: &[u8],
         common_name: &str,
         not_after_secs: i64,
         usage: paycrypt_pki::LeafUsage,
     ) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
-        let authority = self.authority(ctx).await?;
+        let authority = self.open_authority(ctx, authority)?;
         let (public_spki_der, subject) = (public_spki_der.to_vec(), subject(ctx, common_name));
         let now_secs = ctx.now.as_millis() / 1000;
         // An RSA-4096 signature takes milliseconds: it runs off the async runtime.
@@ -253,6 +257,7 @@ impl Service {
     pub(crate) async fn issue_token(
         &self,
         ctx: &Context,
+        authority: &AuthorityRecord,
         kind: &str,
         material_type: &str,
         algorithm: KeyAlgorithm,
@@ -261,13 +266,12 @@ impl Service {
         // An RSA-2048 token made ready by the key pool, if one is (only RSA-2048 is pooled).
         let ready = match algorithm {
             KeyAlgorithm::Rsa2048 => {
-                let authority = self.authority_record(ctx).await?;
                 let shelf = ShelfKey {
                     scope: ctx.scope(),
                     kind: kind.to_string(),
                 };
                 self.key_pool.take_ready(&shelf, ctx.now.as_millis(), || {
-                    self.token_issuer(ctx, kind, authority)
+                    self.token_issuer(ctx, kind, authority.clone())
                 })
             }
             _ => None,
@@ -287,6 +291,7 @@ impl Service {
                 let (certificate, _) = self
                     .issue_certificate(
                         ctx,
+                        authority.clone(),
                         &pair.public_spki_der,
                         &format!("paycrypt {kind} {token}"),
                         seconds_covering(expires.as_millis()),

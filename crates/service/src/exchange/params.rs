@@ -9,7 +9,7 @@ use paycrypt_api::{
     GetParametersForImportInput, GetParametersForImportOutput, KeyAlgorithm, KeyMaterialType,
     Timestamp,
 };
-use paycrypt_store::TokenRecord;
+use paycrypt_store::{AuthorityRecord, TokenRecord};
 
 use crate::{Context, Service, store_error};
 
@@ -42,6 +42,7 @@ impl Service {
     async fn token_for(
         &self,
         ctx: &Context,
+        authority: &AuthorityRecord,
         kind: &str,
         material_type: KeyMaterialType,
         algorithm: KeyAlgorithm,
@@ -66,8 +67,15 @@ impl Service {
         }
         let expires =
             Timestamp::from_millis(ctx.now.as_millis() + self.token_policy.validity_millis);
-        self.issue_token(ctx, kind, material_type.as_str(), algorithm, expires)
-            .await
+        self.issue_token(
+            ctx,
+            authority,
+            kind,
+            material_type.as_str(),
+            algorithm,
+            expires,
+        )
+        .await
     }
 
     pub(crate) async fn get_parameters_for_export(
@@ -97,16 +105,19 @@ impl Service {
                 "RSA_2048 is the only signing key algorithm allowed.",
             ));
         }
+        // The account CA signs the token's certificate (or did, for a pooled one) and is its
+        // chain: read once for both.
+        let authority = self.authority_record(ctx).await?;
         let token = self
             .token_for(
                 ctx,
+                &authority,
                 "export",
                 input.key_material_type,
                 input.signing_key_algorithm,
                 input.reuse_last_generated_token.unwrap_or(false),
             )
             .await?;
-        let authority = self.authority_record(ctx).await?;
         Ok(GetParametersForExportOutput {
             signing_key_certificate: wire_certificate(&token.certificate),
             signing_key_certificate_chain: wire_certificate(&authority.certificate),
@@ -145,16 +156,19 @@ impl Service {
                 )));
             }
         }
+        // The account CA signs the token's certificate (or did, for a pooled one) and is its
+        // chain: read once for both.
+        let authority = self.authority_record(ctx).await?;
         let token = self
             .token_for(
                 ctx,
+                &authority,
                 "import",
                 input.key_material_type,
                 algorithm,
                 input.reuse_last_generated_token.unwrap_or(false),
             )
             .await?;
-        let authority = self.authority_record(ctx).await?;
         Ok(GetParametersForImportOutput {
             wrapping_key_certificate: wire_certificate(&token.certificate),
             wrapping_key_certificate_chain: wire_certificate(&authority.certificate),
