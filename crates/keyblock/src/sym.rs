@@ -8,6 +8,7 @@ use aes::cipher::{
     BlockSizeUser, KeyInit,
 };
 use aes::{Aes128, Aes192, Aes256};
+use cmac::digest::FixedOutputReset;
 use cmac::{Cmac, Mac};
 use des::{Des, TdesEde3};
 use zeroize::Zeroizing;
@@ -200,32 +201,68 @@ fn cbc_dec<C: BlockCipherDecrypt>(c: &C, iv: &[u8], data: &mut [u8]) {
 /// # Errors
 /// [`Error::InvalidKeyLength`] if the key length does not fit the cipher.
 pub fn cmac(kind: BlockCipherKind, key: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
-    match (kind, key.len()) {
-        (BlockCipherKind::Tdes, _) => {
-            let k = tdes_ede3_key(key)?;
-            mac_with::<Cmac<TdesEde3>>(k.as_slice(), data, "TDES key")
+    Ok(KeyedCmac::new(kind, key)?.mac(data))
+}
+
+/// CMAC under one key for several messages: the key schedule and the CMAC subkeys are computed
+/// once, where [`cmac`] computes them for each message (TR-31 derives its two block keys from
+/// up to six CMACs under the block protection key).
+pub(crate) struct KeyedCmac(KeyedMac);
+
+/// The cipher's key schedule wipes itself on drop, as in [`Cipher`].
+enum KeyedMac {
+    Tdes(Box<Cmac<TdesEde3>>),
+    Aes128(Box<Cmac<Aes128>>),
+    Aes192(Box<Cmac<Aes192>>),
+    Aes256(Box<Cmac<Aes256>>),
+}
+
+impl KeyedCmac {
+    /// Keys the CMAC. TDES takes 16 or 24 bytes, AES 16, 24 or 32.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] for any other length.
+    pub(crate) fn new(kind: BlockCipherKind, key: &[u8]) -> Result<Self, Error> {
+        let keyed = match (kind, key.len()) {
+            (BlockCipherKind::Tdes, _) => {
+                let k = tdes_ede3_key(key)?;
+                KeyedMac::Tdes(init_mac(k.as_slice(), "TDES key")?)
+            }
+            (BlockCipherKind::Aes, 16) => KeyedMac::Aes128(init_mac(key, "AES key")?),
+            (BlockCipherKind::Aes, 24) => KeyedMac::Aes192(init_mac(key, "AES key")?),
+            (BlockCipherKind::Aes, 32) => KeyedMac::Aes256(init_mac(key, "AES key")?),
+            (BlockCipherKind::Aes, len) => {
+                return Err(Error::InvalidKeyLength {
+                    what: "AES key",
+                    len,
+                });
+            }
+        };
+        Ok(Self(keyed))
+    }
+
+    /// The CMAC of `data`, full length, wiped on drop; the key stays ready for the next.
+    pub(crate) fn mac(&mut self, data: &[u8]) -> Zeroizing<Vec<u8>> {
+        fn run<M: Mac + FixedOutputReset>(mac: &mut M, data: &[u8]) -> Zeroizing<Vec<u8>> {
+            Mac::update(mac, data);
+            Zeroizing::new(mac.finalize_reset().into_bytes().to_vec())
         }
-        (BlockCipherKind::Aes, 16) => mac_with::<Cmac<Aes128>>(key, data, "AES key"),
-        (BlockCipherKind::Aes, 24) => mac_with::<Cmac<Aes192>>(key, data, "AES key"),
-        (BlockCipherKind::Aes, 32) => mac_with::<Cmac<Aes256>>(key, data, "AES key"),
-        (BlockCipherKind::Aes, len) => Err(Error::InvalidKeyLength {
-            what: "AES key",
-            len,
-        }),
+        match &mut self.0 {
+            KeyedMac::Tdes(m) => run(m.as_mut(), data),
+            KeyedMac::Aes128(m) => run(m.as_mut(), data),
+            KeyedMac::Aes192(m) => run(m.as_mut(), data),
+            KeyedMac::Aes256(m) => run(m.as_mut(), data),
+        }
     }
 }
 
-fn mac_with<M: Mac + KeyInit>(
-    key: &[u8],
-    data: &[u8],
-    what: &'static str,
-) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut mac = <M as KeyInit>::new_from_slice(key).map_err(|_| Error::InvalidKeyLength {
-        what,
-        len: key.len(),
-    })?;
-    mac.update(data);
-    Ok(Zeroizing::new(mac.finalize().into_bytes().to_vec()))
+fn init_mac<M: Mac + KeyInit>(key: &[u8], what: &'static str) -> Result<Box<M>, Error> {
+    <M as KeyInit>::new_from_slice(key)
+        .map(Box::new)
+        .map_err(|_| Error::InvalidKeyLength {
+            what,
+            len: key.len(),
+        })
 }
 
 #[cfg(test)]
@@ -262,6 +299,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(mac.as_slice(), h("070a16b46b4d4144f79bdd9dd04a287c"));
+    }
+
+    // NIST SP 800-38B D.1 (AES-128 CMAC), examples 1 to 4 (empty, one block, 40 bytes, four
+    // blocks) through one keyed CMAC, in turn and then again: each answer is the example's.
+    #[test]
+    fn keyed_cmac_answers_each_message_as_if_fresh() {
+        let message = h(concat!(
+            "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
+            "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
+        ));
+        let examples = [
+            (0, "bb1d6929e95937287fa37d129b756746"),
+            (16, "070a16b46b4d4144f79bdd9dd04a287c"),
+            (40, "dfa66747de9ae63030ca32611497c827"),
+            (64, "51f0bebf7e3b9d92fc49741779363cfe"),
+        ];
+        let key = h("2b7e151628aed2a6abf7158809cf4f3c");
+        let mut keyed = KeyedCmac::new(BlockCipherKind::Aes, &key).unwrap();
+        for _ in 0..2 {
+            for (len, mac) in examples {
+                assert_eq!(keyed.mac(&message[..len]).as_slice(), h(mac), "{len} bytes");
+            }
+        }
     }
 
     #[test]

@@ -69,7 +69,9 @@ pub(crate) fn derived_keys(version: Version, kbpk: &[u8]) -> Result<BindingKeys,
         version: version.as_char(),
         len: kbpk.len(),
     })?;
-    let derive = |usage: u16| -> Result<Zeroizing<Vec<u8>>, Error> {
+    // Every derivation block is a CMAC under the KBPK: keyed once for all of them.
+    let mut cmac = sym::KeyedCmac::new(kind, kbpk)?;
+    let mut derive = |usage: u16| -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(kbpk.len() + 16));
         let mut counter = 1u8;
         while out.len() < kbpk.len() {
@@ -77,15 +79,15 @@ pub(crate) fn derived_keys(version: Version, kbpk: &[u8]) -> Result<BindingKeys,
             let [a0, a1] = algorithm.to_be_bytes();
             let [l0, l1] = bits.to_be_bytes();
             let data = [counter, u0, u1, 0x00, a0, a1, l0, l1];
-            out.extend_from_slice(&sym::cmac(kind, kbpk, &data)?);
+            out.extend_from_slice(&cmac.mac(&data));
             counter += 1;
         }
         out.truncate(kbpk.len());
-        Ok(out)
+        out
     };
     Ok(BindingKeys {
-        kbek: derive(0x0000)?,
-        kbak: derive(0x0001)?,
+        kbek: derive(0x0000),
+        kbak: derive(0x0001),
     })
 }
 
