@@ -1,7 +1,8 @@
 //! The fuzz targets of paycrypt, as plain functions over bytes: each takes one input from the
-//! fuzzer, feeds it to the parsers of outside bytes it covers, and panics only when a property
-//! of those parsers breaks (a parser itself panicking, or a round trip that does not come back
-//! the same). The libFuzzer binaries in `fuzz_targets/` are one line each around these.
+//! fuzzer, feeds it to the parsers of outside bytes it covers (or, for [`data_ops`], to the
+//! service's data-plane operations), and panics only when a property breaks (a parser or an
+//! operation itself panicking, or a round trip that does not come back the same). The libFuzzer
+//! binaries in `fuzz_targets/` are one line each around these.
 //!
 //! | function | what it feeds |
 //! |---|---|
@@ -11,9 +12,14 @@
 //! | [`certificate`] | certificate parsing from DER and from the base64-of-PEM wire form, chain checks |
 //! | [`api_decode`] | `decode_input` for every operation, and the round trip of what decodes |
 //! | [`data_decode`] | the data plane's `data::decode_input` (body and path labels), and the round trip of what decodes |
+//! | [`data_ops`] | data-plane requests that decode, run by the service against one key of each kind |
 //! | [`sigv4`] | SigV4 verification of a request written as text |
 //!
 //! Input layouts are documented on each function; the seed corpora in `seeds/` follow them.
+
+mod data_ops;
+
+pub use data_ops::data_ops;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -265,6 +271,32 @@ pub fn api_decode(data: &[u8]) {
     assert_eq!(again, input);
 }
 
+/// For a data-plane operation with a path label (`/keys/{KeyIdentifier}/encrypt`), the label's
+/// value (the bytes of `rest` up to the first newline, invalid UTF-8 replaced) and the body (the
+/// bytes after it); for the others, no labels and all of `rest` as the body.
+fn split_label(
+    op: paycrypt_api::data::Operation,
+    rest: &[u8],
+) -> (Vec<(&'static str, String)>, &[u8]) {
+    let (_, template) = op.http_binding();
+    let label = template
+        .split('/')
+        .find_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
+    match label {
+        Some(member) => {
+            let (value, body) = match rest.iter().position(|&b| b == b'\n') {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, &[][..]),
+            };
+            (
+                vec![(member, String::from_utf8_lossy(value).into_owned())],
+                body,
+            )
+        }
+        None => (Vec::new(), rest),
+    }
+}
+
 /// Data-plane request decoding. The first byte (modulo 15) picks the operation from
 /// [`paycrypt_api::data::Operation::ALL`]. For an operation with a path label
 /// (`/keys/{KeyIdentifier}/encrypt`), the bytes up to the first newline are the label's value as
@@ -280,23 +312,7 @@ pub fn data_decode(data: &[u8]) {
         return;
     };
     let op = Operation::ALL[which as usize % Operation::ALL.len()];
-    let (_, template) = op.http_binding();
-    let label = template
-        .split('/')
-        .find_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
-    let (labels, body) = match label {
-        Some(member) => {
-            let (value, body) = match rest.iter().position(|&b| b == b'\n') {
-                Some(end) => (&rest[..end], &rest[end + 1..]),
-                None => (rest, &[][..]),
-            };
-            (
-                vec![(member, String::from_utf8_lossy(value).into_owned())],
-                body,
-            )
-        }
-        None => (Vec::new(), rest),
-    };
+    let (labels, body) = split_label(op, rest);
     let decoded = decode_input(op, body, &labels);
     assert_eq!(
         decoded,
