@@ -13,10 +13,11 @@ of their enumerations), written in the target's input layout: the operation's in
 `Operation::ALL`, the path label and a newline for the operations with one, the body.
 
 The tests' PIN blocks are encrypted under the tests' keys; where a request's PIN block is under a
-PIN encryption key of the target's (not a DUKPT or dynamic key), it is replaced by a block of the
-same format for PIN 1234 and the request's PAN under the target's key (whose material is fixed:
-`clear_key` in fuzz/src/data_ops.rs), built with psec, so that the fuzzer starts from PIN blocks
-that parse.
+PIN encryption key of the target's or a DUKPT key derived from one of its BDKs (not a dynamic or
+AS 2805 key), it is replaced by a block of the same format for PIN 1234 and the request's PAN under
+that key (the target's material is fixed: `clear_key` in fuzz/src/data_ops.rs), built with the
+tests' own references (psec, pydukpt, their X9.24-3 derivation), so that the fuzzer starts from
+PIN blocks that parse.
 
 Run from the repository root after `cargo build --release -p paycrypt`, with the test virtualenv
 that scripts/test makes: `.venv/bin/python fuzz/make_data_ops_seeds.py`. It replaces the seeds it
@@ -32,8 +33,7 @@ import re
 import sys
 from pathlib import Path
 
-import psec.des
-import psec.pinblock
+import pydukpt
 import pytest
 
 FUZZ = Path(__file__).resolve().parent
@@ -121,33 +121,52 @@ def clear_key(index: int, length: int) -> bytes:
 
 
 KEY_LENGTHS = {"TDES_2KEY": 16, "TDES_3KEY": 24, "AES_128": 16, "AES_192": 24, "AES_256": 32}
+FORMAT_NUMBERS = {"ISO_FORMAT_0": 0, "ISO_FORMAT_1": 1, "ISO_FORMAT_3": 3, "ISO_FORMAT_4": 4}
 
 
-def pin_block(kind_index: int, algorithm: str, block_format: str, pan: str | None) -> str | None:
-    """PIN 1234 in `block_format` (ISO_FORMAT_0/1/3/4) for `pan`, under the target's key of kind
-    `kind_index`, in hex; None where that cannot be made (an AES key for a TDES format, ...)."""
+def working_key(kind_index: int, algorithm: str, dukpt: dict | None) -> bytes | None:
+    """The key a PIN block is encrypted under: the target's key of kind `kind_index`, or, with
+    `dukpt` (a request's DUKPT attributes), the PIN key derived from it as the BDK, with the Python
+    tests' references (pydukpt for TDES; their X9.24-3 derivation, checked there against the
+    published vectors, for AES)."""
     length = KEY_LENGTHS.get(algorithm)
     if length is None:
         return None
     key = clear_key(kind_index, length)
-    aes = algorithm.startswith("AES")
-    if block_format == "ISO_FORMAT_4" and aes and pan:
-        return psec.pinblock.encipher_pinblock_iso_4(key, "1234", pan).hex().upper()
-    if aes:
+    if dukpt is None:
+        return key
+    ksn = bytes.fromhex(dukpt.get("KeySerialNumber", ""))
+    derivation = dukpt.get("DukptDerivationType") or dukpt.get("DukptKeyDerivationType") or algorithm
+    if algorithm == "TDES_2KEY" and len(ksn) == 10:
+        return pydukpt.pin_key(pydukpt.derive_key(pydukpt.derive_ipek(key, ksn), ksn))
+    if algorithm == "AES_128" and len(ksn) == 12 and derivation in ("AES_128", "TDES_2KEY"):
+        return tests_module("test_data_plane_cards_pins").x924_3_pin_key(key, ksn, derivation)
+    return None
+
+
+def pin_block(kind_index: int, algorithm: str, block_format: str, pan: str | None,
+              dukpt: dict | None = None) -> str | None:
+    """PIN 1234 in `block_format` (ISO_FORMAT_0/1/3/4) for `pan`, under the target's key of kind
+    `kind_index` (or the DUKPT PIN key `dukpt` derives from it), in hex, with the Python tests'
+    reference encoder; None where that cannot be made (an AES key for a TDES format, ...)."""
+    key = working_key(kind_index, algorithm, dukpt)
+    number = FORMAT_NUMBERS.get(block_format)
+    if key is None or number is None or (number != 1 and not pan):
         return None
-    clear = {
-        "ISO_FORMAT_0": lambda: psec.pinblock.encode_pinblock_iso_0("1234", pan) if pan else None,
-        "ISO_FORMAT_3": lambda: psec.pinblock.encode_pinblock_iso_3("1234", pan) if pan else None,
-        # ISO 9564-1 format 1: 1, the PIN's length, the PIN, then a transaction-unique fill.
-        "ISO_FORMAT_1": lambda: bytes.fromhex("141234" + "0123456789"),
-    }.get(block_format, lambda: None)()
-    if clear is None:
+    aes = (dukpt.get("DukptDerivationType") or dukpt.get("DukptKeyDerivationType") or algorithm
+           if dukpt else algorithm).startswith("AES")
+    if aes != (number == 4):
         return None
-    return psec.des.encrypt_tdes_ecb(key, clear).hex().upper()
+    return tests_module("test_data_plane_cards_pins").encrypt_reference(number, key, "1234", pan or "")
+
+
+def tests_module(name: str):
+    """A module of the Python tests, as the test run loaded it."""
+    return sys.modules[name]
 
 
 # Where each PIN operation keeps its PIN block, its key, its format and its PAN; requests with a
-# DUKPT, dynamic or AS 2805 key are left as they are.
+# dynamic or AS 2805 key are left as they are.
 TRANSLATION_FORMATS = {"IsoFormat0": "ISO_FORMAT_0", "IsoFormat1": "ISO_FORMAT_1",
                        "IsoFormat3": "ISO_FORMAT_3", "IsoFormat4": "ISO_FORMAT_4"}
 
@@ -158,7 +177,7 @@ def with_target_pin_block(operation: str, request: dict, kinds: list[dict]) -> d
         return (index, kinds[index]) if index is not None and index < len(kinds) else (None, None)
 
     if operation == "TranslatePinData":
-        if {"IncomingDukptAttributes", "IncomingWrappedKey", "IncomingAs2805Attributes"} & request.keys():
+        if {"IncomingWrappedKey", "IncomingAs2805Attributes"} & request.keys():
             return request
         attributes = request.get("IncomingTranslationAttributes", {})
         name = next(iter(attributes), None)
@@ -169,12 +188,13 @@ def with_target_pin_block(operation: str, request: dict, kinds: list[dict]) -> d
                 # TranslatePinData's ISO 4 blocks carry the legacy PAN: the rightmost 12 digits
                 # before the check digit (../shared/reference/data-plane.md).
                 pan = pan[-13:-1]
-            block = pin_block(index, kind["KeyAlgorithm"], TRANSLATION_FORMATS[name], pan)
+            block = pin_block(index, kind["KeyAlgorithm"], TRANSLATION_FORMATS[name], pan,
+                              request.get("IncomingDukptAttributes"))
             if block:
                 request["EncryptedPinBlock"] = block
         return request
     if operation in ("VerifyPinData", "GeneratePinData", "GenerateMacEmvPinChange"):
-        if {"DukptAttributes", "EncryptionWrappedKey"} & request.keys():
+        if "EncryptionWrappedKey" in request:
             return request
         if operation == "GenerateMacEmvPinChange":
             return with_target_pin_change_blocks(request, kinds, kind_of)
@@ -182,7 +202,7 @@ def with_target_pin_block(operation: str, request: dict, kinds: list[dict]) -> d
         if not kind:
             return request
         block = pin_block(index, kind["KeyAlgorithm"], request.get("PinBlockFormat", ""),
-                          request.get("PrimaryAccountNumber"))
+                          request.get("PrimaryAccountNumber"), request.get("DukptAttributes"))
         if not block:
             return request
         if operation == "VerifyPinData":
