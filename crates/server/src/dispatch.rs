@@ -3,12 +3,14 @@
 //! decoding, the service call, and the response with its request id.
 
 use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use paycrypt_api::{
     AnyOperation, ApiError, ErrorCode, Operation, Timestamp, data, decode_input, is_region,
@@ -319,7 +321,8 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
         user_agent(&parts.headers),
     );
     let request = Request::from_parts(parts, body);
-    let result = process(&state, plane, request, &request_id, &mut facts).await;
+    let handling = process(&state, plane, request, &request_id, &mut facts);
+    let result = unless_panicked(&request_id, handling).await;
     let outcome = result.as_ref().map(|(_, body)| body.as_slice());
     record(&state, &facts, outcome, &request_id, started).await;
     let response = match result {
@@ -342,6 +345,24 @@ async fn serve(state: AppState, plane: Plane, request: Request<Body>) -> Respons
         }
     };
     with_date(with_request_id(response, &request_id), state.clock.now())
+}
+
+/// The outcome of `handling`, or, when it panics, an InternalServerException: the client gets an
+/// answer (and the audit line and metrics their outcome) instead of a connection closed without
+/// one. The panic itself is a defect; the log names the request so it can be found.
+async fn unless_panicked<T>(
+    request_id: &str,
+    handling: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    match AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(request_id, "the request's handling panicked");
+            Err(ApiError::internal(
+                "The request could not be completed because of an internal error.",
+            ))
+        }
+    }
 }
 
 /// Records an answered request: its audit line (on disk before the response leaves, when its
@@ -377,4 +398,35 @@ pub async fn not_routed(method: Method) -> Response {
         ),
     );
     with_request_id(error_response(&error, JSON_CONTENT_TYPE), &request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_handling_is_answered_as_an_internal_error() {
+        let answered = unless_panicked("id", async { Ok::<_, ApiError>(7) }).await;
+        assert_eq!(answered.ok(), Some(7));
+        let refused = unless_panicked("id", async {
+            Err::<u8, _>(ApiError::validation("a client mistake"))
+        })
+        .await;
+        assert_eq!(
+            refused.err().map(|e| e.code),
+            Some(ErrorCode::ValidationException)
+        );
+        let panicked = unless_panicked("id", async {
+            let lengths: Vec<usize> = Vec::new();
+            Ok::<_, ApiError>(lengths[3])
+        })
+        .await;
+        let error = panicked.expect_err("a panic is an error");
+        assert_eq!(error.code, ErrorCode::InternalServerException);
+        assert!(
+            error.message.contains("internal error"),
+            "{}",
+            error.message
+        );
+    }
 }
