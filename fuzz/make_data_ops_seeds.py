@@ -12,12 +12,13 @@ request is kept for each shape (operation, answered or refused, the members pres
 of their enumerations), written in the target's input layout: the operation's index in
 `Operation::ALL`, the path label and a newline for the operations with one, the body.
 
-The tests' PIN blocks are encrypted under the tests' keys; where a request's PIN block is under a
-PIN encryption key of the target's or a DUKPT key derived from one of its BDKs (not a dynamic or
-AS 2805 key), it is replaced by a block of the same format for PIN 1234 and the request's PAN under
-that key (the target's material is fixed: `clear_key` in fuzz/src/data_ops.rs), built with the
-tests' own references (psec, pydukpt, their X9.24-3 derivation), so that the fuzzer starts from
-PIN blocks that parse.
+The tests' dynamic keys and PIN blocks are made under the tests' keys. So each TR-31 dynamic key
+(`WrappedKey`) is rewrapped with psec under the target's key that unwraps it (the target's material
+is fixed: `clear_key` in fuzz/src/data_ops.rs), and each PIN block under a PIN encryption key of
+the target's, a DUKPT key derived from one of its BDKs or such a dynamic key (not an AS 2805 session
+key) is replaced by a block of the same format for PIN 1234 and the request's PAN under that key,
+built with the tests' own references (psec, pydukpt, their X9.24-3 derivation): the fuzzer starts
+from keys that unwrap and PIN blocks that parse.
 
 Run from the repository root after `cargo build --release -p paycrypt`, with the test virtualenv
 that scripts/test makes: `.venv/bin/python fuzz/make_data_ops_seeds.py`. It replaces the seeds it
@@ -33,6 +34,7 @@ import re
 import sys
 from pathlib import Path
 
+import psec.tr31
 import pydukpt
 import pytest
 
@@ -124,40 +126,36 @@ KEY_LENGTHS = {"TDES_2KEY": 16, "TDES_3KEY": 24, "AES_128": 16, "AES_192": 24, "
 FORMAT_NUMBERS = {"ISO_FORMAT_0": 0, "ISO_FORMAT_1": 1, "ISO_FORMAT_3": 3, "ISO_FORMAT_4": 4}
 
 
-def working_key(kind_index: int, algorithm: str, dukpt: dict | None) -> bytes | None:
-    """The key a PIN block is encrypted under: the target's key of kind `kind_index`, or, with
-    `dukpt` (a request's DUKPT attributes), the PIN key derived from it as the BDK, with the Python
-    tests' references (pydukpt for TDES; their X9.24-3 derivation, checked there against the
-    published vectors, for AES)."""
+def working_key(kind_index: int, kind: dict | None, dukpt: dict | None) -> tuple[bytes, bool] | None:
+    """The key a PIN block is encrypted under, and whether it is an AES key: the target's key of
+    kind `kind_index`, or, with `dukpt` (a request's DUKPT attributes), the PIN key derived from it
+    as the BDK, with the Python tests' references (pydukpt for TDES; their X9.24-3 derivation,
+    checked there against the published vectors, for AES)."""
+    algorithm = kind["KeyAlgorithm"] if kind else ""
     length = KEY_LENGTHS.get(algorithm)
     if length is None:
         return None
     key = clear_key(kind_index, length)
     if dukpt is None:
-        return key
+        return key, algorithm.startswith("AES")
     ksn = bytes.fromhex(dukpt.get("KeySerialNumber", ""))
     derivation = dukpt.get("DukptDerivationType") or dukpt.get("DukptKeyDerivationType") or algorithm
     if algorithm == "TDES_2KEY" and len(ksn) == 10:
-        return pydukpt.pin_key(pydukpt.derive_key(pydukpt.derive_ipek(key, ksn), ksn))
+        return pydukpt.pin_key(pydukpt.derive_key(pydukpt.derive_ipek(key, ksn), ksn)), False
     if algorithm == "AES_128" and len(ksn) == 12 and derivation in ("AES_128", "TDES_2KEY"):
-        return tests_module("test_data_plane_cards_pins").x924_3_pin_key(key, ksn, derivation)
+        pin_key = tests_module("test_data_plane_cards_pins").x924_3_pin_key(key, ksn, derivation)
+        return pin_key, derivation == "AES_128"
     return None
 
 
-def pin_block(kind_index: int, algorithm: str, block_format: str, pan: str | None,
-              dukpt: dict | None = None) -> str | None:
-    """PIN 1234 in `block_format` (ISO_FORMAT_0/1/3/4) for `pan`, under the target's key of kind
-    `kind_index` (or the DUKPT PIN key `dukpt` derives from it), in hex, with the Python tests'
-    reference encoder; None where that cannot be made (an AES key for a TDES format, ...)."""
-    key = working_key(kind_index, algorithm, dukpt)
+def pin_block(key: tuple[bytes, bool] | None, block_format: str, pan: str | None) -> str | None:
+    """PIN 1234 in `block_format` (ISO_FORMAT_0/1/3/4) for `pan` under `key` (its bytes, and
+    whether it is AES), in hex, with the Python tests' reference encoder; None where that cannot be
+    made (an AES key for a TDES format, no PAN for a format that binds one, ...)."""
     number = FORMAT_NUMBERS.get(block_format)
-    if key is None or number is None or (number != 1 and not pan):
+    if key is None or number is None or (number != 1 and not pan) or key[1] != (number == 4):
         return None
-    aes = (dukpt.get("DukptDerivationType") or dukpt.get("DukptKeyDerivationType") or algorithm
-           if dukpt else algorithm).startswith("AES")
-    if aes != (number == 4):
-        return None
-    return tests_module("test_data_plane_cards_pins").encrypt_reference(number, key, "1234", pan or "")
+    return tests_module("test_data_plane_cards_pins").encrypt_reference(number, key[0], "1234", pan or "")
 
 
 def tests_module(name: str):
@@ -165,44 +163,73 @@ def tests_module(name: str):
     return sys.modules[name]
 
 
-# Where each PIN operation keeps its PIN block, its key, its format and its PAN; requests with a
-# dynamic or AS 2805 key are left as they are.
+# A dynamic key (TR-31 `WrappedKey`) of a request and the member naming the key that unwraps it;
+# EncryptData's, DecryptData's and ReEncryptData's `WrappedKey` is unwrapped by the key in the path.
+WRAPPING_KEYS = {
+    "EncryptionWrappedKey": "EncryptionKeyIdentifier",
+    "IncomingWrappedKey": "IncomingKeyIdentifier",
+    "OutgoingWrappedKey": "OutgoingKeyIdentifier",
+}
+
+
+def with_target_wrapped_keys(request: dict, label: str | None, kind_of) -> dict[str, tuple[bytes, bool]]:
+    """Rewraps each TR-31 dynamic key of `request` under the target's key that unwraps it (its
+    material is known), with the block's own header and a fixed key of the header's algorithm;
+    returns those keys by member, and whether each is AES."""
+    made = {}
+    for member, wrapped in request.items():
+        if not (member.endswith("WrappedKey") and isinstance(wrapped, dict)):
+            continue
+        material = wrapped.get("WrappedKeyMaterial")
+        block = material.get("Tr31KeyBlock") if isinstance(material, dict) else None
+        if not isinstance(block, str) or len(block) < 16 or block[7] not in "TA":
+            continue
+        index, kind = kind_of(label if member == "WrappedKey" else request.get(WRAPPING_KEYS.get(member)))
+        kek = working_key(index, kind, None)
+        if kek is None:
+            continue
+        key = clear_key(100 + len(made), 16)
+        material["Tr31KeyBlock"] = psec.tr31.wrap(kek[0], block[:16], key)
+        made[member] = (key, block[7] == "A")
+    return made
+
+
+# Where each PIN operation keeps its PIN block, its key, its format and its PAN; requests with an
+# AS 2805 session key are left as they are.
 TRANSLATION_FORMATS = {"IsoFormat0": "ISO_FORMAT_0", "IsoFormat1": "ISO_FORMAT_1",
                        "IsoFormat3": "ISO_FORMAT_3", "IsoFormat4": "ISO_FORMAT_4"}
 
 
-def with_target_pin_block(operation: str, request: dict, kinds: list[dict]) -> dict:
+def with_target_keys(operation: str, request: dict, label: str | None, kinds: list[dict]) -> dict:
+    """`request` with its dynamic keys and PIN blocks remade under the target's keys."""
     def kind_of(alias):
         index = int(alias.rsplit("-", 1)[1]) if isinstance(alias, str) and alias.startswith("alias/fuzz-") else None
         return (index, kinds[index]) if index is not None and index < len(kinds) else (None, None)
 
+    dynamic = with_target_wrapped_keys(request, label, kind_of)
     if operation == "TranslatePinData":
-        if {"IncomingWrappedKey", "IncomingAs2805Attributes"} & request.keys():
+        if "IncomingAs2805Attributes" in request:
             return request
         attributes = request.get("IncomingTranslationAttributes", {})
         name = next(iter(attributes), None)
-        index, kind = kind_of(request.get("IncomingKeyIdentifier"))
-        if name in TRANSLATION_FORMATS and kind:
+        if name in TRANSLATION_FORMATS:
             pan = attributes[name].get("PrimaryAccountNumber")
             if name == "IsoFormat4" and pan:
                 # TranslatePinData's ISO 4 blocks carry the legacy PAN: the rightmost 12 digits
                 # before the check digit (../shared/reference/data-plane.md).
                 pan = pan[-13:-1]
-            block = pin_block(index, kind["KeyAlgorithm"], TRANSLATION_FORMATS[name], pan,
-                              request.get("IncomingDukptAttributes"))
+            key = dynamic.get("IncomingWrappedKey") or working_key(
+                *kind_of(request.get("IncomingKeyIdentifier")), request.get("IncomingDukptAttributes"))
+            block = pin_block(key, TRANSLATION_FORMATS[name], pan)
             if block:
                 request["EncryptedPinBlock"] = block
         return request
-    if operation in ("VerifyPinData", "GeneratePinData", "GenerateMacEmvPinChange"):
-        if "EncryptionWrappedKey" in request:
-            return request
-        if operation == "GenerateMacEmvPinChange":
-            return with_target_pin_change_blocks(request, kinds, kind_of)
-        index, kind = kind_of(request.get("EncryptionKeyIdentifier"))
-        if not kind:
-            return request
-        block = pin_block(index, kind["KeyAlgorithm"], request.get("PinBlockFormat", ""),
-                          request.get("PrimaryAccountNumber"), request.get("DukptAttributes"))
+    if operation == "GenerateMacEmvPinChange":
+        return with_target_pin_change_blocks(request, kind_of)
+    if operation in ("VerifyPinData", "GeneratePinData"):
+        key = dynamic.get("EncryptionWrappedKey") or working_key(
+            *kind_of(request.get("EncryptionKeyIdentifier")), request.get("DukptAttributes"))
+        block = pin_block(key, request.get("PinBlockFormat", ""), request.get("PrimaryAccountNumber"))
         if not block:
             return request
         if operation == "VerifyPinData":
@@ -214,20 +241,19 @@ def with_target_pin_block(operation: str, request: dict, kinds: list[dict]) -> d
     return request
 
 
-def with_target_pin_change_blocks(request: dict, kinds: list[dict], kind_of) -> dict:
+def with_target_pin_change_blocks(request: dict, kind_of) -> dict:
     """GenerateMacEmvPinChange: the new PIN block (and the current one, where the scheme carries
     it) for the PAN of the derivation attributes."""
     block_format = request.get("PinBlockFormat", "")
     derivation = next(iter(request.get("DerivationMethodAttributes", {}).values()), {})
     pan = derivation.get("PrimaryAccountNumber") if isinstance(derivation, dict) else None
-    index, kind = kind_of(request.get("NewPinPekIdentifier"))
-    block = kind and pin_block(index, kind["KeyAlgorithm"], block_format, pan)
+    block = pin_block(working_key(*kind_of(request.get("NewPinPekIdentifier")), None), block_format, pan)
     if block:
         request["NewEncryptedPinBlock"] = block
     current = derivation.get("CurrentPinAttributes") if isinstance(derivation, dict) else None
     if isinstance(current, dict):
-        index, kind = kind_of(current.get("CurrentPinPekIdentifier"))
-        block = kind and pin_block(index, kind["KeyAlgorithm"], block_format, pan)
+        key = working_key(*kind_of(current.get("CurrentPinPekIdentifier")), None)
+        block = pin_block(key, block_format, pan)
         if block:
             current["CurrentEncryptedPinBlock"] = block
     return request
@@ -275,11 +301,12 @@ def main() -> None:
         except (LookupError, ValueError):
             continue
         renamed_requests.append((operation, label, request, b"__type" not in exchange.response))
-    # Every kind is known once every request is renamed: the PIN blocks can then be remade.
+    # Every kind is known once every request is renamed: dynamic keys and PIN blocks can then be
+    # remade under the target's keys.
     key_kinds = [json.loads(kind) for kind in kinds]
     seeds: dict[tuple, tuple[str, bytes]] = {}
     for operation, label, request, answered in renamed_requests:
-        request = with_target_pin_block(operation, request, key_kinds)
+        request = with_target_keys(operation, request, label, key_kinds)
         data = bytes([OPERATIONS.index(operation)])
         if label is not None:
             data += label.encode() + b"\n"
