@@ -9,7 +9,8 @@
 //! use), each under the alias `alias/fuzz-N` (its position in that list): symmetric keys with
 //! fixed material, so that a finding replays; key pairs generated; public keys (which come only
 //! from certificates) left out, so their aliases name no key. The seeds in `seeds/data_ops/`
-//! (`make_data_ops_seeds.py`) are the requests of those tests with their keys renamed so.
+//! (`make_data_ops_seeds.py`) are the requests of those tests with their keys renamed so, and
+//! their dynamic keys and PIN blocks remade under these keys.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
