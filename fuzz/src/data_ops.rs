@@ -196,6 +196,12 @@ fn clear_key(index: usize, algorithm: &str) -> Option<Vec<u8>> {
     Some(key)
 }
 
+/// Makes the service and its keys (the account CA's RSA-4096 key among them, seconds on a slow
+/// machine): the target calls it before fuzzing starts, outside libFuzzer's per-input timeout.
+pub fn data_ops_setup() {
+    LazyLock::force(&FIXTURE);
+}
+
 /// Input: the first byte picks the operation (index into [`Operation::ALL`]); for an operation
 /// with a key in its path, the bytes up to the first newline are that path label; the rest is
 /// the body. What decodes is run by the service; its answer, output or error, is dropped.

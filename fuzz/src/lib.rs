@@ -19,7 +19,7 @@
 
 mod data_ops;
 
-pub use data_ops::data_ops;
+pub use data_ops::{data_ops, data_ops_setup};
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
