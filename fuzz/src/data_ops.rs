@@ -112,56 +112,22 @@ async fn create_key(service: &Service, index: usize, attributes: serde_json::Val
         .as_str()
         .and_then(|a| clear_key(index, a));
     let imported = match material {
-        Some(material) => {
-            let parameters = control(
-                service,
-                Control::GetParametersForImport,
-                serde_json::json!({
-                    "KeyMaterialType": "KEY_CRYPTOGRAM",
-                    "WrappingKeyAlgorithm": "RSA_3072",
-                    "ReuseLastGeneratedToken": true,
-                }),
-            )
-            .await
-            .expect("GetParametersForImport");
-            let certificate = parameters["WrappingKeyCertificate"].as_str().unwrap_or("");
-            let der = paycrypt_pki::from_wire(certificate).expect("a wrapping certificate");
-            let certificate = paycrypt_pki::Certificate::parse(&der).expect("a certificate");
-            let wrapped = paycrypt_keyblock::cryptogram::wrap_key(
-                certificate.public_key_spki_der(),
-                paycrypt_keyblock::cryptogram::OaepHash::Sha256,
-                &material,
-            )
-            .expect("a key cryptogram");
-            control(
-                service,
-                Control::ImportKey,
-                serde_json::json!({"KeyMaterial": {"KeyCryptogram": {
-                    "KeyAttributes": attributes,
-                    "Exportable": true,
-                    "WrappedKeyCryptogram": hex::encode_upper(wrapped),
-                    "ImportToken": parameters["ImportToken"],
-                    "WrappingSpec": "RSA_OAEP_SHA_256",
-                }}}),
-            )
-            .await
-            .ok()
-        }
+        Some(material) => import_key(service, &attributes, &material).await.ok(),
         None => None,
     };
     let made = match imported {
-        Some(made) => Ok(made),
+        Some(made) => made,
         None => {
-            control(
+            let created = control(
                 service,
                 Control::CreateKey,
                 serde_json::json!({"KeyAttributes": attributes, "Exportable": true}),
-            )
-            .await
+            );
+            match created.await {
+                Ok(made) => made,
+                Err(_) => return,
+            }
         }
-    };
-    let Ok(made) = made else {
-        return;
     };
     control(
         service,
@@ -173,6 +139,47 @@ async fn create_key(service: &Service, index: usize, attributes: serde_json::Val
     )
     .await
     .expect("CreateAlias");
+}
+
+/// ImportKey of `material` with `attributes`, as a key cryptogram under an RSA-3072 import token;
+/// the answer describes the key.
+async fn import_key(
+    service: &Service,
+    attributes: &serde_json::Value,
+    material: &[u8],
+) -> Result<serde_json::Value, paycrypt_api::ApiError> {
+    use paycrypt_api::Operation as Control;
+    let parameters = control(
+        service,
+        Control::GetParametersForImport,
+        serde_json::json!({
+            "KeyMaterialType": "KEY_CRYPTOGRAM",
+            "WrappingKeyAlgorithm": "RSA_3072",
+            "ReuseLastGeneratedToken": true,
+        }),
+    )
+    .await?;
+    let certificate = parameters["WrappingKeyCertificate"].as_str().unwrap_or("");
+    let der = paycrypt_pki::from_wire(certificate).expect("a wrapping certificate");
+    let certificate = paycrypt_pki::Certificate::parse(&der).expect("a certificate");
+    let wrapped = paycrypt_keyblock::cryptogram::wrap_key(
+        certificate.public_key_spki_der(),
+        paycrypt_keyblock::cryptogram::OaepHash::Sha256,
+        material,
+    )
+    .expect("a key cryptogram");
+    control(
+        service,
+        Control::ImportKey,
+        serde_json::json!({"KeyMaterial": {"KeyCryptogram": {
+            "KeyAttributes": attributes,
+            "Exportable": true,
+            "WrappedKeyCryptogram": hex::encode_upper(wrapped),
+            "ImportToken": parameters["ImportToken"],
+            "WrappingSpec": "RSA_OAEP_SHA_256",
+        }}}),
+    )
+    .await
 }
 
 /// The material of key kind `index` when its algorithm is symmetric: bytes that depend on the
