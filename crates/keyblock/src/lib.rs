@@ -96,6 +96,7 @@
 #![warn(missing_docs)]
 
 mod cert;
+mod des;
 mod error;
 mod rng;
 mod secret;

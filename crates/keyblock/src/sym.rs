@@ -1,6 +1,6 @@
 //! Block-cipher plumbing shared by the formats here and by the data plane's algorithms
-//! (`paycrypt-cardcrypto`): single DES, TDES (always run as three-key EDE, two-key keys
-//! expanded to K1K2K1) and AES behind one type, with ECB, CBC without padding, and CMAC.
+//! (`paycrypt-cardcrypto`): single DES, TDES (two-key keys run as K1K2K1; see [`crate::des`])
+//! and AES behind one type, with ECB, CBC without padding, and CMAC.
 
 use aes::cipher::array::{Array, ArraySize};
 use aes::cipher::{
@@ -8,43 +8,25 @@ use aes::cipher::{
     BlockSizeUser, KeyInit,
 };
 use aes::{Aes128, Aes192, Aes256};
-use cmac::digest::FixedOutputReset;
+use cmac::digest::{FixedOutputReset, InnerInit};
 use cmac::{Cmac, Mac};
-use des::{Des, TdesEde3};
 use zeroize::Zeroizing;
+
+use crate::des::{Des, Tdes};
 
 use crate::error::Error;
 use crate::kcv::BlockCipherKind;
 
-/// A keyed block cipher. The key schedules wipe themselves on drop (the `zeroize`
-/// features of `des` and `aes`).
+/// A keyed block cipher. The key schedules wipe themselves on drop (DES and TDES by
+/// [`crate::des`], AES by the `zeroize` feature of `aes`).
 pub struct Cipher(Keyed);
 
 enum Keyed {
     Des(Box<Des>),
-    Tdes(Box<TdesEde3>),
+    Tdes(Box<Tdes>),
     Aes128(Box<Aes128>),
     Aes192(Box<Aes192>),
     Aes256(Box<Aes256>),
-}
-
-/// Expands a two-key TDES key to three-key form (K1K2K1); three-key keys are copied.
-fn tdes_ede3_key(key: &[u8]) -> Result<Zeroizing<[u8; 24]>, Error> {
-    let mut out = Zeroizing::new([0u8; 24]);
-    match key.len() {
-        16 => {
-            out[..16].copy_from_slice(key);
-            out[16..].copy_from_slice(&key[..8]);
-        }
-        24 => out.copy_from_slice(key),
-        len => {
-            return Err(Error::InvalidKeyLength {
-                what: "TDES key",
-                len,
-            });
-        }
-    }
-    Ok(out)
 }
 
 fn init<C: KeyInit>(key: &[u8], what: &'static str) -> Result<Box<C>, Error> {
@@ -76,10 +58,7 @@ impl Cipher {
     /// [`Error::InvalidKeyLength`] for any other length.
     pub fn new(kind: BlockCipherKind, key: &[u8]) -> Result<Self, Error> {
         let keyed = match kind {
-            BlockCipherKind::Tdes => {
-                let k = tdes_ede3_key(key)?;
-                Keyed::Tdes(init(k.as_slice(), "TDES key")?)
-            }
+            BlockCipherKind::Tdes => Keyed::Tdes(Box::new(Tdes::new(key)?)),
             BlockCipherKind::Aes => match key.len() {
                 16 => Keyed::Aes128(init(key, "AES key")?),
                 24 => Keyed::Aes192(init(key, "AES key")?),
@@ -101,7 +80,7 @@ impl Cipher {
     /// # Errors
     /// [`Error::InvalidKeyLength`] unless the key is 8 bytes.
     pub fn des(key: &[u8]) -> Result<Self, Error> {
-        Ok(Self(Keyed::Des(init(key, "DES key")?)))
+        Ok(Self(Keyed::Des(Box::new(Des::new(key)?))))
     }
 
     /// Block size in bytes: 8 for DES and TDES, 16 for AES.
@@ -211,7 +190,7 @@ pub(crate) struct KeyedCmac(KeyedMac);
 
 /// The cipher's key schedule wipes itself on drop, as in [`Cipher`].
 enum KeyedMac {
-    Tdes(Box<Cmac<TdesEde3>>),
+    Tdes(Box<Cmac<Tdes>>),
     Aes128(Box<Cmac<Aes128>>),
     Aes192(Box<Cmac<Aes192>>),
     Aes256(Box<Cmac<Aes256>>),
@@ -225,8 +204,7 @@ impl KeyedCmac {
     pub(crate) fn new(kind: BlockCipherKind, key: &[u8]) -> Result<Self, Error> {
         let keyed = match (kind, key.len()) {
             (BlockCipherKind::Tdes, _) => {
-                let k = tdes_ede3_key(key)?;
-                KeyedMac::Tdes(init_mac(k.as_slice(), "TDES key")?)
+                KeyedMac::Tdes(Box::new(Cmac::inner_init(Tdes::new(key)?)))
             }
             (BlockCipherKind::Aes, 16) => KeyedMac::Aes128(init_mac(key, "AES key")?),
             (BlockCipherKind::Aes, 24) => KeyedMac::Aes192(init_mac(key, "AES key")?),
