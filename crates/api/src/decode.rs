@@ -45,12 +45,16 @@ const MAX_ECHO_CHARS: usize = 256;
 const MAX_SHAPE_DEPTH: usize = 32;
 
 /// A compiled pattern. The character-class patterns the data plane puts on its long hex
-/// members (up to 8,192 characters a request) are checked by a plain scan; the rest by a regex.
+/// members (up to 8,192 characters a request), its hex members of fixed lengths and the key
+/// identifiers are checked by a plain scan; the rest by a regex.
 enum Matcher {
     /// `^[0-9a-fA-F]+$`
     Hex,
     /// `^(?:[0-9a-fA-F][0-9a-fA-F])+$`: hex of whole bytes.
     HexBytes,
+    /// `^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32})$` and the like: hex of one of a few lengths
+    /// (initialization vectors, KSNs, TDES keys).
+    HexOfLength(&'static [usize]),
     /// `^[0-9]+$`
     Digits,
     /// The key identifier of most operations: a key ARN, an alias ARN or an alias name.
@@ -71,6 +75,13 @@ impl Matcher {
         match regex {
             "^[0-9a-fA-F]+$" => Self::Hex,
             "^(?:[0-9a-fA-F][0-9a-fA-F])+$" => Self::HexBytes,
+            "^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32})$" => Self::HexOfLength(&[16, 32]),
+            "^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{20}|[0-9a-fA-F]{24})$" => {
+                Self::HexOfLength(&[16, 20, 24])
+            }
+            "^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32}|[0-9a-fA-F]{48})$" => {
+                Self::HexOfLength(&[16, 32, 48])
+            }
             "^[0-9]+$" => Self::Digits,
             KEY_OR_ALIAS => Self::KeyOrAlias,
             KEY_ARN => Self::KeyArn,
@@ -87,6 +98,7 @@ impl Matcher {
         match self {
             Self::Hex => all(is_hex_digit),
             Self::HexBytes => text.len().is_multiple_of(2) && all(is_hex_digit),
+            Self::HexOfLength(lengths) => lengths.contains(&text.len()) && all(is_hex_digit),
             Self::Digits => all(is_digit),
             Self::KeyOrAlias => match text.strip_prefix("alias/") {
                 Some(name) => is_alias_name(name),
@@ -748,10 +760,22 @@ mod tests {
             "ＡＢ",
             "deadbeef",
             "0123456789abcdefABCDEF",
+            "0123456789abcdef",
+            "0123456789abcdeg",
+            "0123456789ABCDEF0123",
+            "0123456789ABCDEF012345",
+            "0123456789ABCDEF01234567",
+            "0123456789ABCDEF0123456789abcdef",
+            "0123456789ABCDEF0123456789abcdef\n",
+            "0123456789ABCDEF0123456789abcdef0123456789ABCDEF",
+            "0123456789ABCDEF0123456789abcdef0123456789ABCDEF0",
         ];
         for regex in [
             "^[0-9a-fA-F]+$",
             "^(?:[0-9a-fA-F][0-9a-fA-F])+$",
+            "^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32})$",
+            "^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{20}|[0-9a-fA-F]{24})$",
+            "^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{32}|[0-9a-fA-F]{48})$",
             "^[0-9]+$",
         ] {
             let scan = Matcher::compile(regex);

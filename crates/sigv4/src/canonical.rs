@@ -188,7 +188,7 @@ pub(crate) fn canonical_headers(
 
 /// Lower-case hex SHA-256 of `data`.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    crate::signing::digest_hex(Sha256::digest(data).into())
 }
 
 /// The payload hash line: `x-amz-content-sha256` when the client sent it (it must be

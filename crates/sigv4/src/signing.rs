@@ -22,6 +22,14 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Lower-case hex of a 32-byte digest, written into place (`hex::encode` collects one `char`
+/// at a time, and every request makes two of these).
+pub(crate) fn digest_hex(digest: [u8; 32]) -> String {
+    let mut text = [0u8; 64];
+    hex::encode_to_slice(digest, &mut text).expect("64 hex digits for 32 bytes");
+    String::from_utf8(text.to_vec()).expect("hex digits are ASCII")
+}
+
 /// The credential scope `date/region/service/aws4_request`.
 pub(crate) fn scope(date: &str, region: &str, service: &str) -> String {
     format!("{date}/{region}/{service}/{TERMINATOR}")
@@ -47,7 +55,7 @@ pub(crate) fn signature(
     let k_region = hmac_sha256(&k_date, region.as_bytes());
     let k_service = hmac_sha256(&k_region, service.as_bytes());
     let k_signing = hmac_sha256(&k_service, TERMINATOR.as_bytes());
-    hex::encode(hmac_sha256(&k_signing, string_to_sign.as_bytes()))
+    digest_hex(hmac_sha256(&k_signing, string_to_sign.as_bytes()))
 }
 
 #[cfg(test)]
