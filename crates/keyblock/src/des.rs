@@ -6,25 +6,25 @@
 //! - the expansion E is not computed: S-box `i` reads the six bits of R starting at bit `4i`
 //!   (bit 32 before bit 1, cyclically), which one rotation of R brings to the bottom;
 //! - each S-box's output goes through P by one lookup of the bits it sets there;
-//! - PC-2 is eight lookups a round, one per four bits of C and D;
+//! - IP and FP are five bit swaps each (checked against the standard's tables in the tests);
+//! - PC-2 is fourteen lookups a round, one per four bits of C and D;
 //! - a TDES block crosses IP and FP once, not once per DES (FP then IP is the identity);
 //! - a two-key TDES key has two key schedules, not three.
 //!
 //! Every table that a secret indexes (the S-boxes, their outputs through P, PC-2's nibbles) is 64
 //! bytes and aligned to 64: one cache line, so which line a lookup touches never depends on a
-//! key or data. IP, FP and PC-1 are computed without lookups. Key schedules are
-//! wiped on drop.
+//! key or data. IP, FP and PC-1 are computed without lookups. Key schedules and the key parts
+//! they are made from are wiped on drop.
 //!
 //! The permutation and S-box tables are those of FIPS 46-3 (appendix 1, and "Key Schedule
-//! Calculation"), with bit 1 the most significant, as the standard numbers them; IP and FP are computed by five bit
-//! swaps each, checked against the standard's tables in the tests.
+//! Calculation"), with bit 1 the most significant, as the standard numbers them.
 
 use aes::cipher::consts::{U1, U8};
 use aes::cipher::{
     Block, BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncBackend,
     BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, InOut, ParBlocksSizeUser,
 };
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 
@@ -231,8 +231,8 @@ struct Schedule([[u32; 2]; 16]);
 const GROUP_SHIFTS: [u32; 4] = [0, 24, 16, 8];
 
 impl Schedule {
-    fn new(key: [u8; 8]) -> Self {
-        let key = u64::from_be_bytes(key);
+    fn new(key: &[u8; 8]) -> Self {
+        let key = u64::from_be_bytes(*key);
         let cd = PC1
             .iter()
             .fold(0u64, |out, &from| (out << 1) | bit(key, from));
@@ -289,20 +289,17 @@ impl Drop for Schedule {
 }
 
 /// A block through IP, `stages` of sixteen rounds each, and FP.
-fn run(block: &mut [u8], stages: &[(&Schedule, bool)]) {
-    let Ok(bytes) = <[u8; 8]>::try_from(&*block) else {
-        return;
-    };
-    let mut halves = initial_permutation(u64::from_be_bytes(bytes));
+fn run(block: &mut [u8; 8], stages: &[(&Schedule, bool)]) {
+    let mut halves = initial_permutation(u64::from_be_bytes(*block));
     for (schedule, decrypt) in stages {
         halves = schedule.rounds(halves, *decrypt);
     }
     let word = final_permutation(halves);
-    block.copy_from_slice(&word.to_be_bytes());
+    *block = word.to_be_bytes();
 }
 
-fn key_part(key: &[u8], part: usize) -> [u8; 8] {
-    let mut bytes = [0u8; 8];
+fn key_part(key: &[u8], part: usize) -> Zeroizing<[u8; 8]> {
+    let mut bytes = Zeroizing::new([0u8; 8]);
     bytes.copy_from_slice(&key[8 * part..8 * part + 8]);
     bytes
 }
@@ -320,7 +317,7 @@ impl Des {
                 len: key.len(),
             });
         }
-        Ok(Self(Schedule::new(key_part(key, 0))))
+        Ok(Self(Schedule::new(&key_part(key, 0))))
     }
 }
 
@@ -343,9 +340,9 @@ impl Tdes {
             });
         }
         Ok(Self {
-            k1: Schedule::new(key_part(key, 0)),
-            k2: Schedule::new(key_part(key, 1)),
-            k3: (key.len() == 24).then(|| Schedule::new(key_part(key, 2))),
+            k1: Schedule::new(&key_part(key, 0)),
+            k2: Schedule::new(&key_part(key, 1)),
+            k3: (key.len() == 24).then(|| Schedule::new(&key_part(key, 2))),
         })
     }
 
