@@ -288,14 +288,16 @@ impl Drop for Schedule {
     }
 }
 
-/// A block through IP, `stages` of sixteen rounds each, and FP.
-fn run(block: &mut [u8; 8], stages: &[(&Schedule, bool)]) {
-    let mut halves = initial_permutation(u64::from_be_bytes(*block));
+/// A block through IP, `stages` of sixteen rounds each, and FP; the copy it works on is wiped.
+fn run(mut block: InOut<'_, '_, Block<Des>>, stages: &[(&Schedule, bool)]) {
+    let mut bytes: [u8; 8] = block.clone_in().into();
+    let mut halves = initial_permutation(u64::from_be_bytes(bytes));
     for (schedule, decrypt) in stages {
         halves = schedule.rounds(halves, *decrypt);
     }
-    let word = final_permutation(halves);
-    *block = word.to_be_bytes();
+    bytes = final_permutation(halves).to_be_bytes();
+    block.get_out().copy_from_slice(&bytes);
+    bytes.zeroize();
 }
 
 fn key_part(key: &[u8], part: usize) -> Zeroizing<[u8; 8]> {
@@ -372,12 +374,9 @@ macro_rules! block_cipher {
         }
 
         impl BlockCipherEncBackend for $name {
-            fn encrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
-                let mut bytes: [u8; 8] = block.clone_in().into();
+            fn encrypt_block(&self, block: InOut<'_, '_, Block<Self>>) {
                 let $c = self;
-                run(&mut bytes, &$encrypt);
-                block.get_out().copy_from_slice(&bytes);
-                bytes.zeroize();
+                run(block, &$encrypt);
             }
         }
 
@@ -391,12 +390,9 @@ macro_rules! block_cipher {
         }
 
         impl BlockCipherDecBackend for $name {
-            fn decrypt_block(&self, mut block: InOut<'_, '_, Block<Self>>) {
-                let mut bytes: [u8; 8] = block.clone_in().into();
+            fn decrypt_block(&self, block: InOut<'_, '_, Block<Self>>) {
                 let $c = self;
-                run(&mut bytes, &$decrypt);
-                block.get_out().copy_from_slice(&bytes);
-                bytes.zeroize();
+                run(block, &$decrypt);
             }
         }
     };
