@@ -13,9 +13,10 @@ EncryptData and DecryptData (AES-128 CBC, 1 KiB), VerifyCardValidationData (CVV2
 TranslatePinData (ISO 0 under a TDES PEK to ISO 4 under an AES PEK), VerifyPinData (Visa PVV) and
 VerifyAuthRequestCryptogram (EMV common session key, ARPC method 1) against paycrypt alone (moto
 has no data plane),
-each in its own run (on one fresh server), in turns with GetKey, --data-rounds rounds of
---data-duration seconds; each operation's median throughput is compared with GetKey's (target: at
-least 0.8x, no errors), and the CPU time per request of server and load generator is recorded. Writes
+each in its own run (on one fresh server) between two runs of GetKey, --data-rounds rounds of
+--data-duration seconds; each run's throughput is set against the mean of the two GetKey runs
+around it, and the median of those ratios over the rounds is the operation's (target: at least
+0.8x, no errors); the CPU time per request of server and load generator is recorded. Writes
 bench/results/data-plane.{json,md} and bench/data-plane.png. Run with every other part skipped
 (--skip table,crypto,sweep,scale,pg), it leaves summary.json and results.md as they are and needs
 no moto.
@@ -91,8 +92,8 @@ class Bench:
         self.concurrency = concurrency
         self.keys = keys
 
-    def run(self, endpoint: str, label: str, op: str, out: str, **kw) -> dict:
-        path = RESULTS / f"{out}.json"
+    def run(self, endpoint: str, label: str, op: str, out: str, into: Path = RESULTS, **kw) -> dict:
+        path = into / f"{out}.json"
         cmd = [
             str(self.bin), "run", "--endpoint", endpoint, "--label", label, "--op", op,
             "--concurrency", str(kw.get("concurrency", self.concurrency)),
@@ -210,8 +211,9 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1000, help="keys created before each run")
     parser.add_argument("--sweep", default="1,4,16,64", help="concurrency levels of the sweep")
     parser.add_argument("--scale-keys", type=int, default=100_000, help="keys for the ListKeys scaling run")
-    parser.add_argument("--data-rounds", type=int, default=6,
-                        help="rounds of the data-plane part (GetKey and each data operation once per round)")
+    parser.add_argument("--data-rounds", type=int, default=12,
+                        help="rounds of the data-plane part (each data operation once per round, "
+                        "between two GetKey runs)")
     parser.add_argument("--data-duration", type=float, default=3,
                         help="seconds per run of the data-plane part (short runs, many rounds: the "
                         "machine's other work then weighs on every operation alike)")
@@ -419,10 +421,14 @@ def median(xs: list[float]) -> float:
 
 
 def data_plane(bench: Bench, data_dir: Path, rounds: int, duration: float) -> dict:
-    """GetKey and each data-plane operation in its own run on a fresh paycrypt, in turns (the order
-    rotated each round), so that each operation's median can be set against GetKey's measured
-    alongside it. Separate runs, not one mix: in a closed loop each operation of a mix gets its
-    share of the calls whatever it costs, so a mix cannot show one being slower than another.
+    """Each data-plane operation in its own run on one fresh paycrypt, with a run of GetKey before
+    and after it (GetKey, op 1, GetKey, op 2, ..., GetKey; the order of the operations rotated each
+    round), and the run's throughput set against the mean of the two GetKey runs around it. The
+    host's speed drifts over minutes (other machines' work on it); two runs seconds apart see the
+    same host, so the ratio of neighbours is the operation's cost against GetKey's, and the median
+    of those ratios over the rounds is the operation's ratio. Separate runs, not one mix: in a
+    closed loop each operation of a mix gets its share of the calls whatever it costs, so a mix
+    cannot show one being slower than another.
 
     Each run also records the CPU time per request of the server and of the load generator (its
     setup included: a few calls, or the GetKey keys): throughput moves with whatever else the
@@ -435,19 +441,34 @@ def data_plane(bench: Bench, data_dir: Path, rounds: int, duration: float) -> di
     # No key pool: nothing here asks for a token, and filling it would take CPU from the first runs.
     server = Paycrypt(bench.paycrypt_bin, data_dir, pool_size=0).start()
     assert server.proc is not None
+    # Each run's numbers go into data-plane.json; the load generator's own files stay out of
+    # bench/results.
+    runs_dir = data_dir.parent / "data-plane-runs"
+    runs_dir.mkdir(exist_ok=True)
+
+    def measure(op: str, name: str) -> dict:
+        server_before, loadgen_before = process_cpu_s(server.proc.pid), children_cpu_s()
+        r = bench.run(server.endpoint, "paycrypt", op, name, into=runs_dir, duration=duration,
+                      keys=DATA_GETKEY_KEYS if op == "GetKey" else 0)
+        o = r["ops"][op]
+        calls = max(o["ok"] + sum(o["errors"].values()), 1)
+        run = {
+            **o, "steal_pct": r["steal_pct"],
+            "server_cpu_us": 1e6 * (process_cpu_s(server.proc.pid) - server_before) / calls,
+            "loadgen_cpu_us": 1e6 * (children_cpu_s() - loadgen_before) / calls,
+        }
+        out["runs"][op].append(run)
+        return run
+
     try:
         for turn in range(rounds):
-            for op in ops[turn % len(ops):] + ops[:turn % len(ops)]:
-                server_before, loadgen_before = process_cpu_s(server.proc.pid), children_cpu_s()
-                r = bench.run(server.endpoint, "paycrypt", op, f"data-{op}-{turn}", duration=duration,
-                              keys=DATA_GETKEY_KEYS if op == "GetKey" else 0)
-                o = r["ops"][op]
-                calls = max(o["ok"] + sum(o["errors"].values()), 1)
-                out["runs"][op].append({
-                    **o, "steal_pct": r["steal_pct"],
-                    "server_cpu_us": 1e6 * (process_cpu_s(server.proc.pid) - server_before) / calls,
-                    "loadgen_cpu_us": 1e6 * (children_cpu_s() - loadgen_before) / calls,
-                })
+            data_ops = list(DATA_OPS)
+            before = measure("GetKey", f"data-GetKey-{turn}-0")
+            for i, op in enumerate(data_ops[turn % len(data_ops):] + data_ops[:turn % len(data_ops)]):
+                run = measure(op, f"data-{op}-{turn}")
+                after = measure("GetKey", f"data-GetKey-{turn}-{i + 1}")
+                run["getkey_around_per_s"] = (before["throughput_per_s"] + after["throughput_per_s"]) / 2
+                before = after
     finally:
         server.stop()
     out["load_after"] = os.getloadavg()
@@ -463,9 +484,10 @@ def data_plane(bench: Bench, data_dir: Path, rounds: int, duration: float) -> di
     getkey = out["ops"]["GetKey"]
     for op in DATA_OPS:
         o = out["ops"][op]
-        o["ratio"] = o["throughput_per_s"] / getkey["throughput_per_s"]
-        o["round_ratios"] = [r["throughput_per_s"] / g["throughput_per_s"]
-                             for r, g in zip(out["runs"][op], out["runs"]["GetKey"])]
+        o["round_ratios"] = [r["throughput_per_s"] / r["getkey_around_per_s"] for r in out["runs"][op]]
+        o["ratio"] = median(o["round_ratios"])
+        # The ratio of the medians over the whole part, for comparison with the paired one.
+        o["ratio_of_medians"] = o["throughput_per_s"] / getkey["throughput_per_s"]
         # What the ratio would be if the two processes were all that ran, CPU-bound.
         o["cpu_ratio"] = ((getkey["server_cpu_us"] + getkey["loadgen_cpu_us"])
                           / (o["server_cpu_us"] + o["loadgen_cpu_us"]))
@@ -477,25 +499,27 @@ def data_plane_md(d: dict) -> list[str]:
     ops = d["ops"]
     lines = [
         f"### Data plane (paycrypt alone: moto has no data plane), concurrency {d['concurrency']}, "
-        f"{d['duration_s']:g} s per run, {d['rounds']} rounds in turns with GetKey\n",
-        "| operation | what | /s (median) | p50 ms | p99 ms | vs GetKey: median (rounds min-max) "
-        "| CPU us/request: server + load generator | GetKey's CPU / this | errors | >= 0.8x GetKey, no errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"{d['duration_s']:g} s per run, {d['rounds']} rounds, each run of an operation between two of GetKey\n",
+        "| operation | what | /s (median) | p50 ms | p99 ms | vs the GetKey runs around it: median (rounds min-max) "
+        "| ratio of the medians | CPU us/request: server + load generator | GetKey's CPU / this | errors "
+        "| >= 0.8x GetKey, no errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for op, o in ops.items():
         if op == "GetKey":
-            what, ratio, cpu_ratio, met = f"TDES key, one of {d['getkey_keys']}", "", "", ""
+            what, ratio, of_medians, cpu_ratio, met = f"TDES key, one of {d['getkey_keys']}", "", "", "", ""
         else:
             rr = o["round_ratios"]
             what, met = DATA_OPS[op], "yes" if o["met"] else "no"
             ratio = f"{o['ratio']:.2f}x ({min(rr):.2f}-{max(rr):.2f})"
+            of_medians = f"{o['ratio_of_medians']:.2f}x"
             cpu_ratio = f"{o['cpu_ratio']:.2f}"
         errors: dict = {}
         for r in d["runs"][op]:
             for code, n in r["errors"].items():
                 errors[code] = errors.get(code, 0) + n
         lines.append(
-            f"| {op} | {what} | {o['throughput_per_s']:.0f} | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {ratio} "
+            f"| {op} | {what} | {o['throughput_per_s']:.0f} | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | {ratio} | {of_medians} "
             f"| {o['server_cpu_us']:.0f} + {o['loadgen_cpu_us']:.0f} | {cpu_ratio} "
             f"| {', '.join(f'{k} {v}' for k, v in errors.items()) or '-'} | {met} |"
         )

@@ -13,7 +13,6 @@ use cmac::{Cmac, Mac};
 use zeroize::Zeroizing;
 
 use crate::des::{Des, Tdes};
-
 use crate::error::Error;
 use crate::kcv::BlockCipherKind;
 
