@@ -18,7 +18,13 @@ is fixed: `clear_key` in fuzz/src/data_ops.rs), and each PIN block under a PIN e
 the target's, a DUKPT key derived from one of its BDKs or such a dynamic key (not an AS 2805 session
 key) is replaced by a block of the same format for PIN 1234 and the request's PAN under that key,
 built with the tests' own references (psec, pydukpt, their X9.24-3 derivation): the fuzzer starts
-from keys that unwrap and PIN blocks that parse.
+from keys that unwrap and PIN blocks that parse. Last, each Verify* request that the tests saw
+verify gets the value that verifies under the target's keys: a paycrypt started here imports the
+target's key material under the same aliases, answers the matching Generate* request (GenerateMac,
+GenerateCardValidationData, GeneratePinData, GenerateAuthRequestCryptogram), and the value is
+kept when the Verify* request then verifies (so the fuzzer starts past the comparison too; where
+no Generate* request matches, as for DUKPT PIN blocks or Discover's dCVC, the seed stays as it
+was).
 
 Run from the repository root after `cargo build --release -p paycrypt`, with the test virtualenv
 that scripts/test makes: `.venv/bin/python fuzz/make_data_ops_seeds.py`. It replaces the seeds it
@@ -32,6 +38,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import psec.tr31
@@ -123,6 +130,8 @@ def clear_key(index: int, length: int) -> bytes:
 
 
 KEY_LENGTHS = {"TDES_2KEY": 16, "TDES_3KEY": 24, "AES_128": 16, "AES_192": 24, "AES_256": 32}
+# Every algorithm the target imports with known material (fuzz/src/data_ops.rs, `clear_key`).
+IMPORTED_LENGTHS = {**KEY_LENGTHS, "HMAC_SHA224": 28, "HMAC_SHA256": 32, "HMAC_SHA384": 48, "HMAC_SHA512": 64}
 FORMAT_NUMBERS = {"ISO_FORMAT_0": 0, "ISO_FORMAT_1": 1, "ISO_FORMAT_3": 3, "ISO_FORMAT_4": 4}
 
 
@@ -259,6 +268,121 @@ def with_target_pin_change_blocks(request: dict, kind_of) -> dict:
     return request
 
 
+def generated_value(data, operation: str, request: dict) -> tuple[list, str] | None:
+    """The value the Generate* counterpart of Verify* `request` answers, and where in the request
+    it goes (a path of member names); None where no Generate* request matches."""
+    def present(**members):
+        return {name: value for name, value in members.items() if value is not None}
+
+    if operation == "VerifyMac":
+        answer = data.generate_mac(**present(
+            KeyIdentifier=request.get("KeyIdentifier"), MessageData=request.get("MessageData"),
+            GenerationAttributes=request.get("VerificationAttributes"), MacLength=request.get("MacLength")))
+        return ["Mac"], answer["Mac"]
+    if operation == "VerifyCardValidationData":
+        attributes = request.get("VerificationAttributes", {})
+        if "DiscoverDynamicCardVerificationCode" in attributes:
+            return None
+        answer = data.generate_card_validation_data(**present(
+            KeyIdentifier=request.get("KeyIdentifier"), PrimaryAccountNumber=request.get("PrimaryAccountNumber"),
+            GenerationAttributes=attributes, ValidationDataLength=len(request.get("ValidationData", ""))))
+        return ["ValidationData"], answer["ValidationData"]
+    if operation == "VerifyPinData":
+        attributes = request.get("VerificationAttributes", {})
+        if "DukptAttributes" in request or len(attributes) != 1:
+            return None
+        (scheme, verification), = attributes.items()
+        block = request.get("EncryptedPinBlock")
+        if scheme == "VisaPin":
+            generation = {"VisaPinVerificationValue": present(
+                EncryptedPinBlock=block, PinVerificationKeyIndex=verification.get("PinVerificationKeyIndex"))}
+            member, answered = "VerificationValue", "VerificationValue"
+        elif scheme == "Ibm3624Pin":
+            generation = {"Ibm3624PinOffset": present(
+                EncryptedPinBlock=block, DecimalizationTable=verification.get("DecimalizationTable"),
+                PinValidationDataPadCharacter=verification.get("PinValidationDataPadCharacter"),
+                PinValidationData=verification.get("PinValidationData"))}
+            member, answered = "PinOffset", "PinOffset"
+        else:
+            return None
+        answer = data.generate_pin_data(**present(
+            GenerationKeyIdentifier=request.get("VerificationKeyIdentifier"),
+            EncryptionKeyIdentifier=request.get("EncryptionKeyIdentifier"), GenerationAttributes=generation,
+            PinDataLength=request.get("PinDataLength"), PrimaryAccountNumber=request.get("PrimaryAccountNumber"),
+            PinBlockFormat=request.get("PinBlockFormat"), EncryptionWrappedKey=request.get("EncryptionWrappedKey")))
+        return ["VerificationAttributes", scheme, member], answer["PinData"][answered]
+    if operation == "VerifyAuthRequestCryptogram":
+        answer = data.generate_auth_request_cryptogram(**present(
+            KeyIdentifier=request.get("KeyIdentifier"), TransactionData=request.get("TransactionData"),
+            MajorKeyDerivationMode=request.get("MajorKeyDerivationMode"),
+            SessionKeyDerivationAttributes=request.get("SessionKeyDerivationAttributes")))
+        return ["AuthRequestCryptogram"], answer["AuthRequestCryptogram"]
+    return None
+
+
+VERIFY_CALLS = {"VerifyMac": "verify_mac", "VerifyCardValidationData": "verify_card_validation_data",
+                "VerifyPinData": "verify_pin_data", "VerifyAuthRequestCryptogram": "verify_auth_request_cryptogram"}
+
+
+def with_verified_values(seeds: dict, key_kinds: list[dict]) -> int:
+    """Gives each answered Verify* seed the value that verifies under the target's keys (see the
+    module doc); answers how many now verify."""
+    conftest = next(m for m in sys.modules.values() if hasattr(m, "ServerFactory") and hasattr(m, "make_client"))
+    factory = conftest.ServerFactory(Path(tempfile.mkdtemp(prefix="paycrypt-seeds-")))
+    verified = 0
+    try:
+        server = factory()
+        control = conftest.make_client(server.endpoint)
+        data = conftest.make_client(server.endpoint, service="payment-cryptography-data", validate=False)
+        for index, kind in enumerate(key_kinds):
+            length = IMPORTED_LENGTHS.get(kind.get("KeyAlgorithm"))
+            if length is None or kind.get("KeyClass") != "SYMMETRIC_KEY":
+                continue
+            try:
+                arn = import_known(control, kind, clear_key(index, length))
+            except control.exceptions.ClientError:
+                continue
+            control.create_alias(AliasName=f"alias/fuzz-{index}", KeyArn=arn)
+        for key, (name, seed) in list(seeds.items()):
+            operation, answered = key[0], key[1]
+            if operation not in VERIFY_CALLS or not answered:
+                continue
+            request = json.loads(seed[1:])
+            try:
+                made = generated_value(data, operation, request)
+                if made is None:
+                    continue
+                path, value = made
+                target = request
+                for member in path[:-1]:
+                    target = target[member]
+                target[path[-1]] = value
+                getattr(data, VERIFY_CALLS[operation])(**request)
+            except data.exceptions.ClientError:
+                continue
+            patched = seed[:1] + json.dumps(request).encode()
+            seeds[key] = (f"{operation}-ok-{hashlib.sha1(patched).hexdigest()[:10]}", patched)
+            verified += 1
+    finally:
+        factory.close()
+    return verified
+
+
+def import_known(control, attributes: dict, material: bytes) -> str:
+    """ImportKey of `material` with `attributes` as an RSA-OAEP key cryptogram, as the target
+    imports its keys; answers the key ARN."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    params = control.get_parameters_for_import(KeyMaterialType="KEY_CRYPTOGRAM", WrappingKeyAlgorithm="RSA_3072")
+    public = tests_module("test_data_plane").from_wire(params["WrappingKeyCertificate"]).public_key()
+    cryptogram = public.encrypt(
+        material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    return control.import_key(KeyMaterial={"KeyCryptogram": {
+        "KeyAttributes": attributes, "Exportable": True, "WrappedKeyCryptogram": cryptogram.hex().upper(),
+        "ImportToken": params["ImportToken"], "WrappingSpec": "RSA_OAEP_SHA_256"}})["Key"]["KeyArn"]
+
+
 def main() -> None:
     os.environ.setdefault("PAYCRYPT_BIN", str(REPO / "target" / "release" / "paycrypt"))
     os.chdir(REPO)
@@ -314,6 +438,7 @@ def main() -> None:
         key = (operation, answered, label, tuple(sorted(shape(request))))
         name = f"{operation}-{'ok' if answered else 'refused'}-{hashlib.sha1(data).hexdigest()[:10]}"
         seeds.setdefault(key, (name, data))
+    verified = with_verified_values(seeds, key_kinds)
 
     SEEDS.mkdir(parents=True, exist_ok=True)
     for old in SEEDS.iterdir():
@@ -322,7 +447,8 @@ def main() -> None:
     for name, data in seeds.values():
         (SEEDS / name).write_bytes(data)
     KEY_KINDS.write_text(json.dumps(key_kinds, indent=1) + "\n")
-    print(f"{len(seeds)} seeds in {SEEDS.relative_to(REPO)}, {len(kinds)} key kinds in {KEY_KINDS.relative_to(REPO)}")
+    print(f"{len(seeds)} seeds in {SEEDS.relative_to(REPO)} ({verified} Verify* requests made to verify), "
+          f"{len(kinds)} key kinds in {KEY_KINDS.relative_to(REPO)}")
 
 
 if __name__ == "__main__":
