@@ -460,9 +460,9 @@ def data_plane(bench: Bench, data_dir: Path, rounds: int, duration: float) -> di
         out["runs"][op].append(run)
         return run
 
+    data_ops = list(DATA_OPS)
     try:
         for turn in range(rounds):
-            data_ops = list(DATA_OPS)
             before = measure("GetKey", f"data-GetKey-{turn}-0")
             for i, op in enumerate(data_ops[turn % len(data_ops):] + data_ops[:turn % len(data_ops)]):
                 run = measure(op, f"data-{op}-{turn}")
@@ -548,10 +548,10 @@ def plot_data_plane(d: dict, path: Path) -> None:
                 label="each run" if x == 0 else None)
     ax.axhline(DATA_TARGET * d["ops"]["GetKey"]["throughput_per_s"], color="red", linestyle="--",
                label=f"{DATA_TARGET}x GetKey")
-    ax.set_xticks(list(xs), ops)
+    ax.set_xticks(list(xs), ops, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("successful requests per second")
-    ax.set_title(f"paycrypt data plane against GetKey, {d['concurrency']} in flight, {d['rounds']} runs each "
-                 f"({os.cpu_count()} cores, shared)")
+    ax.set_title(f"paycrypt data plane against GetKey, {d['concurrency']} in flight, {d['rounds']} rounds, "
+                 f"each run between two of GetKey ({os.cpu_count()} cores, shared)", fontsize=9)
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
