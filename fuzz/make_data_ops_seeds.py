@@ -44,6 +44,8 @@ from pathlib import Path
 import psec.tr31
 import pydukpt
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 FUZZ = Path(__file__).resolve().parent
 REPO = FUZZ.parent
@@ -328,7 +330,9 @@ def with_verified_values(seeds: dict, key_kinds: list[dict]) -> int:
     """Gives each answered Verify* seed the value that verifies under the target's keys (see the
     module doc); answers how many now verify."""
     conftest = next(m for m in sys.modules.values() if hasattr(m, "ServerFactory") and hasattr(m, "make_client"))
-    factory = conftest.ServerFactory(Path(tempfile.mkdtemp(prefix="paycrypt-seeds-")))
+    # The server's data directory (its master key, the target's key material) goes with it.
+    scratch = tempfile.TemporaryDirectory(prefix="paycrypt-seeds-")
+    factory = conftest.ServerFactory(Path(scratch.name))
     verified = 0
     try:
         server = factory()
@@ -339,7 +343,7 @@ def with_verified_values(seeds: dict, key_kinds: list[dict]) -> int:
             if length is None or kind.get("KeyClass") != "SYMMETRIC_KEY":
                 continue
             try:
-                arn = import_known(control, kind, clear_key(index, length))
+                arn = import_target_key(control, kind, clear_key(index, length))
             except control.exceptions.ClientError:
                 continue
             control.create_alias(AliasName=f"alias/fuzz-{index}", KeyArn=arn)
@@ -365,15 +369,14 @@ def with_verified_values(seeds: dict, key_kinds: list[dict]) -> int:
             verified += 1
     finally:
         factory.close()
+        scratch.cleanup()
     return verified
 
 
-def import_known(control, attributes: dict, material: bytes) -> str:
-    """ImportKey of `material` with `attributes` as an RSA-OAEP key cryptogram, as the target
-    imports its keys; answers the key ARN."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
+def import_target_key(control, attributes: dict, material: bytes) -> str:
+    """ImportKey of `material` with `attributes` as an RSA-OAEP key cryptogram under an RSA-3072
+    token, as the target imports its keys (the tests' `import_known` picks the token by algorithm
+    and knows fewer of them); answers the key ARN."""
     params = control.get_parameters_for_import(KeyMaterialType="KEY_CRYPTOGRAM", WrappingKeyAlgorithm="RSA_3072")
     public = tests_module("test_data_plane").from_wire(params["WrappingKeyCertificate"]).public_key()
     cryptogram = public.encrypt(
