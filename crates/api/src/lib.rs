@@ -30,6 +30,7 @@ mod decode;
 mod error;
 #[rustfmt::skip]
 mod generated;
+mod json_writer;
 pub mod schema;
 mod typed_check;
 
@@ -41,6 +42,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use decode::decode_input;
 pub use error::{ApiError, ErrorCode};
 pub use generated::*;
+pub use json_writer::write_json;
 
 /// Whether `region` has the shape of an AWS region in an ARN (`us-east-1`, `ap-southeast-2`):
 /// `[a-z]{2}-[a-z]{1,16}-[0-9]+`, as the models' ARN patterns spell it.

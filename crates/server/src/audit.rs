@@ -215,7 +215,7 @@ impl AuditLog {
     fn append(&self, line: &AuditLine<'_>) {
         // Room for a whole line at once (they run to a few hundred bytes).
         let mut text = Vec::with_capacity(1024);
-        if let Err(e) = serde_json::to_writer(&mut text, line) {
+        if let Err(e) = paycrypt_api::write_json(&mut text, line) {
             tracing::error!("cannot encode an audit line: {e}");
             return;
         }

@@ -17,7 +17,10 @@ use serde_json::value::RawValue;
 
 use crate::attributes::{self, KcvMethod, Material};
 use crate::authorization::{self, Refusal};
-use crate::{Context, Service, ids, mpa, paging, resource_policies, store_error, tags, to_json};
+use crate::{
+    Context, Service, ids, mpa, paging, parsed_documents, resource_policies, store_error, tags,
+    to_json,
+};
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 const DEFAULT_DELETE_DAYS: i32 = 7;
@@ -163,10 +166,12 @@ fn millis_of(ts: Timestamp) -> i64 {
 
 impl LoadedKey {
     pub(crate) fn from_stored(scope: Scope, stored: StoredKey) -> Result<Self, ApiError> {
-        let doc: KeyDocument = serde_json::from_str(&stored.record.metadata).map_err(|e| {
-            tracing::error!(key_id = %stored.record.key_id, "unreadable key document: {e}");
-            ApiError::internal("The key could not be read.")
-        })?;
+        let doc = parsed_documents::parse(&stored.record.key_id, &stored.record.metadata).map_err(
+            |e| {
+                tracing::error!(key_id = %stored.record.key_id, "unreadable key document: {e}");
+                ApiError::internal("The key could not be read.")
+            },
+        )?;
         Ok(Self {
             scope,
             id: stored.record.key_id.clone(),

@@ -19,6 +19,7 @@ mod ids;
 mod keys;
 mod mpa;
 mod paging;
+mod parsed_documents;
 mod policy;
 mod replication;
 mod resource_policies;
@@ -185,13 +186,21 @@ thread_local! {
         std::cell::RefCell::new(Vec::with_capacity(SCRATCH_CAPACITY));
 }
 
-/// The JSON of `output`, written into the thread's scratch buffer and copied out at its exact
-/// size: one allocation that fits the body (a small one stays in the allocator's fast per-thread
-/// caches, where a fresh 4 KiB buffer each time made glibc consolidate its free lists). The
-/// scratch copy is wiped, as a body may carry a decrypted `PlainText`.
+/// The JSON of `output` as serde_json writes it; see [`to_json_by`].
 fn to_json<T: Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
+    to_json_by(output, |out, output| serde_json::to_writer(out, output))
+}
+
+/// The JSON of `output` by `write`, written into the thread's scratch buffer and copied out at
+/// its exact size: one allocation that fits the body (a small one stays in the allocator's fast
+/// per-thread caches, where a fresh 4 KiB buffer each time made glibc consolidate its free
+/// lists). The scratch copy is wiped, as a body may carry a decrypted `PlainText`.
+fn to_json_by<T: Serialize>(
+    output: &T,
+    write: impl FnOnce(&mut Vec<u8>, &T) -> Result<(), serde_json::Error>,
+) -> Result<Vec<u8>, ApiError> {
     SCRATCH.with_borrow_mut(|scratch| {
-        let written = serde_json::to_writer(&mut *scratch, output)
+        let written = write(&mut *scratch, output)
             .map_err(|e| ApiError::internal(format!("Encoding failed: {e}")));
         let body = written.map(|()| scratch.clone());
         scratch.as_mut_slice().zeroize();

@@ -35,14 +35,23 @@ pub(crate) struct QueryParam {
 /// every other byte as `%XX` with upper-case hex digits.
 fn uri_encode_into(bytes: &[u8], out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+    // Runs of unreserved characters copied whole (a key ARN is mostly one).
+    let mut rest = bytes;
+    loop {
+        let run = rest
+            .iter()
+            .position(|&b| !unreserved(b))
+            .unwrap_or(rest.len());
+        let (plain, escaped) = rest.split_at(run);
+        out.push_str(std::str::from_utf8(plain).expect("unreserved bytes are ASCII"));
+        let Some((&b, after)) = escaped.split_first() else {
+            break;
+        };
+        for c in [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]] {
+            out.push(char::from(c));
         }
+        rest = after;
     }
 }
 
