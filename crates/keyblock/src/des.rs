@@ -7,13 +7,14 @@
 //!   (bit 32 before bit 1, cyclically), which one rotation of R brings to the bottom;
 //! - each S-box's output goes through P by one lookup of the bits it sets there;
 //! - IP and FP are five bit swaps each (checked against the standard's tables in the tests);
-//! - PC-2 is fourteen lookups a round, one per four bits of C and D;
+//! - PC-1 and PC-2 are lookups of three bits at a time (twenty a round for PC-2), whose
+//!   tables give the round keys packed as the rounds read them;
 //! - a TDES block crosses IP and FP once, not once per DES (FP then IP is the identity);
 //! - a two-key TDES key has two key schedules, not three.
 //!
-//! Every table that a secret indexes (the S-boxes, their outputs through P, PC-2's nibbles) is 64
-//! bytes and aligned to 64: one cache line, so which line a lookup touches never depends on a
-//! key or data. IP, FP and PC-1 are computed without lookups. Key schedules and the key parts
+//! Every table that a secret indexes (the S-boxes, their outputs through P, PC-1's and PC-2's
+//! three bits) is 64 bytes and aligned to 64: one cache line, so which line a lookup touches
+//! never depends on a key or data. IP and FP are computed without lookups. Key schedules and the key parts
 //! they are made from are wiped on drop.
 //!
 //! The permutation and S-box tables are those of FIPS 46-3 (appendix 1, and "Key Schedule
@@ -142,37 +143,65 @@ static P_OF_S: [Line<[u32; 16]>; 8] = {
     tables
 };
 
-/// PC-2 by nibbles: `PC2_OF_C[n][v]` is the part of a round key's first 24 bits (bit 1 at bit
-/// 23) that C's bits 4n+1..4n+4 holding `v` give; `PC2_OF_D` the same of D for the last 24.
-static PC2_OF_C: [Line<[u32; 16]>; 7] = pc2_by_nibble(0);
-static PC2_OF_D: [Line<[u32; 16]>; 7] = pc2_by_nibble(1);
+/// How many bits of a word one key-schedule lookup takes: a table of 2^3 = 8 `u64`s is one
+/// cache line.
+const CHUNK: usize = 3;
 
-const fn pc2_by_nibble(half: usize) -> [Line<[u32; 16]>; 7] {
-    let mut tables = [const { Line([0u32; 16]) }; 7];
-    let mut n = 0;
-    while n < 7 {
+/// PC-1 by three bits of the key: `PC1_BY_CHUNK[k][v]` is the part of C and D (C at bits 55-28,
+/// D at 27-0, C's bit 1 highest) that the key's bits 3k..3k+2 (bit 0 the lowest of the key
+/// read big-endian) holding `v` give.
+static PC1_BY_CHUNK: [Line<[u64; 8]>; 22] = {
+    let mut tables = [const { Line([0u64; 8]) }; 22];
+    let mut j = 0;
+    while j < 56 {
+        let from = 64 - PC1[j] as usize;
         let mut value = 0;
-        while value < 16 {
-            let mut out = 0u32;
-            let mut j = 0;
-            while j < 24 {
-                let from = PC2[half * 24 + j] as usize - 1 - half * 28;
-                if from / 4 == n && (value >> (3 - from % 4)) & 1 == 1 {
-                    out |= 1 << (23 - j);
-                }
-                j += 1;
+        while value < 8 {
+            if (value >> (from % CHUNK)) & 1 == 1 {
+                tables[from / CHUNK].0[value] |= 1 << (55 - j);
             }
-            tables[n].0[value] = out;
             value += 1;
         }
-        n += 1;
+        j += 1;
+    }
+    tables
+};
+
+/// PC-2 by three bits of C (`half` 0) or D (`half` 1), packed as [`Schedule`] keeps a round key
+/// (the first word in the low 32 bits): entry `[k][v]` is what the half's bits 3k..3k+2 (bit 0
+/// the lowest of the 28) holding `v` set there.
+const fn pc2_by_chunk(half: usize) -> [Line<[u64; 8]>; 10] {
+    let mut tables = [const { Line([0u64; 8]) }; 10];
+    let mut j = 0;
+    while j < 24 {
+        // Round-key bit j of the half's 24 (bit 1 of C or D its bit 27 from the lowest) sits in
+        // S-box i's group at place j % 6 (0 the group's highest bit).
+        let from = 28 - (PC2[half * 24 + j] as usize - half * 28);
+        let i = half * 4 + j / 6;
+        let at = (i % 2) * 32 + GROUP_SHIFTS[i / 2] as usize + 5 - j % 6;
+        let mut value = 0;
+        while value < 8 {
+            if (value >> (from % CHUNK)) & 1 == 1 {
+                tables[from / CHUNK].0[value] |= 1 << at;
+            }
+            value += 1;
+        }
+        j += 1;
     }
     tables
 }
 
-/// Bit `position` (1 the highest) of a 64-bit word.
-fn bit(word: u64, position: u8) -> u64 {
-    (word >> (64 - u32::from(position))) & 1
+static PC2_OF_C: [Line<[u64; 8]>; 10] = pc2_by_chunk(0);
+static PC2_OF_D: [Line<[u64; 8]>; 10] = pc2_by_chunk(1);
+
+/// The parts that `tables` give for each three bits of `word`, together.
+#[inline(always)]
+fn by_chunks<const N: usize>(word: u64, tables: &[Line<[u64; 8]>; N]) -> u64 {
+    let mut out = 0;
+    for (k, table) in tables.iter().enumerate() {
+        out |= table.0[((word >> (CHUNK * k)) & 7) as usize];
+    }
+    out
 }
 
 /// Swaps the bits of `a` selected by `mask << shift` with those of `b` selected by `mask`.
@@ -232,26 +261,14 @@ const GROUP_SHIFTS: [u32; 4] = [0, 24, 16, 8];
 
 impl Schedule {
     fn new(key: &[u8; 8]) -> Self {
-        let key = u64::from_be_bytes(*key);
-        let cd = PC1
-            .iter()
-            .fold(0u64, |out, &from| (out << 1) | bit(key, from));
+        let cd = by_chunks(u64::from_be_bytes(*key), &PC1_BY_CHUNK);
         let (mut c, mut d) = ((cd >> 28) as u32, (cd & 0x0fff_ffff) as u32);
         let mut rounds = [[0u32; 2]; 16];
         for (round, shift) in rounds.iter_mut().zip(SHIFTS) {
             c = rotate28(c, shift);
             d = rotate28(d, shift);
-            let half = |value: u32, tables: &[Line<[u32; 16]>; 7]| {
-                tables.iter().enumerate().fold(0, |out, (n, table)| {
-                    out | table.0[((value >> (24 - 4 * n)) & 0xf) as usize]
-                })
-            };
-            let (first, last) = (half(c, &PC2_OF_C), half(d, &PC2_OF_D));
-            for i in 0..8 {
-                let (word, at) = if i < 4 { (first, i) } else { (last, i - 4) };
-                let group = (word >> (18 - 6 * at)) & 0x3f;
-                round[i % 2] |= group << GROUP_SHIFTS[i / 2];
-            }
+            let packed = by_chunks(u64::from(c), &PC2_OF_C) | by_chunks(u64::from(d), &PC2_OF_D);
+            *round = [packed as u32, (packed >> 32) as u32];
         }
         Self(rounds)
     }
@@ -431,6 +448,11 @@ mod tests {
         }
         fp
     };
+
+    /// Bit `position` (1 the highest) of a 64-bit word.
+    fn bit(word: u64, position: u8) -> u64 {
+        (word >> (64 - u32::from(position))) & 1
+    }
 
     /// The 64-bit permutation whose output bit `i` is input bit `table[i]`, bit by bit.
     fn permute(word: u64, table: &[u8; 64]) -> u64 {
