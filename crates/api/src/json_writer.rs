@@ -344,14 +344,14 @@ mod tests {
                 }
             }
         }
-        // Each ASCII byte at each place of a run and of the tail, among bytes that need no
-        // escape, some of them not ASCII (é is C3 A9).
-        for byte in 0u8..0x80 {
-            for at in 0..40 {
+        // Each ASCII byte at each place of a short string, of a run and of the tail, among
+        // bytes that need no escape, some of them not ASCII (é is C3 A9).
+        for (byte, length) in (0u8..0x80).flat_map(|byte| [20, 32, 40].map(|n| (byte, n))) {
+            for at in 0..length {
                 let mut text = "aé~éééé éééé0123456789ABCDEF~~~~~~~~~~~"
                     .as_bytes()
                     .to_vec();
-                text.truncate(40);
+                text.truncate(length);
                 text[at] = byte;
                 let text = String::from_utf8_lossy(&text);
                 assert_eq!(
