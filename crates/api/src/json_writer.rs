@@ -373,6 +373,24 @@ mod tests {
     }
 
     #[derive(Serialize)]
+    struct UnitStruct;
+
+    #[derive(Serialize)]
+    struct NewtypeStruct(String);
+
+    #[derive(Serialize)]
+    struct TupleStruct(i8, u16);
+
+    /// Serialized by `serialize_bytes`, which derived types never call.
+    struct Bytes;
+
+    impl Serialize for Bytes {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_bytes(&[0, 34, 255])
+        }
+    }
+
+    #[derive(Serialize)]
     struct Output {
         #[serde(rename = "KeyArn")]
         key_arn: String,
@@ -386,6 +404,10 @@ mod tests {
         nan: f64,
         bytes: Vec<u8>,
         tuple: (char, ()),
+        unit_struct: UnitStruct,
+        newtype_struct: NewtypeStruct,
+        tuple_struct: TupleStruct,
+        raw_bytes: Bytes,
         map: std::collections::BTreeMap<String, u8>,
     }
 
@@ -411,6 +433,10 @@ mod tests {
             nan: f64::NAN,
             bytes: vec![0, 1, 255],
             tuple: ('"', ()),
+            unit_struct: UnitStruct,
+            newtype_struct: NewtypeStruct("a\\b".into()),
+            tuple_struct: TupleStruct(-1, 65535),
+            raw_bytes: Bytes,
             map: [("x\ny".to_string(), 1), ("z".to_string(), 2)].into(),
         });
         same_as_serde_json(&json!({"a": [1, "b", null, {"c": 2.5}], "d": {}}));
